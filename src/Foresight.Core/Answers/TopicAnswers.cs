@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Foresight.Core.Statistics;
+using Foresight.Core.Surveys;
+
+namespace Foresight.Core.Answers;
+
+/// <summary>One expert's current answer to one question of a topic, with its rationale.</summary>
+public sealed record QuestionAnswer(AnswerValue Value, string? Rationale);
+
+/// <summary>The previous round's quartiles of a question, for the "rationale outside the IQR" rule.</summary>
+public readonly record struct PreviousQuartiles(double Q1, double Q3);
+
+/// <summary>
+/// Applies a submission (some questions of one topic) to an expert's current answers and checks the topic's
+/// rules together: the round's questions, "not familiar" skipping the topic, conditions between questions,
+/// year order and required rationales. Either every change is accepted or none is.
+/// </summary>
+public static class TopicAnswers
+{
+    public const int MaxRationaleLength = 2000;
+
+    public sealed record Outcome(IReadOnlyDictionary<string, QuestionAnswer> Answers, IReadOnlyList<string> Errors)
+    {
+        public bool Ok => Errors.Count == 0;
+    }
+
+    /// <param name="current">the expert's answers to this topic so far</param>
+    /// <param name="values">question id → new value (JSON null clears the answer)</param>
+    /// <param name="rationales">question id → rationale text (empty clears it)</param>
+    /// <param name="previous">the previous round's quartiles of a question of this topic, if any</param>
+    public static Outcome Apply(
+        SurveyDefinition survey, int round,
+        IReadOnlyDictionary<string, QuestionAnswer> current,
+        IReadOnlyDictionary<string, JsonElement> values,
+        IReadOnlyDictionary<string, string?> rationales,
+        Func<string, PreviousQuartiles?> previous)
+    {
+        var errors = new List<string>();
+        var next = new Dictionary<string, QuestionAnswer>(current, StringComparer.Ordinal);
+
+        foreach (var (id, json) in values)
+        {
+            var q = survey.Question(id);
+            if (q is null) { errors.Add($"the survey has no question '{id}'"); continue; }
+            if (!q.AskedIn(round)) { errors.Add($"question '{id}' is not asked in round {round}"); continue; }
+            if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) { next.Remove(id); continue; }
+            var (value, error) = AnswerValue.Parse(q, json);
+            if (error is not null) { errors.Add(error); continue; }
+            var keep = next.TryGetValue(id, out var old) ? old.Rationale : null;
+            next[id] = new QuestionAnswer(value!, keep);
+        }
+        foreach (var (id, text) in rationales)
+        {
+            var q = survey.Question(id);
+            if (q is null) { errors.Add($"a rationale is given for '{id}', which is not a question of the survey"); continue; }
+            var trimmed = text?.Trim();
+            if (trimmed is { Length: > MaxRationaleLength }) { errors.Add($"the rationale for '{id}' has {trimmed.Length} characters; at most {MaxRationaleLength} are taken"); continue; }
+            if (!next.TryGetValue(id, out var a))
+            {
+                if (!string.IsNullOrEmpty(trimmed)) errors.Add($"a rationale is given for '{id}', which has no answer");
+                continue;
+            }
+            next[id] = a with { Rationale = string.IsNullOrEmpty(trimmed) ? null : trimmed };
+        }
+        if (errors.Count > 0) return new(current, errors);
+
+        // "Not familiar" ends the topic for this expert: other answers are not taken and are cleared.
+        var familiarity = survey.Familiarity;
+        if (familiarity is not null && next.TryGetValue(familiarity.Id, out var fam)
+            && familiarity.OptionByCode(fam.Value.Text) is { SkipsTopic: true })
+        {
+            foreach (var id in values.Keys.Where(k => k != familiarity.Id && values[k].ValueKind != JsonValueKind.Null))
+                errors.Add($"'{id}' cannot be answered: this topic is marked \"{familiarity.OptionByCode(fam.Value.Text)!.Label.Get(Languages.English)}\", which skips its other questions");
+            foreach (var id in next.Keys.Where(k => k != familiarity.Id).ToList()) next.Remove(id);
+        }
+
+        // Conditional questions: an answer is taken only while its condition holds; a stored one whose
+        // condition no longer holds is cleared.
+        foreach (var q in survey.Questions.Where(q => q.When is not null))
+        {
+            if (!next.ContainsKey(q.Id)) continue;
+            bool holds = next.TryGetValue(q.When!.Question, out var c) && q.When.In.Contains(c.Value.Text);
+            if (holds) continue;
+            if (values.TryGetValue(q.Id, out var v) && v.ValueKind != JsonValueKind.Null)
+                errors.Add($"'{q.Id}' is asked only when '{q.When.Question}' is {string.Join(" or ", q.When.In)}");
+            next.Remove(q.Id);
+        }
+
+        foreach (var q in survey.Questions.Where(q => q.NotBefore is not null))
+        {
+            if (next.TryGetValue(q.Id, out var later) && next.TryGetValue(q.NotBefore!, out var earlier)
+                && later.Value.Number is { } l && earlier.Value.Number is { } e && l < e)
+                errors.Add($"'{q.Id}' ({later.Value.Text}) cannot be earlier than '{q.NotBefore}' ({earlier.Value.Text})");
+        }
+
+        foreach (var (id, answer) in next)
+        {
+            var q = survey.Question(id)!;
+            if (answer.Value.Mark != AnswerMark.Valid || answer.Rationale is not null) continue;
+            bool touched = values.ContainsKey(id) || rationales.ContainsKey(id);
+            if (!touched) continue;
+            if (q.Rationale == RationaleRule.Always)
+                errors.Add($"'{id}' needs a rationale: say briefly why you answered {answer.Value.Text}");
+            else if (q.Rationale == RationaleRule.OutsideIqr && answer.Value.Number is { } x && previous(id) is { } iqr
+                && (Tolerance.Less(x, iqr.Q1) || Tolerance.Greater(x, iqr.Q3)))
+                errors.Add($"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})");
+        }
+
+        return errors.Count > 0 ? new(current, errors) : new(next, []);
+    }
+
+    /// <summary>Whether the expert has finished the topic: marked it not familiar, or answered every required question asked.</summary>
+    public static bool IsComplete(SurveyDefinition survey, int round, IReadOnlyDictionary<string, QuestionAnswer> answers)
+    {
+        var familiarity = survey.Familiarity;
+        if (familiarity is not null && answers.TryGetValue(familiarity.Id, out var f) && familiarity.OptionByCode(f.Value.Text) is { SkipsTopic: true })
+            return true;
+        foreach (var q in survey.Questions)
+        {
+            if (!q.Required || !q.AskedIn(round)) continue;
+            if (q.When is { } w && !(answers.TryGetValue(w.Question, out var c) && w.In.Contains(c.Value.Text))) continue;
+            if (!answers.ContainsKey(q.Id)) return false;
+        }
+        return answers.Count > 0;
+    }
+
+    static string Fmt(double v) => v.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+}
