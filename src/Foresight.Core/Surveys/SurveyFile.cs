@@ -54,14 +54,50 @@ public static partial class SurveyFile
         {
             stream.Load(new StringReader(text));
         }
+        catch (YamlException) when (FirstTabIndent(text) is { } line)
+        {
+            // YamlDotNet reports tab indentation at 1:1; say where the tab is.
+            errors.Add(new Mark(0, line, 1), "the file is not valid YAML: this line is indented with a tab; YAML indents with spaces");
+            return null;
+        }
         catch (YamlException e)
         {
             errors.Add(e.Start, "the file is not valid YAML: " + YamlMessage(e));
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet gives up without a position on some unclosed flow collections; find where it stopped.
+            errors.Add(LastGoodMark(text), "the file is not valid YAML: a '{', '[' or quote opened here is not closed");
+            return null;
+        }
         if (stream.Documents.Count == 0) { errors.Add(Mark.Empty, "the file is empty"); return null; }
         if (stream.Documents.Count > 1) { errors.Add(stream.Documents[1].RootNode, "the file holds more than one YAML document; put one survey in each file"); return null; }
         return stream.Documents[0].RootNode;
+    }
+
+    static int? FirstTabIndent(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            if (lines[i].AsSpan(0, indent).Contains('\t')) return i + 1;
+        }
+        return null;
+    }
+
+    static Mark LastGoodMark(string text)
+    {
+        var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+        var last = Mark.Empty;
+        try
+        {
+            while (parser.MoveNext())
+                if (parser.Current is YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart) last = parser.Current.Start;
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException) { }
+        return last;
     }
 
     static string YamlMessage(YamlException e)
@@ -76,6 +112,8 @@ public static partial class SurveyFile
     {
         IReadOnlyList<string> _languages = Languages.All;
         public Dictionary<string, Question> Questions { get; init; } = new(StringComparer.Ordinal);
+        /// <summary>Questions with errors of their own: rules naming them are not reported again.</summary>
+        readonly HashSet<string> _broken = new(StringComparer.Ordinal);
 
         public SurveyDefinition? Survey(YamlNode rootNode)
         {
@@ -113,7 +151,12 @@ public static partial class SurveyFile
             foreach (var node in questionNodes)
             {
                 var q = Question(node);
-                if (q is null) continue;
+                if (q is null)
+                {
+                    if (node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode("id"), out var idNode) && idNode is YamlScalarNode { Value: { } brokenId })
+                        _broken.Add(brokenId);
+                    continue;
+                }
                 if (!Questions.TryAdd(q.Id, q)) { errors.Add(node, $"question id '{q.Id}' is used twice"); continue; }
                 questions.Add(q);
             }
@@ -258,6 +301,8 @@ public static partial class SurveyFile
             ["text"] = QuestionKind.Text,
         };
 
+        static readonly string[] KindSpecificKeys = ["options", "min", "max", "anchors", "method", "periods", "max_selections", "max_length", "feedback"];
+
         static readonly Dictionary<string, RationaleRule> RationaleRules = new()
         {
             ["none"] = RationaleRule.None,
@@ -279,6 +324,9 @@ public static partial class SurveyFile
             if (kindText is not null && !Kinds.TryGetValue(kindText, out kind))
                 errors.Add(map.Get("kind")!, $"kind of {what} must be one of {string.Join(", ", Kinds.Keys)}, not '{kindText}'");
             bool kindOk = kindText is not null && Kinds.ContainsKey(kindText);
+
+            if (!kindOk)
+                foreach (var key in KindSpecificKeys) map.Get(key); // judged once the kind is right
 
             var text = Text(map, "text", what, required: true);
             var help = Text(map, "help", what);
@@ -547,6 +595,7 @@ public static partial class SurveyFile
                 foreach (var (k, v) in ((YamlMappingNode)questionsNode).Children)
                 {
                     var qid = (k as YamlScalarNode)?.Value ?? "";
+                    if (_broken.Contains(qid)) continue;
                     if (!Questions.TryGetValue(qid, out var q)) { errors.Add(k, $"the consensus rules name question '{qid}', which the survey does not have"); continue; }
                     if (!q.IsNumeric) { errors.Add(k, $"the consensus rules name '{qid}', a {q.Kind.ToString().ToLowerInvariant()} question; only ordinal, rating and year questions are judged"); continue; }
                     var c = YamlMapReader.Of(v, errors, $"the rule for '{qid}'");
