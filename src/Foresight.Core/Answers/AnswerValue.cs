@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Globalization;
 using System.Text.Json;
 using Foresight.Core.Statistics;
@@ -17,6 +18,7 @@ public sealed record AnswerValue(string Text, double? Number, AnswerMark Mark)
     public static readonly AnswerValue DontKnow = new(DontKnowText, null, AnswerMark.DontKnow);
     public static readonly AnswerValue Never = new(NeverText, null, AnswerMark.Never);
 
+    [JsonIgnore]
     public IReadOnlyList<string> Codes => Text.Split(';', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The value as JSON for the API: numbers as numbers, codes as strings, selections as a list.</summary>

@@ -9,7 +9,7 @@ public sealed record StatsSettings
     public double? Min { get; init; }
     public double? Max { get; init; }
     public IReadOnlyList<double>? Agree { get; init; }
-    /// <summary>Familiarity code → weight; null: the code itself.</summary>
+    /// <summary>Familiarity code → weight; null: the file's familiarity_weight column, else the code itself.</summary>
     public IReadOnlyDictionary<double, double>? FamiliarityWeights { get; init; }
     public PolarizationOptions Polarization { get; init; } = PolarizationOptions.Default;
 }
@@ -42,13 +42,31 @@ public static class StudyStatistics
         _ => "rank",
     };
 
+    /// <summary>The familiarity weights the file states (column familiarity_weight); null when it states none.</summary>
+    static Dictionary<double, double>? WeightsFromFile(IReadOnlyList<LongRow> rows)
+    {
+        Dictionary<double, double>? weights = null;
+        var firstLine = new Dictionary<double, int>();
+        foreach (var row in rows)
+        {
+            if (row.FamiliarityWeight is not { } w || row.Familiarity is not { } code) continue;
+            weights ??= [];
+            if (weights.TryGetValue(code, out var known) && known != w)
+                throw new CsvFormatException(row.Line, $"familiarity {code} has weight {w} here but {known} at line {firstLine[code]}");
+            weights[code] = w;
+            firstLine.TryAdd(code, row.Line);
+        }
+        return weights;
+    }
+
     /// <exception cref="CsvFormatException">an answer that is not a number, a duplicate answer, an item with two kinds</exception>
     public static StudyResult Compute(IReadOnlyList<LongRow> rows, StatsSettings settings)
     {
         var items = new Dictionary<(int Round, string Item), List<Observation>>();
         var options = new Dictionary<string, (ItemOptions Options, int Line)>(StringComparer.Ordinal);
         var seen = new Dictionary<(int, string, string), int>();
-        Func<double, double>? weight = settings.FamiliarityWeights is { } w
+        var weights = settings.FamiliarityWeights ?? WeightsFromFile(rows);
+        Func<double, double>? weight = weights is { } w
             ? code => w.TryGetValue(code, out var x) ? x : 0
             : null;
 

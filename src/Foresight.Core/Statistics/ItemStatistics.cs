@@ -99,9 +99,12 @@ public static class ItemStatistics
         double sum = 0; int n = 0;
         double wsum = 0, wxsum = 0;
         double gsum = 0; int gn = 0;
-        foreach (var o in list)
+        // Summed in a fixed order (by value, then familiarity) so that the result does not depend on the order
+        // of the experts, to the last bit: the server and `foresight stats` read the same answers in different orders.
+        var valid = list.Where(o => o.Mark == AnswerMark.Valid)
+            .OrderBy(o => o.Value).ThenBy(o => o.Familiarity ?? double.NegativeInfinity);
+        foreach (var o in valid)
         {
-            if (o.Mark != AnswerMark.Valid) continue;
             double s = (o.Value - min) / range;
             sum += s; n++;
             if (o.Familiarity is { } f)

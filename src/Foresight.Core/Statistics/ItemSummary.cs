@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 namespace Foresight.Core.Statistics;
 
 /// <summary>How many experts gave one value.</summary>
@@ -26,6 +27,7 @@ public sealed record ItemSummary
     public double? PctAgree { get; init; }
     public double? PctNever { get; init; }
     public double? ImportanceIndex { get; init; }
+    [JsonPropertyName("importance_index_famw")]
     public double? ImportanceIndexFamW { get; init; }
     public double? ImportanceIndexFamGe3 { get; init; }
     /// <summary>Only for <see cref="ItemKind.Rand9"/> items with at least one answer.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 namespace Foresight.Core.Surveys;
 
 /// <summary>
@@ -27,5 +28,6 @@ public sealed record ConsensusRules
     /// <summary>The study stops when at least this share of the round's topics is settled.</summary>
     public double SettledPct { get; init; } = 80;
 
+    [JsonIgnore]
     public Statistics.PolarizationOptions Polarization => new(MinCampPct);
 }

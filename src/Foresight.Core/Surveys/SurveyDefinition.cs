@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 namespace Foresight.Core.Surveys;
 
 /// <summary>A survey as declared in its YAML file (see docs/survey-format.md).</summary>
@@ -13,13 +14,26 @@ public sealed record SurveyDefinition
     public required ConsensusRules Consensus { get; init; }
     public FeedbackSettings Feedback { get; init; } = new();
     public LiveSettings Live { get; init; } = new();
+    /// <summary>
+    /// The questions whose importance indices, averaged, rank topics for the key-technology selection.
+    /// Empty in the file: the ordinal and rating questions the consensus rules judge.
+    /// </summary>
+    public IReadOnlyList<string> KeyTechnologyIndex { get; init; } = [];
     public required IReadOnlyList<FieldDefinition> Fields { get; init; }
 
+    [JsonIgnore]
+    public IReadOnlyList<Question> IndexQuestions => KeyTechnologyIndex.Count > 0
+        ? KeyTechnologyIndex.Select(id => Question(id)!).ToList()
+        : Questions.Where(q => q.Kind is QuestionKind.Ordinal or QuestionKind.Rating && q.Role != QuestionRole.Familiarity
+            && Consensus.Criteria.Any(c => c.Question == q.Id)).ToList();
+
+    [JsonIgnore]
     public IEnumerable<TopicDefinition> Topics => Fields.SelectMany(f => f.Topics);
 
     public Question? Question(string id) => Questions.FirstOrDefault(q => q.Id == id);
 
     /// <summary>The topic's familiarity question, if the survey has one.</summary>
+    [JsonIgnore]
     public Question? Familiarity => Questions.FirstOrDefault(q => q.Role == QuestionRole.Familiarity);
 }
 
@@ -97,9 +111,11 @@ public sealed record Question
     /// <summary>Text questions: shown anonymized in the next round's feedback.</summary>
     public bool ShowInFeedback { get; init; }
 
+    [JsonIgnore]
     public bool IsRandUcla => Method == "rand_ucla";
 
     /// <summary>Whether answers are numbers the consensus statistics apply to.</summary>
+    [JsonIgnore]
     public bool IsNumeric => Kind is QuestionKind.Ordinal or QuestionKind.Rating or QuestionKind.Year;
 
     public bool AskedIn(int round) => Rounds.Count == 0 || Rounds.Contains(round);
@@ -107,6 +123,7 @@ public sealed record Question
     public Option? OptionByCode(string code) => Options.FirstOrDefault(o => o.Code == code);
 
     /// <summary>Lowest and highest numeric value of the scale (for the importance index).</summary>
+    [JsonIgnore]
     public (double Min, double Max)? ScaleBounds => Kind switch
     {
         QuestionKind.Ordinal when Options.Count > 0 => (Options.Min(o => o.Value!.Value), Options.Max(o => o.Value!.Value)),

@@ -172,6 +172,7 @@ public static partial class SurveyFile
             var rules = consensusNode is null ? null : Rules(consensusNode);
 
             var feedback = Feedback(root.Get("feedback"), profile);
+            var index = KeyTechnologies(root.Get("key_technologies"));
             var live = Live(root.Get("live"));
 
             var fieldNodes = root.Seq("fields", required: true);
@@ -201,6 +202,7 @@ public static partial class SurveyFile
                 Consensus = rules,
                 Feedback = feedback,
                 Live = live,
+                KeyTechnologyIndex = index,
                 Fields = fields,
             };
         }
@@ -663,6 +665,17 @@ public static partial class SurveyFile
             var min = map.Int("min_group_size", min: 1, max: 1000) ?? 5;
             map.RejectUnknownKeys();
             return new FeedbackSettings { ByGroup = byGroup, MinGroupSize = min };
+        }
+
+        IReadOnlyList<string> KeyTechnologies(YamlNode? node)
+        {
+            if (node is null || YamlMapReader.Of(node, errors, "'key_technologies'") is not { } map) return [];
+            var index = map.StringList("index");
+            foreach (var id in index)
+                if (!Questions.TryGetValue(id, out var q) || q.Kind is not (QuestionKind.Ordinal or QuestionKind.Rating))
+                    errors.Add(map.Get("index")!, $"key_technologies index names '{id}', which is not an ordinal or rating question of the survey");
+            map.RejectUnknownKeys();
+            return index;
         }
 
         LiveSettings Live(YamlNode? node)

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using Foresight.Core.Consensus;
+using Foresight.Server.Features.Rounds;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Microsoft.Data.Sqlite;
+
+namespace Foresight.Server.Features.Consensus;
+
+/// <summary>
+/// Consensus of a round from the stored answers, through the Core statistics (the one implementation used by
+/// the API, the CLI and reports). A closed round answers from the snapshot stored when it closed.
+/// </summary>
+public sealed class ConsensusService(SurveyCatalog catalog)
+{
+    public async Task<RoundResult> ComputeAsync(SqliteConnection c, RoundRow round, SqliteTransaction? tx = null)
+    {
+        var survey = await catalog.DefinitionAsync(round.SurveyId);
+        var rules = await catalog.RulesAsync(round.SurveyId, round.RulesVersion);
+        var topics = await RoundStore.TopicsAsync(c, round.Id, tx);
+        var withPrevious = await RoundStore.WithPredecessorsAsync(c, round, topics, tx);
+        var answers = await RoundStore.AnswersAsync(c, round.Id, tx);
+        List<AnswerRow>? previous = null;
+        if (round.Number > 1 && await RoundStore.RoundAsync(c, round.SurveyId, round.Number - 1, tx) is { } before)
+            previous = (await RoundStore.AnswersAsync(c, before.Id, tx)).Select(a => a.Row).ToList();
+        return RoundConsensus.Compute(survey, rules, round.Number, withPrevious, answers.Select(a => a.Row).ToList(), previous);
+    }
+
+    /// <summary>The round's result: stored for a closed round, computed now for an open one.</summary>
+    public async Task<RoundResult> GetAsync(SqliteConnection c, RoundRow round)
+    {
+        if (round.IsOpen) return await ComputeAsync(c, round);
+        var snapshot = await RoundStore.SnapshotAsync(c, round.Id);
+        var topics = await RoundStore.TopicsAsync(c, round.Id);
+        var rankings = round.Rankings is null ? [] : JsonSerializer.Deserialize<List<RankingResult>>(round.Rankings, RoundStore.Json)!;
+        return new RoundResult(round.Number, topics.Where(t => snapshot.ContainsKey(t.Code)).Select(t => snapshot[t.Code]).ToList(),
+            rankings, round.SettledPct ?? 0, round.Stop == 1, round.StopReason ?? "");
+    }
+}

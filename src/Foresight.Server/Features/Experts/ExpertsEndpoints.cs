@@ -1,0 +1,209 @@
+using System.Net.Mail;
+using System.Security.Claims;
+using Dapper;
+using Foresight.Core.LongFormat;
+using Foresight.Core.Surveys;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Foresight.Server.Features.Experts;
+
+public sealed record ExpertView(
+    long Id, string Name, string Email, string? Organisation, string? OrgType, string? Region, string? Work,
+    IReadOnlyList<string> Expertise, string Language, string CreatedAt);
+
+public sealed record ExpertInput(
+    string Name, string Email, string? Organisation = null, string? OrgType = null, string? Region = null, string? Work = null,
+    IReadOnlyList<string>? Expertise = null, string? Language = null) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Name)) yield return "name is required";
+        else if (Name.Length > 200) yield return "name is longer than 200 characters";
+        if (!ExpertsEndpoints.IsEmail(Email)) yield return $"email '{Email}' is not an e-mail address";
+        if (Language is not null && Languages.Normalize(Language) is null) yield return $"language must be zh-CN or en, not '{Language}'";
+        foreach (var (name, value) in new[] { ("organisation", Organisation), ("org_type", OrgType), ("region", Region), ("work", Work) })
+            if (value is { Length: > 200 }) yield return $"{name} is longer than 200 characters";
+        if (Expertise is { Count: > 50 }) yield return "expertise lists more than 50 entries";
+    }
+}
+
+public sealed record ImportResult(int Added, int Updated, IReadOnlyList<ExpertView> Experts);
+
+public sealed record LineError(int Line, string Message);
+
+/// <summary>The expert pool (专家库) shared by every survey: experts added one by one or from a CSV file.</summary>
+public static class ExpertsEndpoints
+{
+    public static readonly string[] CsvColumns = ["name", "email", "organisation", "org_type", "region", "work", "expertise", "language"];
+
+    public static void MapExperts(this IEndpointRouteBuilder app)
+    {
+        long maxImport = app.ServiceProvider.GetRequiredService<IOptions<ForesightOptions>>().Value.MaxImportBytes;
+        var group = app.MapGroup("/api/experts").WithTags("Experts").RequireAuthorization(Policies.Coordinator);
+        group.MapGet("/", List).WithSummary("The expert pool; filter with q (name, e-mail, organisation) or expertise");
+        group.MapGet("/{id:long}", Get);
+        group.MapPost("/", Add).Validate<ExpertInput>();
+        group.MapPut("/{id:long}", Update).Validate<ExpertInput>();
+        group.MapPost("/import", Import).WithMetadata(new BodyLimit(maxImport)).Accepts<string>("text/csv", "multipart/form-data")
+            .WithSummary($"Add or update experts from CSV with the header {string.Join(",", CsvColumns)} (name and email required; expertise separated by ';'). A file with any bad row stores nothing.");
+    }
+
+    public static bool IsEmail(string? s) =>
+        !string.IsNullOrWhiteSpace(s) && s.Length <= 254 && MailAddress.TryCreate(s.Trim(), out var a) && a.Address == s.Trim() && s.Contains('.');
+
+    static async Task<Ok<List<ExpertView>>> List(Db db, string? q, string? expertise)
+    {
+        await using var c = await db.OpenAsync();
+        var rows = await c.QueryAsync<ExpertRow>("""
+            SELECT * FROM experts
+            WHERE (@q IS NULL OR name LIKE @like OR email LIKE @like OR organisation LIKE @like)
+              AND (@expertise IS NULL OR (';' || expertise || ';') LIKE @exp)
+            ORDER BY name, id
+            """, new { q, like = $"%{q}%", expertise, exp = $"%;{expertise};%" });
+        return TypedResults.Ok(rows.Select(r => r.View).ToList());
+    }
+
+    static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Get(long id, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var row = await c.QuerySingleOrDefaultAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id });
+        return row is null ? Problems.NotFound($"There is no expert {id} in the pool.") : TypedResults.Ok(row.View);
+    }
+
+    static async Task<Results<Created<ExpertView>, ProblemHttpResult>> Add(ExpertInput body, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var email = body.Email.Trim().ToLowerInvariant();
+        var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email });
+        if (existing is not null) return Problems.Conflict($"The pool has an expert with e-mail {email} already (expert {existing}); update it with PUT /api/experts/{existing}.");
+        var id = await UpsertAsync(c, null, body);
+        await Audit.LogAsync(c, null, user.UserId(), null, "expert.added", new { id });
+        return TypedResults.Created($"/api/experts/{id}", (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id })).View);
+    }
+
+    static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Update(long id, ExpertInput body, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var email = body.Email.Trim().ToLowerInvariant();
+        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM experts WHERE id = @id", new { id }) == 0)
+            return Problems.NotFound($"There is no expert {id} in the pool.");
+        if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email AND id <> @id", new { email, id }) is { } other)
+            return Problems.Conflict($"Expert {other} has e-mail {email} already.");
+        await c.ExecuteAsync("""
+            UPDATE experts SET name = @Name, email = @email, organisation = @Organisation, org_type = @OrgType, region = @Region,
+                work = @Work, expertise = @expertise, language = @language WHERE id = @id
+            """, Params(body, id));
+        await Audit.LogAsync(c, null, user.UserId(), null, "expert.updated", new { id });
+        return TypedResults.Ok((await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id })).View);
+    }
+
+    static async Task<Results<Ok<ImportResult>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db)
+    {
+        var (text, fileName, error) = await SurveysEndpoints.ReadFileAsync(request, "experts.csv");
+        if (error is not null) return error;
+        var (inputs, errors) = ParseCsv(text!);
+        if (errors.Count > 0)
+            return Problems.BadRequest($"{fileName}: line {errors[0].Line}: {errors[0].Message}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}. Nothing was stored.",
+                errors.Select(e => (object)e));
+
+        await using var c = await db.OpenAsync();
+        await using var tx = c.BeginTransaction();
+        int added = 0, updated = 0;
+        var ids = new List<long>();
+        foreach (var input in inputs)
+        {
+            bool exists = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM experts WHERE email = @e", new { e = input.Email.Trim().ToLowerInvariant() }, tx) > 0;
+            ids.Add(await UpsertAsync(c, tx, input));
+            if (exists) updated++; else added++;
+        }
+        await Audit.LogAsync(c, tx, user.UserId(), null, "experts.imported", new { fileName, added, updated });
+        await tx.CommitAsync();
+        var views = (await c.QueryAsync<ExpertRow>("SELECT * FROM experts WHERE id IN @ids ORDER BY id", new { ids })).Select(r => r.View).ToList();
+        return TypedResults.Ok(new ImportResult(added, updated, views));
+    }
+
+    /// <summary>Reads and checks every row; returns the experts, or every problem with its line.</summary>
+    public static (List<ExpertInput> Experts, List<LineError> Errors) ParseCsv(string text)
+    {
+        var experts = new List<ExpertInput>();
+        var errors = new List<LineError>();
+        try
+        {
+            using var records = Csv.Read(new StringReader(text)).GetEnumerator();
+            if (!records.MoveNext()) return (experts, [new LineError(1, "the file is empty")]);
+            var (headerLine, header) = records.Current;
+            var names = header.Select(h => h.Trim().ToLowerInvariant()).ToArray();
+            foreach (var unknown in names.Where(n => !CsvColumns.Contains(n)))
+                errors.Add(new LineError(headerLine, $"unknown column '{unknown}'; the columns are {string.Join(",", CsvColumns)}"));
+            foreach (var required in new[] { "name", "email" }.Where(r => !names.Contains(r)))
+                errors.Add(new LineError(headerLine, $"the header has no '{required}' column"));
+            foreach (var dup in names.GroupBy(n => n).Where(g => g.Count() > 1))
+                errors.Add(new LineError(headerLine, $"column '{dup.Key}' appears twice"));
+            if (errors.Count > 0) return (experts, errors);
+
+            var seen = new Dictionary<string, int>();
+            while (records.MoveNext())
+            {
+                var (line, fields) = records.Current;
+                if (fields.Length != names.Length)
+                {
+                    errors.Add(new LineError(line, $"the row has {fields.Length} columns; the header has {names.Length}"));
+                    continue;
+                }
+                string? Col(string n) { int i = Array.IndexOf(names, n); return i < 0 || fields[i].Trim().Length == 0 ? null : fields[i].Trim(); }
+                var input = new ExpertInput(Col("name") ?? "", Col("email") ?? "", Col("organisation"), Col("org_type"), Col("region"), Col("work"),
+                    Col("expertise")?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Col("language"));
+                foreach (var e in input.Validate()) errors.Add(new LineError(line, e));
+                var email = input.Email.Trim().ToLowerInvariant();
+                if (email.Length > 0 && !seen.TryAdd(email, line)) errors.Add(new LineError(line, $"e-mail {email} is also on line {seen[email]}"));
+                experts.Add(input);
+            }
+        }
+        catch (CsvFormatException e)
+        {
+            errors.Add(new LineError(e.Line, e.Reason));
+        }
+        if (experts.Count == 0 && errors.Count == 0) errors.Add(new LineError(1, "the file has a header but no experts"));
+        return (experts, errors);
+    }
+
+    static object Params(ExpertInput e, long? id = null) => new
+    {
+        id,
+        Name = e.Name.Trim(),
+        email = e.Email.Trim().ToLowerInvariant(),
+        e.Organisation, e.OrgType, e.Region, e.Work,
+        expertise = string.Join(';', e.Expertise ?? []),
+        language = Languages.Normalize(e.Language) ?? Languages.Chinese,
+        now = Db.Iso(DateTimeOffset.UtcNow),
+    };
+
+    static Task<long> UpsertAsync(SqliteConnection c, SqliteTransaction? tx, ExpertInput e) =>
+        c.ExecuteScalarAsync<long>("""
+            INSERT INTO experts (name, email, organisation, org_type, region, work, expertise, language, created_at)
+            VALUES (@Name, @email, @Organisation, @OrgType, @Region, @Work, @expertise, @language, @now)
+            ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation, org_type = excluded.org_type,
+                region = excluded.region, work = excluded.work, expertise = excluded.expertise, language = excluded.language
+            RETURNING id
+            """, Params(e), tx);
+
+    public sealed class ExpertRow
+    {
+        public long Id { get; init; }
+        public string Name { get; init; } = "";
+        public string Email { get; init; } = "";
+        public string? Organisation { get; init; }
+        public string? OrgType { get; init; }
+        public string? Region { get; init; }
+        public string? Work { get; init; }
+        public string Expertise { get; init; } = "";
+        public string Language { get; init; } = "";
+        public string CreatedAt { get; init; } = "";
+        public ExpertView View => new(Id, Name, Email, Organisation, OrgType, Region, Work,
+            Expertise.Split(';', StringSplitOptions.RemoveEmptyEntries), Language, CreatedAt);
+    }
+}

@@ -1,0 +1,183 @@
+using System.Security.Claims;
+using Dapper;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Foresight.Server.Features.Panel;
+
+/// <param name="Fields">field codes the expert answers; left out: the survey's fields named in the expert's expertise</param>
+public sealed record PanelAddition(long? ExpertId, string? Email, IReadOnlyList<string>? Fields);
+
+public sealed record PanelRequest(IReadOnlyList<PanelAddition> Members) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (Members is null || Members.Count == 0) yield return "members must list at least one expert: {\"members\": [{\"expert_id\": 1, \"fields\": [\"F1\"]}]}";
+        else if (Members.Count > 10000) yield return "at most 10000 members per request";
+        else
+            for (int i = 0; i < Members.Count; i++)
+                if (Members[i].ExpertId is null && string.IsNullOrWhiteSpace(Members[i].Email))
+                    yield return $"members[{i}] needs expert_id or email";
+    }
+}
+
+public sealed record FieldsRequest(IReadOnlyList<string> Fields) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (Fields is null || Fields.Count == 0) yield return "fields must list at least one field code";
+    }
+}
+
+/// <summary>An invitation link is shown once, when it is made; only its hash is stored.</summary>
+public sealed record Invitation(long MemberId, long ExpertId, string Name, string Pseudonym, IReadOnlyList<string> Fields, string Link, string Secret);
+
+public sealed record MemberView(
+    long Id, long ExpertId, string Name, string Email, string? OrgType, string? Region, string Pseudonym,
+    IReadOnlyList<string> Fields, string JoinedAt, bool Revoked, string LinkIssuedAt);
+
+/// <summary>A survey's panel: which experts answer it, which fields each answers, and their invitation links.</summary>
+public static class PanelEndpoints
+{
+    public static void MapPanel(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/surveys/{survey}/panel").WithTags("Panel")
+            .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
+        group.MapGet("/", List);
+        group.MapPost("/", Add).Validate<PanelRequest>()
+            .WithSummary("Add experts from the pool to the panel; each gets a pseudonym and an invitation link (shown only in this answer)");
+        group.MapPut("/{member:long}/fields", SetFields).Validate<FieldsRequest>();
+        group.MapPost("/{member:long}/link", Renew).WithSummary("Issue a new invitation link; the old one stops working");
+        group.MapDelete("/{member:long}/link", Revoke).WithSummary("Revoke the expert's invitation link");
+    }
+
+    public static string LinkBase(HttpRequest request, IOptions<ForesightOptions> options) =>
+        (options.Value.PublicUrl ?? $"{request.Scheme}://{request.Host}").TrimEnd('/');
+
+    public static string Link(string baseUrl, string secret) => $"{baseUrl}/x/{secret}";
+
+    static async Task<Ok<List<MemberView>>> List(SurveyRef survey, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        return TypedResults.Ok(await MembersAsync(c, survey.Id));
+    }
+
+    public static async Task<List<MemberView>> MembersAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null)
+    {
+        var rows = await c.QueryAsync<(long Id, long ExpertId, string Name, string Email, string? OrgType, string? Region, string Pseudonym, string JoinedAt, string? RevokedAt, string SecretIssuedAt)>("""
+            SELECT m.id, m.expert_id, e.name, e.email, e.org_type, e.region, m.pseudonym, m.joined_at, m.revoked_at, m.secret_issued_at
+            FROM panel_members m JOIN experts e ON e.id = m.expert_id WHERE m.survey_id = @surveyId ORDER BY m.id
+            """, new { surveyId }, tx);
+        var fields = (await c.QueryAsync<(long MemberId, string Code)>("""
+            SELECT pf.member_id, f.code FROM panel_fields pf JOIN fields f ON f.id = pf.field_id
+            WHERE f.survey_id = @surveyId ORDER BY f.position
+            """, new { surveyId }, tx)).ToLookup(x => x.MemberId, x => x.Code);
+        return rows.Select(r => new MemberView(r.Id, r.ExpertId, r.Name, r.Email, r.OrgType, r.Region, r.Pseudonym,
+            fields[r.Id].ToList(), r.JoinedAt, r.RevokedAt is not null, r.SecretIssuedAt)).ToList();
+    }
+
+    static async Task<Results<Created<List<Invitation>>, ProblemHttpResult>> Add(
+        SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options)
+    {
+        await using var c = await db.OpenAsync();
+        await using var tx = c.BeginTransaction();
+        var fieldIds = (await SurveyStore.FieldsAsync(c, survey.Id, tx)).ToDictionary(f => f.Code, f => f.Id, StringComparer.OrdinalIgnoreCase);
+        var errors = new List<string>();
+        var planned = new List<(long ExpertId, string Name, List<string> Fields)>();
+        for (int i = 0; i < body.Members.Count; i++)
+        {
+            var m = body.Members[i];
+            var expert = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Expertise)>(
+                "SELECT id, name, expertise FROM experts WHERE id = @id OR (@id IS NULL AND email = @email)",
+                new { id = m.ExpertId, email = m.Email?.Trim().ToLowerInvariant() }, tx);
+            if (expert.Id == 0) { errors.Add($"members[{i}]: no expert {m.ExpertId?.ToString() ?? m.Email} in the pool"); continue; }
+            var codes = m.Fields?.ToList()
+                ?? expert.Expertise.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(fieldIds.ContainsKey).ToList();
+            if (codes.Count == 0) { errors.Add($"members[{i}]: say which fields {expert.Name} answers (fields: [...]); their expertise names none of {string.Join(", ", fieldIds.Keys)}"); continue; }
+            foreach (var bad in codes.Where(code => !fieldIds.ContainsKey(code))) errors.Add($"members[{i}]: survey '{survey.Slug}' has no field '{bad}'");
+            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @s AND expert_id = @e", new { s = survey.Id, e = expert.Id }, tx) > 0)
+                errors.Add($"members[{i}]: {expert.Name} (expert {expert.Id}) is on the panel already; renew their link or change their fields instead");
+            if (planned.Any(p => p.ExpertId == expert.Id)) errors.Add($"members[{i}]: {expert.Name} is listed twice");
+            planned.Add((expert.Id, expert.Name, codes.Select(code => fieldIds.Keys.First(k => k.Equals(code, StringComparison.OrdinalIgnoreCase))).Distinct().ToList()));
+        }
+        if (errors.Count > 0) return Problems.BadRequest(errors[0] + (errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "") + ". Nobody was added.", errors);
+
+        var openRound = await c.ExecuteScalarAsync<long?>("SELECT id FROM rounds WHERE survey_id = @Id AND status = 'open'", new { survey.Id }, tx);
+        var baseUrl = LinkBase(request, options);
+        var invitations = new List<Invitation>();
+        foreach (var p in planned)
+        {
+            var secret = Secrets.New();
+            var memberId = await InsertMemberAsync(c, tx, survey.Id, p.ExpertId, secret);
+            foreach (var code in p.Fields)
+                await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@memberId, @fieldId)", new { memberId, fieldId = fieldIds[code] }, tx);
+            if (openRound is not null)
+                await c.ExecuteAsync("INSERT INTO round_members (round_id, member_id) VALUES (@openRound, @memberId)", new { openRound, memberId }, tx);
+            var pseudonym = await c.QuerySingleAsync<string>("SELECT pseudonym FROM panel_members WHERE id = @memberId", new { memberId }, tx);
+            invitations.Add(new Invitation(memberId, p.ExpertId, p.Name, pseudonym, p.Fields, Link(baseUrl, secret), secret));
+        }
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.added", new { experts = planned.Select(p => p.ExpertId) });
+        await tx.CommitAsync();
+        return TypedResults.Created($"/api/surveys/{survey.Id}/panel", invitations);
+    }
+
+    /// <summary>Adds a panel member with a fresh pseudonym (unique within the survey).</summary>
+    public static async Task<long> InsertMemberAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long expertId, string secret)
+    {
+        var now = Db.Iso(DateTimeOffset.UtcNow);
+        for (int attempt = 0; ; attempt++)
+        {
+            var pseudonym = Secrets.NewPseudonym();
+            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @surveyId AND pseudonym = @pseudonym", new { surveyId, pseudonym }, tx) > 0)
+                continue;
+            return await c.ExecuteScalarAsync<long>("""
+                INSERT INTO panel_members (survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at)
+                VALUES (@surveyId, @expertId, @pseudonym, @hash, @now, @now) RETURNING id
+                """, new { surveyId, expertId, pseudonym, hash = Secrets.Hash(secret), now }, tx);
+        }
+    }
+
+    static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        await using var tx = c.BeginTransaction();
+        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE id = @member AND survey_id = @Id", new { member, survey.Id }, tx) == 0)
+            return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
+        var fields = (await SurveyStore.FieldsAsync(c, survey.Id, tx)).ToDictionary(f => f.Code, f => f.Id, StringComparer.OrdinalIgnoreCase);
+        var bad = body.Fields.Where(f => !fields.ContainsKey(f)).ToList();
+        if (bad.Count > 0) return Problems.BadRequest($"Survey '{survey.Slug}' has no field {string.Join(", ", bad)}; its fields are {string.Join(", ", fields.Keys)}.");
+        await c.ExecuteAsync("DELETE FROM panel_fields WHERE member_id = @member", new { member }, tx);
+        foreach (var code in body.Fields.Distinct(StringComparer.OrdinalIgnoreCase))
+            await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@member, @f)", new { member, f = fields[code] }, tx);
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.fields_changed", new { member, body.Fields });
+        await tx.CommitAsync();
+        return TypedResults.Ok((await MembersAsync(c, survey.Id)).Single(m => m.Id == member));
+    }
+
+    static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
+        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options)
+    {
+        await using var c = await db.OpenAsync();
+        var secret = Secrets.New();
+        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var n = await c.ExecuteAsync("UPDATE panel_members SET secret_hash = @hash, secret_issued_at = @now, revoked_at = NULL WHERE id = @member AND survey_id = @Id",
+            new { hash = Secrets.Hash(secret), now, member, survey.Id });
+        if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
+        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "panel.link_renewed", new { member });
+        var m = (await MembersAsync(c, survey.Id)).Single(x => x.Id == member);
+        return TypedResults.Ok(new Invitation(m.Id, m.ExpertId, m.Name, m.Pseudonym, m.Fields, Link(LinkBase(request, options), secret), secret));
+    }
+
+    static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var n = await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @member AND survey_id = @Id AND revoked_at IS NULL",
+            new { now = Db.Iso(DateTimeOffset.UtcNow), member, survey.Id });
+        if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
+        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "panel.link_revoked", new { member });
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,397 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Foresight.Core.Answers;
+using Foresight.Core.Surveys;
+using Foresight.Server.Features.Rounds;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+
+namespace Foresight.Server.Features.Questionnaire;
+
+public sealed record SaveTopicRequest(Dictionary<string, JsonElement>? Answers, Dictionary<string, string?>? Rationales) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        int n = (Answers?.Count ?? 0) + (Rationales?.Count ?? 0);
+        if (n == 0) yield return "send answers and/or rationales, e.g. {\"answers\": {\"importance\": 6}}";
+        if (n > 200) yield return "at most 200 answers and rationales per request";
+    }
+}
+
+public sealed record RankingRequest(string? Field, IReadOnlyList<string> Order) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (Order is null || Order.Count == 0) yield return "order must list topic codes, the highest priority first";
+        else if (Order.Count > 1000) yield return "order lists more than 1000 topics";
+        else if (Order.Distinct().Count() != Order.Count) yield return "order lists a topic twice";
+    }
+}
+
+public sealed record ProfileRequest(Dictionary<string, string> Answers) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (Answers is null || Answers.Count == 0) yield return "answers must map profile question ids to option codes";
+    }
+}
+
+public sealed record LanguageRequest(string Language) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (Languages.Normalize(Language) is null) yield return "language must be zh-CN or en";
+    }
+}
+
+public sealed record AnswerView(object Value, string? Rationale);
+
+public sealed record TopicEntry(string Code, LocalizedText Title, IReadOnlyList<string> Tags, string Origin, bool Complete, int Answered);
+
+public sealed record QuestionnaireField(string Code, LocalizedText Name, IReadOnlyList<TopicEntry> Topics);
+
+public sealed record RoundInfo(int Number, string Status, string? Deadline);
+
+public sealed record RankingView(string Id, LocalizedText Text, RankingScope Scope, string? Field, IReadOnlyList<string> Topics, IReadOnlyList<string>? YourOrder);
+
+public sealed record Progress(int Topics, int Complete);
+
+public sealed record QuestionnaireView(
+    string Survey, LocalizedText Title, LocalizedText? Description, IReadOnlyList<string> Languages, string Pseudonym, string Language,
+    RoundInfo? Round, IReadOnlyList<QuestionnaireField> Fields, IReadOnlyList<Question> Questions, IReadOnlyList<RankingView> Rankings,
+    IReadOnlyList<ProfileQuestion> Profile, IReadOnlyDictionary<string, string> ProfileAnswers, Progress Progress, bool RealTime);
+
+public sealed record TopicSheet(
+    string Code, string Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string> Tags, string Origin,
+    IReadOnlyList<TopicParent> Parents, RoundInfo Round, IReadOnlyList<string> Questions, IReadOnlyDictionary<string, AnswerView> Answers,
+    bool Complete, TopicFeedback? Feedback, int Messages);
+
+public sealed record SavedTopic(string Code, int Round, IReadOnlyDictionary<string, AnswerView> Answers, IReadOnlyList<string> Changed, bool Complete, Progress Progress);
+
+public sealed record HistoryEntry(int Round, string Question, string? Value, string? Rationale, string RecordedAt);
+
+/// <summary>
+/// The expert's side, opened with the invitation secret: the questionnaire of the open round (their fields'
+/// topics, the questions, last round's feedback), saving answers topic by topic, rankings and the profile.
+/// </summary>
+public static class QuestionnaireEndpoints
+{
+    public static void MapQuestionnaire(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/surveys/{survey}/questionnaire").WithTags("Questionnaire")
+            .RequireAuthorization(Policies.Expert).RequireSurveyRole(SurveyRole.Expert);
+        group.MapGet("/", Get).WithSummary("The expert's questionnaire: the open round's topics in their fields, the questions, rankings, profile and progress");
+        group.MapGet("/topics/{code}", Topic).WithSummary("One topic: its questions, the expert's answers, the previous round's feedback");
+        group.MapPut("/topics/{code}", Save).Validate<SaveTopicRequest>().RequireRateLimiting(RateLimits.Answers).WithMetadata(new BodyLimit(64 * 1024))
+            .WithSummary("Save answers to one topic; only the questions sent change; null clears one. An Idempotency-Key header makes a retry safe.");
+        group.MapGet("/topics/{code}/history", History).WithSummary("Every change the expert made to this topic's answers");
+        group.MapPut("/rankings/{ranking}", Rank).Validate<RankingRequest>().RequireRateLimiting(RateLimits.Answers).WithMetadata(new BodyLimit(64 * 1024));
+        group.MapPut("/profile", Profile).Validate<ProfileRequest>().WithMetadata(new BodyLimit(16 * 1024));
+        group.MapPut("/language", Language).Validate<LanguageRequest>();
+    }
+
+    sealed record Member(long Id, string Pseudonym, string? Language, long ExpertId, string ExpertLanguage);
+
+    static async Task<Member> MemberAsync(SqliteConnection c, ClaimsPrincipal user, SqliteTransaction? tx = null) =>
+        await c.QuerySingleAsync<Member>("""
+            SELECT m.id, m.pseudonym, m.language, m.expert_id, e.language AS expert_language
+            FROM panel_members m JOIN experts e ON e.id = m.expert_id WHERE m.id = @id
+            """, new { id = user.MemberId() }, tx);
+
+    /// <summary>The round an expert works on: the open one, else the latest (read-only).</summary>
+    static async Task<RoundRow?> CurrentRoundAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null) =>
+        await RoundStore.OpenRoundAsync(c, surveyId, tx) ?? await RoundStore.LatestAsync(c, surveyId, tx);
+
+    static async Task<List<RoundTopicRow>> MyTopicsAsync(SqliteConnection c, RoundRow round, long memberId, SqliteTransaction? tx = null)
+    {
+        var fields = (await c.QueryAsync<long>("SELECT field_id FROM panel_fields WHERE member_id = @memberId", new { memberId }, tx)).ToHashSet();
+        return (await RoundStore.TopicsAsync(c, round.Id, tx)).Where(t => fields.Contains(t.FieldId)).ToList();
+    }
+
+    static async Task<Dictionary<string, Dictionary<string, QuestionAnswer>>> MyAnswersAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, long memberId, SqliteTransaction? tx = null)
+    {
+        var rows = await c.QueryAsync<(string Topic, string Question, string Value, double? Number, string? Rationale)>("""
+            SELECT t.code, a.question, a.value, a.number, a.rationale FROM answers a JOIN topics t ON t.id = a.topic_id
+            WHERE a.round_id = @Id AND a.member_id = @memberId
+            """, new { round.Id, memberId }, tx);
+        return rows.GroupBy(r => r.Topic).ToDictionary(g => g.Key, g => g
+            .Where(r => survey.Question(r.Question) is not null)
+            .ToDictionary(r => r.Question, r => new QuestionAnswer(AnswerValue.FromStored(r.Value, r.Number), r.Rationale)));
+    }
+
+    static Progress ProgressOf(SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyDictionary<string, Dictionary<string, QuestionAnswer>> answers) =>
+        new(topics.Count, topics.Count(t => answers.TryGetValue(t.Code, out var a) && TopicAnswers.IsComplete(survey, round.Number, a)));
+
+    static RoundInfo Info(RoundRow r) => new(r.Number, r.Status, r.Deadline);
+
+    static async Task<Ok<QuestionnaireView>> Get(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        await using var c = await db.OpenAsync();
+        var me = await MemberAsync(c, user);
+        var round = await CurrentRoundAsync(c, survey.Id);
+        var fields = await SurveyStore.FieldsAsync(c, survey.Id);
+        var myFieldIds = (await c.QueryAsync<long>("SELECT field_id FROM panel_fields WHERE member_id = @Id", new { me.Id })).ToHashSet();
+        var topics = round is null ? [] : await MyTopicsAsync(c, round, me.Id);
+        var answers = round is null ? [] : await MyAnswersAsync(c, definition, round, me.Id);
+        var allTopics = (await SurveyStore.TopicsAsync(c, survey.Id)).ToDictionary(t => t.Code);
+
+        var fieldViews = fields.Where(f => myFieldIds.Contains(f.Id)).Select(f => new QuestionnaireField(f.Code, f.Name,
+            topics.Where(t => t.FieldId == f.Id).Select(t =>
+            {
+                var row = allTopics[t.Code];
+                var mine = answers.GetValueOrDefault(t.Code) ?? [];
+                return new TopicEntry(t.Code, row.Title, row.TagList, row.Origin, mine.Count > 0 && TopicAnswers.IsComplete(definition, round!.Number, mine), mine.Count);
+            }).ToList())).ToList();
+
+        var rankings = new List<RankingView>();
+        if (round is not null)
+        {
+            var rankRows = (await c.QueryAsync<(string Question, string Topic, double Number)>("""
+                SELECT a.question, t.code, a.number FROM answers a JOIN topics t ON t.id = a.topic_id
+                WHERE a.round_id = @Id AND a.member_id = @member
+                """, new { round.Id, member = me.Id })).ToList();
+            foreach (var r in definition.Rankings.Where(r => r.AskedIn(round.Number)))
+            {
+                var scopes = r.Scope == RankingScope.Field
+                    ? topics.GroupBy(t => t.FieldCode).Select(g => ((string?)g.Key, g.Select(t => t.Code).ToList()))
+                    : [((string?)null, topics.Select(t => t.Code).ToList())];
+                foreach (var (field, codes) in scopes)
+                {
+                    var mine = rankRows.Where(x => x.Question == r.Id && codes.Contains(x.Topic)).OrderBy(x => x.Number).Select(x => x.Topic).ToList();
+                    rankings.Add(new RankingView(r.Id, r.Text, r.Scope, field, codes, mine.Count > 0 ? mine : null));
+                }
+            }
+        }
+        var profile = (await c.QueryAsync<(string Question, string Value)>("SELECT question, value FROM profile_answers WHERE member_id = @Id", new { me.Id }))
+            .ToDictionary(p => p.Question, p => p.Value);
+        return TypedResults.Ok(new QuestionnaireView(survey.Slug, definition.Title, definition.Description, definition.Languages, me.Pseudonym,
+            me.Language ?? me.ExpertLanguage, round is null ? null : Info(round), fieldViews,
+            round is null ? definition.Questions : definition.Questions.Where(q => q.AskedIn(round.Number)).ToList(),
+            rankings, definition.Profile, profile, round is null ? new Progress(0, 0) : ProgressOf(definition, round, topics, answers), definition.Live.RealTime));
+    }
+
+    static async Task<Results<Ok<TopicSheet>, ProblemHttpResult>> Topic(SurveyRef survey, string code, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        await using var c = await db.OpenAsync();
+        var me = await MemberAsync(c, user);
+        var round = await CurrentRoundAsync(c, survey.Id);
+        if (round is null) return Problems.Conflict("No round has opened yet.");
+        var topics = await MyTopicsAsync(c, round, me.Id);
+        var entry = topics.FirstOrDefault(t => t.Code == code);
+        if (entry is null) return Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round.Number}.");
+        var row = (await SurveyStore.TopicAsync(c, survey.Id, code))!;
+        var parents = (await SurveyStore.ParentsAsync(c, survey.Id))[row.Id].ToList();
+        var answers = (await MyAnswersAsync(c, definition, round, me.Id)).GetValueOrDefault(code) ?? [];
+        TopicFeedback? feedback = null;
+        if (round.Number > 1 && await RoundStore.RoundAsync(c, survey.Id, round.Number - 1) is { } previous)
+            feedback = await Feedback.BuildAsync(c, definition, previous, row, me.Id);
+        var messages = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE topic_id = @Id AND hidden_at IS NULL", new { row.Id });
+        return TypedResults.Ok(new TopicSheet(code, row.FieldCode, row.Title, row.Background, row.TagList, row.Origin, parents, Info(round),
+            definition.Questions.Where(q => q.AskedIn(round.Number)).Select(q => q.Id).ToList(),
+            Views(definition, answers), answers.Count > 0 && TopicAnswers.IsComplete(definition, round.Number, answers), feedback, (int)messages));
+    }
+
+    static Dictionary<string, AnswerView> Views(SurveyDefinition s, IReadOnlyDictionary<string, QuestionAnswer> answers) =>
+        answers.ToDictionary(a => a.Key, a => new AnswerView(a.Value.Value.ToJson(s.Question(a.Key)!), a.Value.Rationale));
+
+    /// <summary>Checks the open round and its deadline; returns the round or why answers are not taken.</summary>
+    static async Task<(RoundRow? Round, ProblemHttpResult? Error)> OpenForAnswersAsync(SqliteConnection c, long surveyId, SqliteTransaction tx)
+    {
+        var round = await RoundStore.OpenRoundAsync(c, surveyId, tx);
+        if (round is null)
+        {
+            var latest = await RoundStore.LatestAsync(c, surveyId, tx);
+            return (null, Problems.Conflict(latest is null ? "No round has opened yet; answers are taken while a round is open."
+                : $"Round {latest.Number} closed at {latest.ClosedAt}; answers are no longer taken."));
+        }
+        if (round.Deadline is { } d && string.CompareOrdinal(d, Db.Iso(DateTimeOffset.UtcNow)) <= 0)
+            return (null, Problems.Conflict($"The deadline of round {round.Number} ({d}) has passed; answers are no longer taken."));
+        return (round, null);
+    }
+
+    static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request, Db db, SurveyCatalog catalog)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        string? key = request.Headers["Idempotency-Key"].FirstOrDefault();
+        if (key is { Length: > 200 }) return Problems.BadRequest("Idempotency-Key is longer than 200 characters.");
+        string bodyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code + "\n" + JsonSerializer.Serialize(body))));
+
+        await using var c = await db.OpenAsync();
+        await using var tx = c.BeginTransaction();
+        var memberId = user.MemberId()!.Value;
+        if (key is not null)
+        {
+            var earlier = await c.QuerySingleOrDefaultAsync<(string BodyHash, string Response)>(
+                "SELECT body_hash, response FROM submissions WHERE member_id = @memberId AND idempotency_key = @key", new { memberId, key }, tx);
+            if (earlier.Response is not null)
+                return earlier.BodyHash == bodyHash
+                    ? TypedResults.Text(earlier.Response, "application/json", Encoding.UTF8)
+                    : Problems.Conflict("This Idempotency-Key was used for a different request; use a new key for new answers.");
+        }
+        var (round, closed) = await OpenForAnswersAsync(c, survey.Id, tx);
+        if (closed is not null) return closed;
+        var topics = await MyTopicsAsync(c, round!, memberId, tx);
+        var entry = topics.FirstOrDefault(t => t.Code == code);
+        if (entry is null) return Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round!.Number}.");
+
+        var all = await MyAnswersAsync(c, definition, round!, memberId, tx);
+        var current = all.GetValueOrDefault(code) ?? [];
+        var previousRound = round!.Number > 1 ? await RoundStore.RoundAsync(c, survey.Id, round.Number - 1, tx) : null;
+        var topicRow = (await SurveyStore.TopicAsync(c, survey.Id, code, tx))!;
+        var quartiles = await Feedback.PreviousQuartilesAsync(c, survey.Id, previousRound, topicRow, tx);
+        var outcome = TopicAnswers.Apply(definition, round.Number, current, body.Answers ?? [], body.Rationales ?? [], quartiles);
+        if (!outcome.Ok)
+            return Problems.BadRequest(outcome.Errors.Count == 1 ? outcome.Errors[0] + ". Nothing was saved." : $"{outcome.Errors.Count} problems; nothing was saved: {outcome.Errors[0]} ...",
+                outcome.Errors.Cast<object>());
+
+        var changed = await WriteAsync(c, tx, round.Id, memberId, entry.TopicId, current, outcome.Answers);
+        all[code] = outcome.Answers.ToDictionary();
+        var response = new SavedTopic(code, round.Number, Views(definition, outcome.Answers), changed,
+            outcome.Answers.Count > 0 && TopicAnswers.IsComplete(definition, round.Number, outcome.Answers), ProgressOf(definition, round, topics, all));
+        if (key is not null)
+            await c.ExecuteAsync("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES (@memberId, @key, @bodyHash, @json, @now)",
+                new { memberId, key, bodyHash, json = JsonSerializer.Serialize(response, JsonOptions(request)), now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
+        await tx.CommitAsync();
+        return TypedResults.Ok(response);
+    }
+
+    static JsonSerializerOptions JsonOptions(HttpRequest request) =>
+        request.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+
+    /// <summary>
+    /// Writes what changed: upserts the current answer, deletes a cleared one, and appends each change to the history.
+    /// An unchanged answer writes nothing, so sending the same request twice stores it once.
+    /// </summary>
+    static async Task<List<string>> WriteAsync(SqliteConnection c, SqliteTransaction tx, long roundId, long memberId, long topicId,
+        IReadOnlyDictionary<string, QuestionAnswer> before, IReadOnlyDictionary<string, QuestionAnswer> after)
+    {
+        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var changed = new List<string>();
+        foreach (var question in before.Keys.Union(after.Keys).Order(StringComparer.Ordinal))
+        {
+            before.TryGetValue(question, out var old);
+            after.TryGetValue(question, out var @new);
+            if (old is not null && @new is not null && old.Value.Text == @new.Value.Text && old.Rationale == @new.Rationale) continue;
+            changed.Add(question);
+            var args = new { roundId, memberId, topicId, question, value = @new?.Value.Text, number = @new?.Value.Number, rationale = @new?.Rationale, now };
+            if (@new is null)
+                await c.ExecuteAsync("DELETE FROM answers WHERE round_id = @roundId AND member_id = @memberId AND topic_id = @topicId AND question = @question", args, tx);
+            else
+                await c.ExecuteAsync("""
+                    INSERT INTO answers (round_id, member_id, topic_id, question, value, number, rationale, revision, updated_at)
+                    VALUES (@roundId, @memberId, @topicId, @question, @value, @number, @rationale, 1, @now)
+                    ON CONFLICT (round_id, member_id, topic_id, question) DO UPDATE SET value = excluded.value, number = excluded.number,
+                        rationale = excluded.rationale, revision = answers.revision + 1, updated_at = excluded.updated_at
+                    """, args, tx);
+            await c.ExecuteAsync("""
+                INSERT INTO answer_history (round_id, member_id, topic_id, question, value, number, rationale, recorded_at)
+                VALUES (@roundId, @memberId, @topicId, @question, @value, @number, @rationale, @now)
+                """, args, tx);
+        }
+        return changed;
+    }
+
+    static async Task<Results<Ok<List<HistoryEntry>>, ProblemHttpResult>> History(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var rows = await c.QueryAsync<HistoryEntry>("""
+            SELECT r.number AS round, h.question, h.value, h.rationale, h.recorded_at
+            FROM answer_history h JOIN rounds r ON r.id = h.round_id JOIN topics t ON t.id = h.topic_id
+            WHERE h.member_id = @member AND t.code = @code AND t.survey_id = @Id ORDER BY h.id
+            """, new { member = user.MemberId(), code, survey.Id });
+        return TypedResults.Ok(rows.ToList());
+    }
+
+    static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        await using var c = await db.OpenAsync();
+        await using var tx = c.BeginTransaction();
+        var (round, closed) = await OpenForAnswersAsync(c, survey.Id, tx);
+        if (closed is not null) return closed;
+        var r = definition.Rankings.FirstOrDefault(x => x.Id == ranking);
+        if (r is null) return Problems.NotFound($"The survey has no ranking '{ranking}'.");
+        if (!r.AskedIn(round!.Number)) return Problems.BadRequest($"Ranking '{ranking}' is not asked in round {round.Number}.");
+        var memberId = user.MemberId()!.Value;
+        var topics = await MyTopicsAsync(c, round, memberId, tx);
+        string? field = null;
+        if (r.Scope == RankingScope.Field)
+        {
+            var myFields = topics.Select(t => t.FieldCode).Distinct().ToList();
+            field = body.Field ?? (myFields.Count == 1 ? myFields[0] : null);
+            if (field is null) return Problems.BadRequest($"Ranking '{ranking}' ranks the topics of one field; say which: field is one of {string.Join(", ", myFields)}.");
+            if (!myFields.Contains(field)) return Problems.BadRequest($"Field '{field}' is not one of yours ({string.Join(", ", myFields)}).");
+            topics = topics.Where(t => t.FieldCode == field).ToList();
+        }
+        var scope = topics.ToDictionary(t => t.Code);
+        var unknown = body.Order.Where(code => !scope.ContainsKey(code)).ToList();
+        if (unknown.Count > 0)
+            return Problems.BadRequest($"{string.Join(", ", unknown)} {(unknown.Count == 1 ? "is" : "are")} not among the topics to rank: {string.Join(", ", scope.Keys)}.");
+
+        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var existing = (await c.QueryAsync<(long TopicId, double Number)>(
+            "SELECT topic_id, number FROM answers WHERE round_id = @Id AND member_id = @memberId AND question = @ranking", new { round.Id, memberId, ranking }, tx))
+            .Where(x => scope.Values.Any(t => t.TopicId == x.TopicId)).ToDictionary(x => x.TopicId, x => x.Number);
+        var wanted = body.Order.Select((code, i) => (scope[code].TopicId, Rank: i + 1.0)).ToDictionary(x => x.TopicId, x => x.Rank);
+        foreach (var topicId in existing.Keys.Union(wanted.Keys))
+        {
+            bool has = wanted.TryGetValue(topicId, out var rank);
+            if (existing.TryGetValue(topicId, out var old) && has && old == rank) continue;
+            var args = new { roundId = round.Id, memberId, topicId, ranking, value = has ? ((int)rank).ToString() : null, number = has ? rank : (double?)null, now };
+            if (has)
+                await c.ExecuteAsync("""
+                    INSERT INTO answers (round_id, member_id, topic_id, question, value, number, revision, updated_at)
+                    VALUES (@roundId, @memberId, @topicId, @ranking, @value, @number, 1, @now)
+                    ON CONFLICT (round_id, member_id, topic_id, question) DO UPDATE SET value = excluded.value, number = excluded.number,
+                        revision = answers.revision + 1, updated_at = excluded.updated_at
+                    """, args, tx);
+            else
+                await c.ExecuteAsync("DELETE FROM answers WHERE round_id = @roundId AND member_id = @memberId AND topic_id = @topicId AND question = @ranking", args, tx);
+            await c.ExecuteAsync("""
+                INSERT INTO answer_history (round_id, member_id, topic_id, question, value, number, recorded_at)
+                VALUES (@roundId, @memberId, @topicId, @ranking, @value, @number, @now)
+                """, args, tx);
+        }
+        await tx.CommitAsync();
+        return TypedResults.Ok(new RankingView(r.Id, r.Text, r.Scope, field, scope.Keys.ToList(), body.Order));
+    }
+
+    static async Task<Results<Ok<Dictionary<string, string>>, ProblemHttpResult>> Profile(SurveyRef survey, ProfileRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        var errors = new List<string>();
+        foreach (var (id, value) in body.Answers)
+        {
+            var q = definition.Profile.FirstOrDefault(p => p.Id == id);
+            if (q is null) errors.Add($"the survey has no profile question '{id}'; its profile questions are {string.Join(", ", definition.Profile.Select(p => p.Id))}");
+            else if (q.Options.All(o => o.Code != value)) errors.Add($"'{id}' takes one of {string.Join(", ", q.Options.Select(o => o.Code))}; got '{value}'");
+        }
+        if (errors.Count > 0) return Problems.BadRequest(errors[0] + ". Nothing was saved.", errors.Cast<object>());
+        await using var c = await db.OpenAsync();
+        await using var tx = c.BeginTransaction();
+        var memberId = user.MemberId();
+        foreach (var (id, value) in body.Answers)
+            await c.ExecuteAsync("""
+                INSERT INTO profile_answers (member_id, question, value) VALUES (@memberId, @id, @value)
+                ON CONFLICT (member_id, question) DO UPDATE SET value = excluded.value
+                """, new { memberId, id, value }, tx);
+        await tx.CommitAsync();
+        var all = (await c.QueryAsync<(string Question, string Value)>("SELECT question, value FROM profile_answers WHERE member_id = @memberId", new { memberId }))
+            .ToDictionary(p => p.Question, p => p.Value);
+        return TypedResults.Ok(all);
+    }
+
+    static async Task<NoContent> Language(SurveyRef survey, LanguageRequest body, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        await c.ExecuteAsync("UPDATE panel_members SET language = @language WHERE id = @id", new { language = Languages.Normalize(body.Language), id = user.MemberId() });
+        return TypedResults.NoContent();
+    }
+}

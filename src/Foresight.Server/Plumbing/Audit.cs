@@ -1,0 +1,13 @@
+using System.Data;
+using System.Text.Json;
+using Dapper;
+
+namespace Foresight.Server.Plumbing;
+
+/// <summary>The audit log of coordinator and admin actions, written in the same transaction as the action.</summary>
+public static class Audit
+{
+    public static Task LogAsync(IDbConnection c, IDbTransaction? tx, long? userId, long? surveyId, string action, object? detail = null) =>
+        c.ExecuteAsync("INSERT INTO audit_log (at, user_id, survey_id, action, detail) VALUES (@at, @userId, @surveyId, @action, @detail)",
+            new { at = Db.Iso(DateTimeOffset.UtcNow), userId, surveyId, action, detail = detail is null ? null : JsonSerializer.Serialize(detail) }, tx);
+}

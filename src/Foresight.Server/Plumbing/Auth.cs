@@ -1,0 +1,194 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Dapper;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
+
+namespace Foresight.Server.Plumbing;
+
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string Coordinator = "coordinator";
+    public const string Stakeholder = "stakeholder";
+    public const string Expert = "expert";
+}
+
+public static class Policies
+{
+    /// <summary>Any signed-in account (admin, coordinator, stakeholder).</summary>
+    public const string User = "user";
+    public const string Coordinator = "coordinator";
+    public const string Admin = "admin";
+    /// <summary>An expert signed in with an invitation link.</summary>
+    public const string Expert = "expert";
+}
+
+/// <summary>Who is calling: an account (user id, role) or a panel member (member id, survey id).</summary>
+public static class Caller
+{
+    public const string MemberClaim = "fs:member";
+    public const string SurveyClaim = "fs:survey";
+    /// <summary>When the member's secret was issued: a renewed or revoked link ends older sessions.</summary>
+    public const string StampClaim = "fs:stamp";
+
+    public static long? UserId(this ClaimsPrincipal p) =>
+        p.IsInRole(Roles.Expert) ? null : long.TryParse(p.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
+
+    public static long? MemberId(this ClaimsPrincipal p) => long.TryParse(p.FindFirstValue(MemberClaim), out var id) ? id : null;
+
+    public static long? ExpertSurveyId(this ClaimsPrincipal p) => long.TryParse(p.FindFirstValue(SurveyClaim), out var id) ? id : null;
+
+    public static bool IsAdmin(this ClaimsPrincipal p) => p.IsInRole(Roles.Admin);
+
+    public static ClaimsPrincipal ForUser(long id, string name, string role, string scheme) => new(new ClaimsIdentity(
+    [
+        new Claim(ClaimTypes.NameIdentifier, id.ToString()),
+        new Claim(ClaimTypes.Name, name),
+        new Claim(ClaimTypes.Role, role),
+    ], scheme));
+
+    public static ClaimsPrincipal ForMember(long memberId, long surveyId, string pseudonym, string stamp, string scheme) => new(new ClaimsIdentity(
+    [
+        new Claim(MemberClaim, memberId.ToString()),
+        new Claim(SurveyClaim, surveyId.ToString()),
+        new Claim(ClaimTypes.Name, pseudonym),
+        new Claim(ClaimTypes.Role, Roles.Expert),
+        new Claim(StampClaim, stamp),
+    ], scheme));
+}
+
+/// <summary>Looks up bearer credentials: account API tokens (fsu_...) and expert invitation secrets.</summary>
+public sealed class CredentialStore(Db db, TimeProvider clock)
+{
+    public async Task<ClaimsPrincipal?> FromBearerAsync(string token, string scheme)
+    {
+        await using var c = await db.OpenAsync();
+        var hash = Secrets.Hash(token);
+        if (token.StartsWith(Secrets.UserTokenPrefix, StringComparison.Ordinal))
+        {
+            var user = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Role)>("""
+                SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND t.expires_at > @now AND u.disabled_at IS NULL
+                """, new { hash, now = Db.Iso(clock.GetUtcNow()) });
+            return user.Id == 0 ? null : Caller.ForUser(user.Id, user.Name, user.Role, scheme);
+        }
+        return await MemberAsync(c, "secret_hash = @hash", new { hash }, scheme);
+    }
+
+    public async Task<ClaimsPrincipal?> FromInvitationAsync(string secret, string scheme)
+    {
+        await using var c = await db.OpenAsync();
+        return await MemberAsync(c, "secret_hash = @hash", new { hash = Secrets.Hash(secret) }, scheme);
+    }
+
+    /// <summary>Checks that a cookie session is still good: the account enabled, the invitation not renewed or revoked.</summary>
+    public async Task<bool> StillValidAsync(ClaimsPrincipal principal)
+    {
+        await using var c = await db.OpenAsync();
+        if (principal.MemberId() is { } member)
+        {
+            var stamp = await c.QuerySingleOrDefaultAsync<string>(
+                "SELECT secret_issued_at FROM panel_members WHERE id = @member AND revoked_at IS NULL", new { member });
+            return stamp is not null && stamp == principal.FindFirstValue(Caller.StampClaim);
+        }
+        if (principal.UserId() is { } user)
+            return await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @user AND disabled_at IS NULL", new { user }) == 1;
+        return false;
+    }
+
+    static async Task<ClaimsPrincipal?> MemberAsync(Microsoft.Data.Sqlite.SqliteConnection c, string where, object args, string scheme)
+    {
+        var m = await c.QuerySingleOrDefaultAsync<(long Id, long SurveyId, string Pseudonym, string Stamp)>(
+            $"SELECT id, survey_id, pseudonym, secret_issued_at FROM panel_members WHERE {where} AND revoked_at IS NULL", args);
+        return m.Id == 0 ? null : Caller.ForMember(m.Id, m.SurveyId, m.Pseudonym, m.Stamp, scheme);
+    }
+}
+
+public sealed class BearerHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, CredentialStore store)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
+        var token = header["Bearer ".Length..].Trim();
+        if (token.Length is 0 or > 200) return AuthenticateResult.Fail("malformed bearer token");
+        var principal = await store.FromBearerAsync(token, SchemeName);
+        return principal is null
+            ? AuthenticateResult.Fail("unknown, expired or revoked token")
+            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        WriteProblem(401, "Not signed in",
+            "Send 'Authorization: Bearer <token>': a token from POST /api/auth/signin, or an expert's invitation secret. A revoked or renewed invitation no longer works.");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteProblem(403, "Forbidden", "Your account or invitation does not give access to this.");
+
+    Task WriteProblem(int status, string title, string detail)
+    {
+        Response.StatusCode = status;
+        return Problems.Make(status, title, detail).ExecuteAsync(Context);
+    }
+}
+
+public static class AuthSetup
+{
+    public const string PolicyScheme = "Foresight";
+
+    public static IServiceCollection AddForesightAuth(this IServiceCollection services)
+    {
+        services.AddSingleton<CredentialStore>();
+        services.AddAuthentication(PolicyScheme)
+            .AddPolicyScheme(PolicyScheme, PolicyScheme, o =>
+                o.ForwardDefaultSelector = ctx => ctx.Request.Headers.Authorization.Count > 0
+                    ? BearerHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddScheme<AuthenticationSchemeOptions, BearerHandler>(BearerHandler.SchemeName, null)
+            .AddCookie(o =>
+            {
+                o.Cookie.Name = "foresight";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.SlidingExpiration = true;
+                o.ExpireTimeSpan = TimeSpan.FromDays(14);
+                o.LoginPath = "/signin";
+                o.AccessDeniedPath = "/signin";
+                o.Events.OnRedirectToLogin = ctx => ApiOrRedirect(ctx, 401, "Not signed in", "Sign in first.");
+                o.Events.OnRedirectToAccessDenied = ctx => ApiOrRedirect(ctx, 403, "Forbidden", "Your account or invitation does not give access to this.");
+                o.Events.OnValidatePrincipal = async ctx =>
+                {
+                    var store = ctx.HttpContext.RequestServices.GetRequiredService<CredentialStore>();
+                    if (ctx.Principal is null || !await store.StillValidAsync(ctx.Principal))
+                    {
+                        ctx.RejectPrincipal();
+                        await ctx.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                    }
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.User, p => p.RequireRole(Roles.Admin, Roles.Coordinator, Roles.Stakeholder))
+            .AddPolicy(Policies.Coordinator, p => p.RequireRole(Roles.Admin, Roles.Coordinator))
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.Expert, p => p.RequireRole(Roles.Expert));
+        return services;
+    }
+
+    static Task ApiOrRedirect(RedirectContext<CookieAuthenticationOptions> ctx, int status, string title, string detail)
+    {
+        if (ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/hubs"))
+        {
+            ctx.Response.StatusCode = status;
+            return Problems.Make(status, title, detail).ExecuteAsync(ctx.HttpContext);
+        }
+        ctx.Response.Redirect(ctx.RedirectUri);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,38 @@
+namespace Foresight.Server.Plumbing;
+
+/// <summary>Settings under "Foresight" in appsettings.json, environment variables (Foresight__Database) or the command line.</summary>
+public sealed class ForesightOptions
+{
+    public const string Section = "Foresight";
+
+    /// <summary>SQLite database file; relative paths are under the content root. The directory is created.</summary>
+    public string Database { get; set; } = "data/foresight.db";
+
+    /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut.</summary>
+    public string Synchronous { get; set; } = "NORMAL";
+
+    /// <summary>The address experts and stakeholders use, for invitation links; defaults to the request's own.</summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>The first admin account, created on first run when there is no user yet.</summary>
+    public AdminOptions Admin { get; set; } = new();
+
+    /// <summary>A survey file to import on start-up if no survey has its id, with a demo panel (for trying Foresight out).</summary>
+    public string? SampleSurvey { get; set; }
+
+    /// <summary>How many demo experts the sample survey's panel gets.</summary>
+    public int SampleExperts { get; set; } = 20;
+
+    public int TokenLifetimeDays { get; set; } = 30;
+
+    /// <summary>Largest survey file or CSV import accepted, in bytes.</summary>
+    public long MaxImportBytes { get; set; } = 5 * 1024 * 1024;
+}
+
+public sealed class AdminOptions
+{
+    public string Email { get; set; } = "admin@foresight.local";
+    /// <summary>When empty, a one-time password is generated and printed at first start.</summary>
+    public string? Password { get; set; }
+    public string Name { get; set; } = "Administrator";
+}

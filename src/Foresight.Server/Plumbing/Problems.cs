@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Foresight.Server.Plumbing;
+
+/// <summary>
+/// Every error answer is a ProblemDetails (RFC 9457) whose detail a person can act on; lists of
+/// problems go in "errors". Request bodies are checked by <see cref="ValidationFilter{T}"/>.
+/// </summary>
+public static class Problems
+{
+    public static ProblemHttpResult BadRequest(string detail, IEnumerable<object>? errors = null) =>
+        Make(StatusCodes.Status400BadRequest, "The request is not valid", detail, errors);
+
+    public static ProblemHttpResult NotFound(string detail) => Make(StatusCodes.Status404NotFound, "Not found", detail);
+
+    public static ProblemHttpResult Conflict(string detail) => Make(StatusCodes.Status409Conflict, "Not possible now", detail);
+
+    public static ProblemHttpResult Forbidden(string detail) => Make(StatusCodes.Status403Forbidden, "Forbidden", detail);
+
+    public static ProblemHttpResult Make(int status, string title, string detail, IEnumerable<object>? errors = null)
+    {
+        var extensions = new Dictionary<string, object?>();
+        if (errors is not null) extensions["errors"] = errors.ToList();
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: extensions);
+    }
+
+    /// <summary>
+    /// Turns unreadable requests (malformed JSON, wrong types, an oversized body) into a 400 or 413 with the
+    /// parser's own explanation, and anything unexpected into a 500 without internals.
+    /// </summary>
+    public static void UseProblemResponses(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException b ? b.StatusCode : StatusCodes.Status500InternalServerError,
+            ExceptionHandler = async context =>
+            {
+                var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+                var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+                int status = error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+                string detail = error switch
+                {
+                    BadHttpRequestException { InnerException: JsonException json } =>
+                        $"The body is not the JSON this endpoint takes: {json.Message}",
+                    BadHttpRequestException b when b.StatusCode == StatusCodes.Status413PayloadTooLarge =>
+                        "The request body is too large for this endpoint.",
+                    BadHttpRequestException b => b.Message,
+                    _ => "Something went wrong on the server; nothing was changed by this request. The error has been logged.",
+                };
+                context.Response.StatusCode = status;
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = { Status = status, Title = status == 500 ? "Server error" : "The request could not be read", Detail = detail },
+                });
+            },
+        });
+        app.UseStatusCodePages();
+    }
+}
+
+/// <summary>A request body that can check itself; the filter answers 400 with every problem at once.</summary>
+public interface IValidatable
+{
+    IEnumerable<string> Validate();
+}
+
+public sealed class ValidationFilter<T> : IEndpointFilter where T : class, IValidatable
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var body = context.Arguments.OfType<T>().FirstOrDefault();
+        if (body is null)
+            return Problems.BadRequest("The request needs a JSON body.");
+        var errors = body.Validate().ToList();
+        if (errors.Count > 0)
+            return Problems.BadRequest(errors.Count == 1 ? errors[0] : $"{errors.Count} problems: {errors[0]} ...", errors);
+        return await next(context);
+    }
+}
+
+public static class ValidationExtensions
+{
+    public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder) where T : class, IValidatable =>
+        builder.AddEndpointFilter<ValidationFilter<T>>().ProducesProblem(StatusCodes.Status400BadRequest);
+}

@@ -1,0 +1,75 @@
+using Foresight.Server.Features.Accounts;
+using Foresight.Server.Features.Consensus;
+using Foresight.Server.Features.Experts;
+using Foresight.Server.Features.Exports;
+using Foresight.Server.Features.KeyTechnologies;
+using Foresight.Server.Features.Messages;
+using Foresight.Server.Features.Panel;
+using Foresight.Server.Features.Questionnaire;
+using Foresight.Server.Features.Rounds;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Features.Topics;
+using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Plumbing
+builder.Services.Configure<ForesightOptions>(builder.Configuration.GetSection(ForesightOptions.Section));
+builder.Services.AddSingleton<Db>();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddForesightAuth();
+builder.Services.AddForesightRateLimits(builder.Configuration);
+builder.Services.AddOpenApi();
+builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+
+// Domain services
+builder.Services.AddSingleton<SurveyCatalog>();
+builder.Services.AddSingleton<ConsensusService>();
+
+var app = builder.Build();
+await Startup.PrepareAsync(app);
+
+app.UseProblemResponses();
+app.UseRouting();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
+app.UseBodyLimits();
+
+app.MapOpenApi();
+app.MapScalarApiReference();
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+app.MapGet("/", () => Results.Redirect("/scalar")).ExcludeFromDescription();
+
+// The invitation link: sign the expert in with a session cookie.
+app.MapGet("/x/{secret}", async (string secret, HttpContext http, CredentialStore store) =>
+{
+    var principal = await store.FromInvitationAsync(secret, CookieAuthenticationDefaults.AuthenticationScheme);
+    if (principal is null) return Problems.Make(404, "Invitation not valid", "This invitation link is unknown, renewed or revoked. Ask the survey's coordinator for a new one.");
+    await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
+    return Results.Redirect($"/api/surveys/{principal.ExpertSurveyId()}/questionnaire");
+}).ExcludeFromDescription();
+
+// Features
+app.MapAccounts();
+app.MapSurveys();
+app.MapTopics();
+app.MapExperts();
+app.MapPanel();
+app.MapRounds();
+app.MapQuestionnaire();
+app.MapMessages();
+app.MapKeyTechnologies();
+app.MapExports();
+
+app.Run();
+
+public partial class Program;

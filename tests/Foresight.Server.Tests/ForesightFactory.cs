@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Foresight.Server.Tests;
+
+/// <summary>The server in-process on a real SQLite file in a fresh directory.</summary>
+public sealed class ForesightFactory : WebApplicationFactory<Program>
+{
+    public const string AdminEmail = "admin@test.local";
+    public const string AdminPassword = "admin-password-for-tests";
+
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "foresight-tests", Guid.NewGuid().ToString("n"));
+    public string DatabasePath => Path.Combine(Directory, "data", "foresight.db");
+    readonly Dictionary<string, string?> _settings = new();
+
+    public ForesightFactory With(string key, string? value)
+    {
+        _settings[key] = value;
+        return this;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Foresight:Database", DatabasePath);
+        builder.UseSetting("Foresight:Admin:Email", AdminEmail);
+        builder.UseSetting("Foresight:Admin:Password", AdminPassword);
+        builder.UseSetting("Foresight:PublicUrl", "http://foresight.test");
+        builder.UseSetting("Foresight:RateLimits:SignInPerMinute", "1000");
+        builder.UseSetting("Foresight:RateLimits:AnswersPerMinute", "100000");
+        foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+    }
+
+    public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+
+    public HttpClient WithToken(string token)
+    {
+        var c = Anonymous();
+        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return c;
+    }
+
+    public async Task<HttpClient> SignInAsync(string email, string password)
+    {
+        var response = await Anonymous().PostAsJsonAsync("/api/auth/signin", new { email, password });
+        var body = await Api.OkAsync(response);
+        return WithToken(body["token"]!.GetValue<string>());
+    }
+
+    public Task<HttpClient> AdminAsync() => SignInAsync(AdminEmail, AdminPassword);
+
+    /// <summary>A new coordinator account, signed in.</summary>
+    public async Task<HttpClient> NewCoordinatorAsync(string email = "coordinator@test.local")
+    {
+        var admin = await AdminAsync();
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email, name = "Test coordinator", role = "coordinator", password = "coordinator-password" }));
+        return await SignInAsync(email, "coordinator-password");
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Small helpers over HttpClient for JSON APIs.</summary>
+public static class Api
+{
+    public static async Task<JsonNode> OkAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {text}");
+        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
+    }
+
+    /// <summary>Asserts a ProblemDetails answer with the status; returns it.</summary>
+    public static async Task<JsonNode> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        Assert.StartsWith("application/problem+json", response.Content.Headers.ContentType?.ToString());
+        var node = JsonNode.Parse(text)!;
+        Assert.False(string.IsNullOrWhiteSpace(node["detail"]?.GetValue<string>()), $"problem without detail: {text}");
+        return node;
+    }
+
+    public static Task<HttpResponseMessage> PostYamlAsync(this HttpClient c, string url, string yaml, string fileName = "survey.yaml") =>
+        c.PostAsync($"{url}?file_name={fileName}", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+
+    public static Task<HttpResponseMessage> PutYamlAsync(this HttpClient c, string url, string yaml) =>
+        c.PutAsync(url, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+
+    public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient c, string url, object body) => c.PutAsJsonAsync(url, body);
+
+    public static async Task<JsonNode> GetOkAsync(this HttpClient c, string url) => await OkAsync(await c.GetAsync(url));
+
+    public static async Task<JsonNode> PostOkAsync(this HttpClient c, string url, object? body = null) =>
+        await OkAsync(await c.PostAsJsonAsync(url, body ?? new { }));
+
+    public static async Task<JsonNode> PutOkAsync(this HttpClient c, string url, object body) => await OkAsync(await c.PutAsJsonAsync(url, body));
+
+    public static JsonElement Json(object value) => JsonSerializer.SerializeToElement(value);
+
+    public static string Survey(string name) => File.ReadAllText(Path.Combine("surveys", name));
+}
