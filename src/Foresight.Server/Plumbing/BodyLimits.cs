@@ -26,6 +26,26 @@ public static class BodyLimits
             }
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
                 feature.MaxRequestBodySize = limit;
+            if (context.Request.ContentLength is null && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method)))
+            {
+                // A body without Content-Length (chunked) is read up to the limit before the endpoint sees it.
+                var buffer = new MemoryStream();
+                var chunk = new byte[16 * 1024];
+                int read;
+                while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+                {
+                    buffer.Write(chunk, 0, read);
+                    if (buffer.Length > limit)
+                    {
+                        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                        await Problems.Make(413, "Request too large", $"This endpoint takes at most {limit} bytes.").ExecuteAsync(context);
+                        return;
+                    }
+                }
+                buffer.Position = 0;
+                context.Request.Body = buffer;
+                context.Request.ContentLength = buffer.Length;
+            }
             await next();
         });
     }

@@ -301,12 +301,12 @@ public static class QuestionnaireEndpoints
     static async Task<Results<Ok<List<HistoryEntry>>, ProblemHttpResult>> History(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
     {
         await using var c = await db.OpenAsync();
-        var rows = await c.QueryAsync<HistoryEntry>("""
-            SELECT r.number AS round, h.question, h.value, h.rationale, h.recorded_at
+        var rows = await c.QueryAsync<(long Round, string Question, string? Value, string? Rationale, string RecordedAt)>("""
+            SELECT r.number, h.question, h.value, h.rationale, h.recorded_at
             FROM answer_history h JOIN rounds r ON r.id = h.round_id JOIN topics t ON t.id = h.topic_id
             WHERE h.member_id = @member AND t.code = @code AND t.survey_id = @Id ORDER BY h.id
             """, new { member = user.MemberId(), code, survey.Id });
-        return TypedResults.Ok(rows.ToList());
+        return TypedResults.Ok(rows.Select(r => new HistoryEntry((int)r.Round, r.Question, r.Value, r.Rationale, r.RecordedAt)).ToList());
     }
 
     static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
