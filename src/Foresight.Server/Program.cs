@@ -20,6 +20,7 @@ var builder = WebApplication.CreateBuilder(args);
 // Plumbing
 builder.Services.Configure<ForesightOptions>(builder.Configuration.GetSection(ForesightOptions.Section));
 builder.Services.AddSingleton<Db>();
+builder.Services.AddForesightDataProtection(builder.Configuration, builder.Environment);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));

@@ -16,9 +16,11 @@ public sealed class Db
 
     public string Path { get; }
 
+    public static string ResolvePath(string database, IHostEnvironment env) => System.IO.Path.GetFullPath(database, env.ContentRootPath);
+
     public Db(IOptions<ForesightOptions> options, IHostEnvironment env)
     {
-        Path = System.IO.Path.GetFullPath(options.Value.Database, env.ContentRootPath);
+        Path = ResolvePath(options.Value.Database, env);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,

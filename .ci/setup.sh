@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what Foresight needs on a Debian machine that has the .NET SDK. Quick when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet on PATH)" >&2; exit 1; }
+
+# Debian packages: curl and jq for the README walkthrough.
+packages=(curl jq)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+dotnet restore Foresight.sln --verbosity quiet

@@ -1,0 +1,40 @@
+# Foresight server image. Build: docker build -t foresight .
+# Run:   docker run -p 8080:8080 -v foresight-data:/data foresight
+#        (add -e Foresight__SampleSurvey=/app/surveys/quick-start.yaml to start with a sample survey)
+
+# --- build -------------------------------------------------------------------------------------------
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Restore first, from the project files only, so that the layer is cached across source changes.
+COPY Foresight.sln Directory.Build.props Directory.Packages.props ./
+COPY src/Foresight.Core/Foresight.Core.csproj src/Foresight.Core/
+COPY src/Foresight.Server/Foresight.Server.csproj src/Foresight.Server/
+COPY src/Foresight.Cli/Foresight.Cli.csproj src/Foresight.Cli/
+RUN dotnet restore src/Foresight.Server/Foresight.Server.csproj \
+ && dotnet restore src/Foresight.Cli/Foresight.Cli.csproj
+COPY src/ src/
+RUN dotnet publish src/Foresight.Server/Foresight.Server.csproj -c Release --no-restore -o /out/server \
+ && dotnet publish src/Foresight.Cli/Foresight.Cli.csproj -c Release --no-restore -o /out/cli
+
+# --- runtime -----------------------------------------------------------------------------------------
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# curl for the health check; sqlite3 for operators who inspect the database.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl sqlite3 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /out/server ./
+COPY --from=build /out/cli ./cli/
+COPY surveys/ ./surveys/
+RUN ln -s /app/cli/foresight /usr/local/bin/foresight \
+ && mkdir -p /data && chown app:app /data
+ENV ASPNETCORE_URLS=http://+:8080 \
+    Foresight__Database=/data/foresight.db \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1
+VOLUME ["/data"]
+EXPOSE 8080
+# The image's non-root user (uid 1654).
+USER app
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
+ENTRYPOINT ["dotnet", "Foresight.Server.dll"]
