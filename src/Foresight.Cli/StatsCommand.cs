@@ -96,6 +96,7 @@ public static class StatsCommand
             {
                 w.WriteStartObject();
                 w.WriteNumber("round", k.Round);
+                if (k.Group is not null) w.WriteString("group", k.Group);
                 w.WriteNumber("n_items", k.Result.NItems);
                 w.WriteNumber("n_experts", k.Result.NExperts);
                 Num(w, "w", k.Result.W);

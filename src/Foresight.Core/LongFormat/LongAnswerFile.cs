@@ -5,12 +5,13 @@ namespace Foresight.Core.LongFormat;
 
 /// <summary>
 /// One row of the long answer format: round,item_id,expert_id,familiarity,answer and optional columns
-/// kind, scale_min, scale_max, agree (values joined by ';'), familiarity_weight, answer_code, rationale.
+/// kind, scale_min, scale_max, agree (values joined by ';'), familiarity_weight, rank_group, answer_code, rationale.
+/// rank_group names the set of topics one ranking covers (e.g. "priority:F1" for a ranking within field F1).
 /// </summary>
 public sealed record LongRow(
     int Line, int Round, string ItemId, string ExpertId, double? Familiarity, string Answer,
     string? Kind = null, double? ScaleMin = null, double? ScaleMax = null, IReadOnlyList<double>? Agree = null,
-    double? FamiliarityWeight = null);
+    double? FamiliarityWeight = null, string? RankGroup = null);
 
 /// <summary>
 /// The long CSV format in which Foresight exports answers and `foresight stats` reads them.
@@ -20,7 +21,7 @@ public sealed record LongRow(
 public static class LongAnswerFile
 {
     public static readonly string[] RequiredColumns = ["round", "item_id", "expert_id", "familiarity", "answer"];
-    public static readonly string[] OptionalColumns = ["kind", "scale_min", "scale_max", "agree", "familiarity_weight", "answer_code", "rationale"];
+    public static readonly string[] OptionalColumns = ["kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
     public static readonly string[] NumericKinds = ["likert", "rand9", "year", "rank"];
     public static readonly string[] OtherKinds = ["choice", "multi", "text"];
 
@@ -37,7 +38,7 @@ public static class LongAnswerFile
                     $"the header must start with round,item_id,expert_id,familiarity,answer; column {i + 1} is '{(i < names.Length ? header[i] : "missing")}'");
         }
         int Col(string name) => Array.IndexOf(names, name);
-        int kindCol = Col("kind"), minCol = Col("scale_min"), maxCol = Col("scale_max"), agreeCol = Col("agree"), weightCol = Col("familiarity_weight");
+        int kindCol = Col("kind"), minCol = Col("scale_min"), maxCol = Col("scale_max"), agreeCol = Col("agree"), weightCol = Col("familiarity_weight"), groupCol = Col("rank_group");
 
         var rows = new List<LongRow>();
         while (records.MoveNext())
@@ -62,7 +63,7 @@ public static class LongAnswerFile
                 throw new CsvFormatException(line, $"kind '{kind}' is not one of {string.Join(", ", NumericKinds.Concat(OtherKinds))}");
             rows.Add(new LongRow(line, round, item, expert, familiarity, f[4].Trim(), kind,
                 OptionalNumber(f, minCol, line, "scale_min"), OptionalNumber(f, maxCol, line, "scale_max"), Agree(f, agreeCol, line),
-                OptionalNumber(f, weightCol, line, "familiarity_weight")));
+                OptionalNumber(f, weightCol, line, "familiarity_weight"), Optional(f, groupCol)));
         }
         return rows;
     }

@@ -16,12 +16,14 @@ public sealed record StatsSettings
 
 public sealed record ItemResult(int Round, string ItemId, ItemKind Kind, ItemSummary Summary);
 public sealed record StabilityRow(string ItemId, int FromRound, int ToRound, StabilityResult Result);
-public sealed record KendallRow(int Round, KendallResult Result);
+/// <param name="Group">the rank_group of the items (null when the file has none)</param>
+public sealed record KendallRow(int Round, string? Group, KendallResult Result);
 public sealed record StudyResult(IReadOnlyList<ItemResult> Items, IReadOnlyList<StabilityRow> Stability, IReadOnlyList<KendallRow> Kendall);
 
 /// <summary>
 /// All statistics of a long answer file: every item of every round, stability between consecutive
-/// rounds of the same item, and Kendall's W per round over the items of kind rank.
+/// rounds of the same item, and Kendall's W per round over the items of kind rank (per rank_group when the
+/// file states groups, e.g. one ranking per field).
 /// </summary>
 public static class StudyStatistics
 {
@@ -64,6 +66,7 @@ public static class StudyStatistics
     {
         var items = new Dictionary<(int Round, string Item), List<Observation>>();
         var options = new Dictionary<string, (ItemOptions Options, int Line)>(StringComparer.Ordinal);
+        var groups = new Dictionary<string, string?>(StringComparer.Ordinal);
         var seen = new Dictionary<(int, string, string), int>();
         var weights = settings.FamiliarityWeights ?? WeightsFromFile(rows);
         Func<double, double>? weight = weights is { } w
@@ -94,6 +97,12 @@ public static class StudyStatistics
                     throw new CsvFormatException(row.Line, $"item '{row.ItemId}' is of kind {kindName} here but {KindName(known.Options.Kind)} at line {known.Line}");
             }
             else options[row.ItemId] = (itemOptions, row.Line);
+            if (kind == ItemKind.Rank)
+            {
+                if (groups.TryGetValue(row.ItemId, out var group) && group != row.RankGroup)
+                    throw new CsvFormatException(row.Line, $"item '{row.ItemId}' is in rank_group '{row.RankGroup}' here but '{group}' on an earlier line");
+                groups[row.ItemId] = row.RankGroup;
+            }
 
             var (mark, value, error) = LongAnswerFile.ParseAnswer(row.Answer);
             if (error is not null) throw new CsvFormatException(row.Line, error);
@@ -126,14 +135,17 @@ public static class StudyStatistics
         stability.Sort((a, b) => a.FromRound != b.FromRound ? a.FromRound.CompareTo(b.FromRound) : string.CompareOrdinal(a.ItemId, b.ItemId));
 
         var kendall = new List<KendallRow>();
-        foreach (var round in itemResults.Where(r => r.Kind == ItemKind.Rank).Select(r => r.Round).Distinct().Order())
+        var rankSets = itemResults.Where(r => r.Kind == ItemKind.Rank)
+            .GroupBy(r => (r.Round, Group: groups.GetValueOrDefault(r.ItemId)))
+            .OrderBy(g => g.Key.Round).ThenBy(g => g.Key.Group, StringComparer.Ordinal);
+        foreach (var set in rankSets)
         {
-            var rankItems = itemResults.Where(r => r.Round == round && r.Kind == ItemKind.Rank).Select(r => r.ItemId).ToList();
+            var rankItems = set.Select(r => r.ItemId).ToList();
             // Every rank item's expert counts, so a skipped or "don't know" rank makes that expert's ranking incomplete.
             var values = new List<(string, string, double)>();
             var experts = new HashSet<string>(StringComparer.Ordinal);
             foreach (var item in rankItems)
-                foreach (var o in items[(round, item)])
+                foreach (var o in items[(set.Key.Round, item)])
                 {
                     experts.Add(o.ExpertId);
                     if (o.Mark == AnswerMark.Valid) values.Add((o.ExpertId, item, o.Value));
@@ -141,7 +153,7 @@ public static class StudyStatistics
             var result = KendallW.Compute(rankItems, values);
             var ranked = values.Select(v => v.Item1).ToHashSet(StringComparer.Ordinal);
             var dropped = result.ExpertsDropped.Concat(experts.Where(e => !ranked.Contains(e))).Distinct().Order(StringComparer.Ordinal).ToList();
-            kendall.Add(new KendallRow(round, result with { ExpertsDropped = dropped }));
+            kendall.Add(new KendallRow(set.Key.Round, set.Key.Group, result with { ExpertsDropped = dropped }));
         }
         return new StudyResult(itemResults, stability, kendall);
     }

@@ -125,6 +125,22 @@ public sealed class StatsCommandTests : IDisposable
         Assert.Equal(["late"], k["experts_dropped"]!.AsArray().Select(x => x!.GetValue<string>()));
     }
 
+    [Fact]
+    public async Task Rank_groups_get_one_W_each()
+    {
+        var sb = new StringBuilder("round,item_id,expert_id,familiarity,answer,kind,scale_min,scale_max,agree,familiarity_weight,rank_group\n");
+        foreach (var (field, experts) in new[] { ("F1", new[] { "a", "b" }), ("F2", new[] { "c", "d", "e" }) })
+            foreach (var e in experts)
+                for (int t = 1; t <= 3; t++) sb.Append($"1,{field}-T{t}.priority,{e},,{t},rank,,,,,priority:{field}\n");
+        var (code, output, err) = await RunAsync(sb.ToString());
+        Assert.True(code == 0, err);
+        var k = JsonNode.Parse(output)!["kendall"]!.AsArray();
+        Assert.Equal(["priority:F1", "priority:F2"], k.Select(x => x!["group"]!.GetValue<string>()));
+        Assert.Equal([2, 3], k.Select(x => x!["n_experts"]!.GetValue<int>()));
+        Assert.All(k, x => Assert.Equal(1.0, x!["w"]!.GetValue<double>()));
+        Assert.All(k, x => Assert.Empty(x!["experts_dropped"]!.AsArray()));
+    }
+
     [Theory]
     [InlineData("round,item,expert_id,familiarity,answer\n1,a,e,,3\n", "line 1: the header must start with round,item_id,expert_id,familiarity,answer")]
     [InlineData(Header + "1,a,e1,,3\n1,a,e2,,three\n", "line 3: answer 'three' is not a number, dont_know, never or empty")]

@@ -12,12 +12,12 @@ namespace Foresight.Server.Features.Exports;
 
 /// <summary>
 /// Data for analysts. answers.csv is the long format `foresight stats` reads: round,item_id,expert_id,familiarity,answer,
-/// then kind, scale_min, scale_max, agree, familiarity_weight, answer_code, rationale. Experts appear by pseudonym only.
+/// then kind, scale_min, scale_max, agree, familiarity_weight, rank_group, answer_code, rationale. Experts appear by pseudonym only.
 /// </summary>
 public static class ExportsEndpoints
 {
     public static readonly string[] Header =
-        ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "answer_code", "rationale"];
+        ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
 
     public static void MapExports(this IEndpointRouteBuilder app)
     {
@@ -43,6 +43,7 @@ public static class ExportsEndpoints
         foreach (var round in await RoundStore.AllAsync(c, surveyId))
         {
             var answers = await RoundStore.AnswersAsync(c, round.Id);
+            var fieldOf = (await RoundStore.TopicsAsync(c, round.Id)).ToDictionary(t => t.Code, t => t.FieldCode);
             var lines = new List<string?[]>();
             foreach (var group in answers.GroupBy(a => (a.Pseudonym, a.Topic)))
             {
@@ -58,13 +59,14 @@ public static class ExportsEndpoints
                         string? answer = a is null ? "" : q.IsNumeric && a.Number is { } n ? Num(n) : a.Value;
                         lines.Add([round.Number.ToString(), $"{group.Key.Topic}.{q.Id}", group.Key.Pseudonym, fam is null ? "" : Num(fam.Value), answer, Kind(q),
                             bounds is null ? "" : Num(bounds.Value.Min), bounds is null ? "" : Num(bounds.Value.Max), string.Join(';', q.Agree.Select(Num)),
-                            famWeight, q.IsNumeric && a is not null && a.Number is not null ? a.Value : "", a?.Rationale]);
+                            famWeight, "", q.IsNumeric && a is not null && a.Number is not null ? a.Value : "", a?.Rationale]);
                     }
                 foreach (var r in survey.Rankings.Where(r => byQuestion.ContainsKey(r.Id)))
                 {
                     var a = byQuestion[r.Id];
+                    var rankGroup = r.Scope == RankingScope.Field ? $"{r.Id}:{fieldOf[group.Key.Topic]}" : r.Id;
                     lines.Add([round.Number.ToString(), $"{group.Key.Topic}.{r.Id}", group.Key.Pseudonym, fam is null ? "" : Num(fam.Value),
-                        a.Number is { } rank ? Num(rank) : "", "rank", "", "", "", famWeight, "", null]);
+                        a.Number is { } rank ? Num(rank) : "", "rank", "", "", "", famWeight, rankGroup, "", null]);
                 }
             }
             foreach (var line in lines.OrderBy(l => l[1], StringComparer.Ordinal).ThenBy(l => l[2], StringComparer.Ordinal))
