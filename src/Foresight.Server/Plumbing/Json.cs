@@ -11,4 +11,14 @@ public static class Json
         o.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
     }
+
+    /// <summary>The same convention for JSON the server stores (rule versions, consensus snapshots).</summary>
+    public static readonly JsonSerializerOptions Stored = Create();
+
+    static JsonSerializerOptions Create()
+    {
+        var o = new JsonSerializerOptions();
+        Configure(o);
+        return o;
+    }
 }

@@ -32,7 +32,7 @@ public sealed class ConsensusService(SurveyCatalog catalog)
         if (round.IsOpen) return await ComputeAsync(c, round);
         var snapshot = await RoundStore.SnapshotAsync(c, round.Id);
         var topics = await RoundStore.TopicsAsync(c, round.Id);
-        var rankings = round.Rankings is null ? [] : JsonSerializer.Deserialize<List<RankingResult>>(round.Rankings, RoundStore.Json)!;
+        var rankings = round.Rankings is null ? [] : JsonSerializer.Deserialize<List<RankingResult>>(round.Rankings, Json.Stored)!;
         return new RoundResult(round.Number, topics.Where(t => snapshot.ContainsKey(t.Code)).Select(t => snapshot[t.Code]).ToList(),
             rankings, round.SettledPct ?? 0, round.Stop == 1, round.StopReason ?? "");
     }

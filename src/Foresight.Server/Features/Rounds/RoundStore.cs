@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Dapper;
 using Foresight.Core.Consensus;
 using Foresight.Server.Plumbing;
@@ -54,13 +53,6 @@ public sealed record StoredAnswer(long MemberId, string Pseudonym, string Topic,
 /// <summary>The SQL of rounds and their answers, shared by the features that read rounds.</summary>
 public static class RoundStore
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public static Task<RoundRow?> RoundAsync(SqliteConnection c, long surveyId, int number, SqliteTransaction? tx = null) =>
         c.QuerySingleOrDefaultAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND number = @number", new { surveyId, number }, tx);
 
@@ -123,6 +115,6 @@ public static class RoundStore
         var rows = await c.QueryAsync<(string Code, string Result)>("""
             SELECT t.code, k.result FROM consensus k JOIN topics t ON t.id = k.topic_id WHERE k.round_id = @roundId
             """, new { roundId }, tx);
-        return rows.ToDictionary(r => r.Code, r => JsonSerializer.Deserialize<TopicResult>(r.Result, Json)!);
+        return rows.ToDictionary(r => r.Code, r => JsonSerializer.Deserialize<TopicResult>(r.Result, Plumbing.Json.Stored)!);
     }
 }

@@ -162,7 +162,7 @@ public static class RoundsEndpoints
             var topicId = topics.Single(x => x.Code == t.Topic).TopicId;
             var proposed = t.Settled ? "retire" : "carry";
             await c.ExecuteAsync("INSERT INTO consensus (round_id, topic_id, result) VALUES (@Id, @topicId, @json)",
-                new { round.Id, topicId, json = JsonSerializer.Serialize(t, RoundStore.Json) }, tx);
+                new { round.Id, topicId, json = JsonSerializer.Serialize(t, Json.Stored) }, tx);
             await c.ExecuteAsync("""
                 UPDATE round_topics SET state = @State, stable = @stable, proposed = @proposed, decision = @proposed
                 WHERE round_id = @Id AND topic_id = @topicId
@@ -179,7 +179,7 @@ public static class RoundsEndpoints
             """, new
             {
                 now, userId, hash, p.Invited, p.Responded, p.Finished, result.SettledPct, stop = result.StopRecommended ? 1 : 0,
-                result.StopReason, rankings = JsonSerializer.Serialize(result.Rankings, RoundStore.Json), round.Id,
+                result.StopReason, rankings = JsonSerializer.Serialize(result.Rankings, Json.Stored), round.Id,
             }, tx);
         await Audit.LogAsync(c, tx, userId, round.SurveyId, "round.closed", new
         {

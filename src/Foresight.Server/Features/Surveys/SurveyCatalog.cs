@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Dapper;
 using Foresight.Core.Surveys;
 using Foresight.Server.Plumbing;
@@ -17,12 +16,6 @@ public sealed class SurveyCatalog(Db db)
     readonly ConcurrentDictionary<long, SurveyDefinition> _definitions = new();
     readonly ConcurrentDictionary<(long, int), ConsensusRules> _rules = new();
 
-    public static readonly JsonSerializerOptions RulesJson = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
     public async Task<SurveyDefinition> DefinitionAsync(long surveyId)
     {
         if (_definitions.TryGetValue(surveyId, out var cached)) return cached;
@@ -38,7 +31,7 @@ public sealed class SurveyCatalog(Db db)
         if (_rules.TryGetValue((surveyId, version), out var cached)) return cached;
         await using var c = await db.OpenAsync();
         var json = await c.QuerySingleAsync<string>("SELECT rules FROM consensus_rules WHERE survey_id = @surveyId AND version = @version", new { surveyId, version });
-        return _rules[(surveyId, version)] = JsonSerializer.Deserialize<ConsensusRules>(json, RulesJson)!;
+        return _rules[(surveyId, version)] = JsonSerializer.Deserialize<ConsensusRules>(json, Json.Stored)!;
     }
 
     public static async Task<int> CurrentRulesVersionAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null) =>

@@ -76,7 +76,7 @@ public static class SurveyStore
         c.ExecuteAsync("""
             INSERT INTO consensus_rules (survey_id, version, rules, source, created_at, created_by)
             VALUES (@surveyId, @version, @rules, @source, @now, @userId)
-            """, new { surveyId, version, rules = JsonSerializer.Serialize(rules, SurveyCatalog.RulesJson), source, now = Db.Iso(DateTimeOffset.UtcNow), userId }, tx);
+            """, new { surveyId, version, rules = JsonSerializer.Serialize(rules, Plumbing.Json.Stored), source, now = Db.Iso(DateTimeOffset.UtcNow), userId }, tx);
 
     /// <summary>
     /// Writes the file's fields and topics. Existing ones (matched by code) are updated in place so that panel

@@ -106,6 +106,15 @@ public static class TopicsEndpoints
         return (latest?.Number ?? 0, null);
     }
 
+    /// <summary>Between rounds, the topic to edit; or (topic null) why it cannot be edited.</summary>
+    static async Task<(int AfterRound, TopicRow? Topic, ProblemHttpResult? Error)> EditableAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, string code)
+    {
+        var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
+        if (error is not null) return (afterRound, null, error);
+        var topic = await SurveyStore.TopicAsync(c, survey.Id, code, tx);
+        return topic is null ? (afterRound, null, Problems.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.")) : (afterRound, topic, null);
+    }
+
     static async Task<Results<Created<TopicView>, ProblemHttpResult>> Add(SurveyRef survey, NewTopic body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         await using var c = await db.OpenAsync();
@@ -127,10 +136,8 @@ public static class TopicsEndpoints
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
-        var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
-        if (error is not null) return error;
-        var topic = await SurveyStore.TopicAsync(c, survey.Id, code, tx);
-        if (topic is null) return Problems.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.");
+        var (afterRound, topic, error) = await EditableAsync(c, tx, survey, code);
+        if (topic is null) return error!;
         var definition = await catalog.DefinitionAsync(survey.Id);
         if (body.Title is not null && MissingLanguage(definition, body.Title) is { } missing) return missing;
         long fieldId = topic.FieldId;
@@ -196,11 +203,9 @@ public static class TopicsEndpoints
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
-        var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
-        if (error is not null) return error;
+        var (afterRound, parent, error) = await EditableAsync(c, tx, survey, code);
+        if (parent is null) return error!;
         var definition = await catalog.DefinitionAsync(survey.Id);
-        var parent = await SurveyStore.TopicAsync(c, survey.Id, code, tx);
-        if (parent is null) return Problems.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.");
         if (parent.Status is not ("active" or "retired")) return Problems.Conflict($"Topic '{code}' was {parent.Status} already.");
         foreach (var part in body.Into)
         {
@@ -222,10 +227,8 @@ public static class TopicsEndpoints
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
-        var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
-        if (error is not null) return error;
-        var topic = await SurveyStore.TopicAsync(c, survey.Id, code, tx);
-        if (topic is null) return Problems.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.");
+        var (afterRound, topic, error) = await EditableAsync(c, tx, survey, code);
+        if (topic is null) return error!;
         bool used = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM round_topics WHERE topic_id = @Id", new { topic.Id }, tx) > 0
             || await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM topic_lineage WHERE topic_id = @Id OR parent_id = @Id", new { topic.Id }, tx) > 0;
         if (used) await c.ExecuteAsync("UPDATE topics SET status = 'removed' WHERE id = @Id", new { topic.Id }, tx);
