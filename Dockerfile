@@ -18,9 +18,10 @@ RUN dotnet publish src/Foresight.Server/Foresight.Server.csproj -c Release --no-
 
 # --- runtime -----------------------------------------------------------------------------------------
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
-# curl for the health check; sqlite3 for operators who inspect the database.
+# Reports are HTML printed to PDF by Debian's chromium, with WenQuanYi Micro Hei so that Chinese text stays
+# extractable; curl for the health check; sqlite3 for operators who inspect the database.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl sqlite3 \
+ && apt-get install -y --no-install-recommends chromium fonts-wqy-microhei curl sqlite3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /out/server ./

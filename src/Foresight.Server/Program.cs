@@ -22,6 +22,7 @@ builder.Services.Configure<ForesightOptions>(builder.Configuration.GetSection(Fo
 builder.Services.AddSingleton<Db>();
 builder.Services.AddForesightDataProtection(builder.Configuration, builder.Environment);
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<StartupNotes>();
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

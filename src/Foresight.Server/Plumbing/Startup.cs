@@ -9,6 +9,12 @@ using Microsoft.Extensions.Options;
 
 namespace Foresight.Server.Plumbing;
 
+/// <summary>What start-up printed: sign-in details that exist nowhere else (only their hashes are stored).</summary>
+public sealed class StartupNotes
+{
+    public List<string> Lines { get; } = [];
+}
+
 /// <summary>
 /// Start-up work: the schema, the first admin account, and (when configured) a sample survey with a demo panel,
 /// so that a fresh start in an empty directory gives a working system. Sign-in details are printed.
@@ -23,7 +29,7 @@ public static class Startup
         var options = app.Services.GetRequiredService<IOptions<ForesightOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Foresight.Startup");
         await Migrator.MigrateAsync(db, logger);
-        var notes = new List<string>();
+        var notes = app.Services.GetRequiredService<StartupNotes>().Lines;
         await EnsureAdminAsync(db, options, logger, notes);
         if (!string.IsNullOrEmpty(options.SampleSurvey))
             await LoadSampleAsync(db, options, app.Environment, notes);
@@ -32,12 +38,13 @@ public static class Startup
             {
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
                 var baseUrl = (options.PublicUrl ?? addresses.FirstOrDefault() ?? "http://localhost:5000").TrimEnd('/');
+                for (int i = 0; i < notes.Count; i++) notes[i] = notes[i].Replace("{base}", baseUrl);
                 Console.WriteLine();
                 Console.WriteLine("Foresight is running.");
                 Console.WriteLine($"  API reference:   {baseUrl}/scalar");
                 Console.WriteLine($"  OpenAPI:         {baseUrl}/openapi/v1.json");
                 Console.WriteLine($"  Database:        {db.Path}");
-                foreach (var note in notes) Console.WriteLine("  " + note.Replace("{base}", baseUrl));
+                foreach (var note in notes) Console.WriteLine("  " + note);
                 Console.WriteLine();
             });
     }
