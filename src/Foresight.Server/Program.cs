@@ -3,10 +3,12 @@ using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Exports;
 using Foresight.Server.Features.KeyTechnologies;
+using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Messages;
 using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Features.Rounds;
+using Foresight.Server.Features.Stakeholders;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
 using Foresight.Server.Plumbing;
@@ -34,6 +36,10 @@ builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tag
 // Domain services
 builder.Services.AddSingleton<SurveyCatalog>();
 builder.Services.AddSingleton<ConsensusService>();
+builder.Services.AddSignalR().AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
+builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOptions.Section));
+builder.Services.AddSingleton<LivePublisher>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());
 
 var app = builder.Build();
 await Startup.PrepareAsync(app);
@@ -71,6 +77,8 @@ app.MapQuestionnaire();
 app.MapMessages();
 app.MapKeyTechnologies();
 app.MapExports();
+app.MapStakeholders();
+app.MapHub<LiveHub>(LiveHub.Path);
 
 app.Run();
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Foresight.Server.Tests;
 
@@ -28,6 +29,7 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Foresight:Database", DatabasePath);
+        builder.UseSetting("urls", "http://127.0.0.1:0");
         builder.UseSetting("Foresight:Admin:Email", AdminEmail);
         builder.UseSetting("Foresight:Admin:Password", AdminPassword);
         builder.UseSetting("Foresight:PublicUrl", "http://foresight.test");
@@ -36,7 +38,23 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
     }
 
-    public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+    /// <summary>Set when the server runs on real Kestrel (<see cref="StartKestrel"/>).</summary>
+    public Uri? KestrelAddress { get; private set; }
+
+    /// <summary>Runs the app on Kestrel at a free port of 127.0.0.1 instead of the in-memory test server.</summary>
+    public Uri StartKestrel()
+    {
+        UseKestrel(0);
+        StartServer();
+        var addresses = Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        KestrelAddress = new Uri(addresses.First().Replace("[::1]", "127.0.0.1").Replace("localhost", "127.0.0.1"));
+        return KestrelAddress;
+    }
+
+    public HttpClient Anonymous() => KestrelAddress is { } address
+        ? new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = address }
+        : CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
 
     public HttpClient WithToken(string token)
     {

@@ -154,9 +154,17 @@ public sealed record FeedbackSettings
     public int MinGroupSize { get; init; } = 5;
 }
 
-/// <summary>Real-Time Delphi: experts see the live group view of a topic once they have answered it.</summary>
+/// <summary>What stakeholders may watch live: nothing, the response progress, or progress and consensus.</summary>
+public enum StakeholderView { None, Progress, Consensus }
+
+/// <summary>
+/// The live view. Real-Time Delphi: experts see the live group view of a topic once they have answered it and at
+/// least <see cref="MinAnswers"/> experts have; stakeholders see what <see cref="Stakeholders"/> publishes, with the
+/// same minimum per topic.
+/// </summary>
 public sealed record LiveSettings
 {
     public bool RealTime { get; init; }
     public int MinAnswers { get; init; } = 5;
+    public StakeholderView Stakeholders { get; init; } = StakeholderView.None;
 }

@@ -683,8 +683,11 @@ public static partial class SurveyFile
             if (node is null || YamlMapReader.Of(node, errors, "'live'") is not { } map) return new();
             var rt = map.Bool("real_time") ?? false;
             var k = map.Int("min_answers", min: 1, max: 1000) ?? 5;
+            var viewText = map.String("stakeholders") ?? "none";
+            var view = viewText switch { "none" => StakeholderView.None, "progress" => StakeholderView.Progress, "consensus" => StakeholderView.Consensus, _ => (StakeholderView?)null };
+            if (view is null) errors.Add(map.Get("stakeholders")!, $"'stakeholders' of 'live' must be none, progress or consensus, not '{viewText}'");
             map.RejectUnknownKeys();
-            return new LiveSettings { RealTime = rt, MinAnswers = k };
+            return new LiveSettings { RealTime = rt, MinAnswers = k, Stakeholders = view ?? StakeholderView.None };
         }
     }
 }

@@ -114,8 +114,11 @@ public sealed class BearerHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
-        var token = header["Bearer ".Length..].Trim();
+        string token;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = header["Bearer ".Length..].Trim();
+        // Browsers cannot set headers on WebSocket and EventSource requests: SignalR sends the token in the query.
+        else if (Request.Path.StartsWithSegments("/hubs") && Request.Query["access_token"].FirstOrDefault() is { Length: > 0 } q) token = q;
+        else return AuthenticateResult.NoResult();
         if (token.Length is 0 or > 200) return AuthenticateResult.Fail("malformed bearer token");
         var principal = await store.FromBearerAsync(token, SchemeName);
         return principal is null
@@ -147,6 +150,7 @@ public static class AuthSetup
         services.AddAuthentication(PolicyScheme)
             .AddPolicyScheme(PolicyScheme, PolicyScheme, o =>
                 o.ForwardDefaultSelector = ctx => ctx.Request.Headers.Authorization.Count > 0
+                        || (ctx.Request.Path.StartsWithSegments("/hubs") && ctx.Request.Query.ContainsKey("access_token"))
                     ? BearerHandler.SchemeName
                     : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddScheme<AuthenticationSchemeOptions, BearerHandler>(BearerHandler.SchemeName, null)

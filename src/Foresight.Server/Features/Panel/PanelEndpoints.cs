@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Dapper;
+using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -80,7 +81,7 @@ public static class PanelEndpoints
     }
 
     static async Task<Results<Created<List<Invitation>>, ProblemHttpResult>> Add(
-        SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options)
+        SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, LivePublisher live)
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
@@ -121,6 +122,7 @@ public static class PanelEndpoints
         }
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.added", new { experts = planned.Select(p => p.ExpertId) });
         await tx.CommitAsync();
+        if (openRound is not null) live.Invalidate(survey.Id);
         return TypedResults.Created($"/api/surveys/{survey.Id}/panel", invitations);
     }
 
@@ -140,7 +142,7 @@ public static class PanelEndpoints
         }
     }
 
-    static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db)
+    static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db, LivePublisher live)
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
@@ -154,6 +156,7 @@ public static class PanelEndpoints
             await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@member, @f)", new { member, f = fields[code] }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.fields_changed", new { member, body.Fields });
         await tx.CommitAsync();
+        live.Invalidate(survey.Id);
         return TypedResults.Ok((await MembersAsync(c, survey.Id)).Single(m => m.Id == member));
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Dapper;
 using Foresight.Core.Answers;
 using Foresight.Core.Surveys;
+using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
@@ -216,7 +217,7 @@ public static class QuestionnaireEndpoints
         return (round, null);
     }
 
-    static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request, Db db, SurveyCatalog catalog)
+    static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request, Db db, SurveyCatalog catalog, LivePublisher live)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         string? key = request.Headers["Idempotency-Key"].FirstOrDefault();
@@ -259,6 +260,7 @@ public static class QuestionnaireEndpoints
             await c.ExecuteAsync("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES (@memberId, @key, @bodyHash, @json, @now)",
                 new { memberId, key, bodyHash, json = JsonSerializer.Serialize(response, JsonOptions(request)), now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
         await tx.CommitAsync();
+        if (changed.Count > 0) live.AnswerSaved(survey.Id, memberId, user.Identity!.Name!, code, outcome.Answers);
         return TypedResults.Ok(response);
     }
 

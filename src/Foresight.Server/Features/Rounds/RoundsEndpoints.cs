@@ -5,6 +5,7 @@ using Foresight.Core.Answers;
 using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Consensus;
+using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -91,7 +92,7 @@ public static class RoundsEndpoints
 
     static ProblemHttpResult NoRound(SurveyRef survey, int number) => Problems.NotFound($"Survey '{survey.Slug}' has no round {number}.");
 
-    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
@@ -127,12 +128,13 @@ public static class RoundsEndpoints
         await c.ExecuteAsync("UPDATE surveys SET status = 'running' WHERE id = @Id AND status = 'draft'", new { survey.Id }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "round.opened", new { number, topics = topicIds.Count, rules_version = rulesVersion, deadline = body.Deadline });
         await tx.CommitAsync();
+        await live.RoundOpenedAsync(survey.Id);
         var round = (await RoundStore.RoundAsync(c, survey.Id, number))!;
         return TypedResults.Created($"/api/surveys/{survey.Id}/rounds/{number}", await ViewAsync(c, catalog, round));
     }
 
     static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
-        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus)
+        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live)
     {
         await using var c = await db.OpenAsync();
         await using var tx = c.BeginTransaction();
@@ -141,6 +143,7 @@ public static class RoundsEndpoints
         if (!round.IsOpen) return Problems.Conflict($"Round {number} closed at {round.ClosedAt}.");
         await CloseAsync(c, tx, catalog, consensus, round, user.UserId());
         await tx.CommitAsync();
+        await live.RoundClosedAsync(survey.Id);
         var closed = (await RoundStore.RoundAsync(c, survey.Id, number))!;
         return TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, closed));
     }
@@ -187,7 +190,7 @@ public static class RoundsEndpoints
         });
     }
 
-    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
     {
         await using var c = await db.OpenAsync();
         var round = await RoundStore.RoundAsync(c, survey.Id, number);
@@ -195,6 +198,7 @@ public static class RoundsEndpoints
         if (!round.IsOpen) return Problems.Conflict($"Round {number} is closed; its deadline cannot change.");
         await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id });
         await Audit.LogAsync(c, null, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
+        await live.DeadlineChangedAsync(survey.Id);
         return TypedResults.Ok(await ViewAsync(c, catalog, (await RoundStore.RoundAsync(c, survey.Id, number))!));
     }
 

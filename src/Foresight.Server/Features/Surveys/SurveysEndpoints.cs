@@ -71,6 +71,7 @@ public static class SurveysEndpoints
         string where = user.IsAdmin() ? "" :
             user.ExpertSurveyId() is not null ? "WHERE s.id = @survey" :
             user.IsInRole(Roles.Coordinator) ? "WHERE s.id IN (SELECT survey_id FROM survey_coordinators WHERE user_id = @userId)" :
+            user.IsInRole(Roles.Stakeholder) ? "WHERE s.id IN (SELECT survey_id FROM survey_stakeholders WHERE user_id = @userId)" :
             "WHERE 1 = 0";
         var rows = await c.QueryAsync<(long Id, string Slug, string? TitleZh, string? TitleEn, string Status, string CreatedAt, long Topics, long Panel, long? CurrentRound)>(
             select + "\n" + where + " ORDER BY s.id", new { survey = user.ExpertSurveyId(), userId = user.UserId() });

@@ -1,0 +1,64 @@
+using System.Security.Claims;
+using Dapper;
+using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Foresight.Server.Features.Stakeholders;
+
+public sealed record GrantRequest(string Email) : IValidatable
+{
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Email)) yield return "email is required: the stakeholder account's e-mail";
+    }
+}
+
+public sealed record StakeholderView(long UserId, string Email, string Name, string GrantedAt);
+
+/// <summary>Which stakeholder accounts may read a survey: its published live view and reports.</summary>
+public static class StakeholdersEndpoints
+{
+    public static void MapStakeholders(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/surveys/{survey}/stakeholders").WithTags("Stakeholders")
+            .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
+        group.MapGet("/", List);
+        group.MapPost("/", Grant).Validate<GrantRequest>();
+        group.MapDelete("/{userId:long}", Revoke);
+    }
+
+    static async Task<Ok<List<StakeholderView>>> List(SurveyRef survey, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var rows = await c.QueryAsync<(long UserId, string Email, string Name, string GrantedAt)>("""
+            SELECT u.id, u.email, u.name, s.granted_at FROM survey_stakeholders s JOIN users u ON u.id = s.user_id
+            WHERE s.survey_id = @Id ORDER BY u.email
+            """, new { survey.Id });
+        return TypedResults.Ok(rows.Select(r => new StakeholderView(r.UserId, r.Email, r.Name, r.GrantedAt)).ToList());
+    }
+
+    static async Task<Results<Created<StakeholderView>, ProblemHttpResult>> Grant(SurveyRef survey, GrantRequest body, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var email = body.Email.Trim().ToLowerInvariant();
+        var target = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Role)>(
+            "SELECT id, name, role FROM users WHERE email = @email AND disabled_at IS NULL", new { email });
+        if (target.Id == 0) return Problems.NotFound($"There is no account with e-mail '{email}'. An admin creates stakeholder accounts with POST /api/users.");
+        if (target.Role != Roles.Stakeholder) return Problems.BadRequest($"'{email}' is a {target.Role} account, not a stakeholder account.");
+        var now = Db.Iso(DateTimeOffset.UtcNow);
+        await c.ExecuteAsync("""
+            INSERT INTO survey_stakeholders (survey_id, user_id, granted_at, granted_by) VALUES (@Id, @target, @now, @by) ON CONFLICT DO NOTHING
+            """, new { survey.Id, target = target.Id, now, by = user.UserId() });
+        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "stakeholder.granted", new { email });
+        return TypedResults.Created($"/api/surveys/{survey.Id}/stakeholders", new StakeholderView(target.Id, email, target.Name, now));
+    }
+
+    static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long userId, ClaimsPrincipal user, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        var n = await c.ExecuteAsync("DELETE FROM survey_stakeholders WHERE survey_id = @Id AND user_id = @userId", new { survey.Id, userId });
+        if (n == 0) return Problems.NotFound($"Account {userId} has no access to survey '{survey.Slug}'.");
+        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "stakeholder.revoked", new { userId });
+        return TypedResults.NoContent();
+    }
+}
