@@ -157,7 +157,10 @@ public sealed class SurveyImportTests : IDisposable
         await using var c = new SqliteConnection($"Data Source={_app.DatabasePath};Foreign Keys=True");
         await c.OpenAsync();
         Assert.Equal("wal", await c.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
-        Assert.Equal(1, await c.ExecuteScalarAsync<long>("SELECT MAX(version) FROM schema_migrations"));
+        var versions = (await c.QueryAsync<long>("SELECT version FROM schema_migrations ORDER BY version")).ToList();
+        Assert.Equal(Enumerable.Range(1, versions.Count).Select(v => (long)v), versions); // every script, in order
+        Assert.True(versions.Count >= 2);
+        Assert.Equal(1, await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'survey_stakeholders'"));
         var violation = await Assert.ThrowsAsync<SqliteException>(() =>
             c.ExecuteAsync("INSERT INTO fields (survey_id, code, position) VALUES (999, 'X', 0)"));
         Assert.Contains("FOREIGN KEY", violation.Message);
