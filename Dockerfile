@@ -4,14 +4,19 @@
 
 # --- build -------------------------------------------------------------------------------------------
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# npm installs the front-end packages (@microsoft/signalr) from package-lock.json during the build.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore first, from the project files only, so that the layer is cached across source changes.
 COPY Foresight.sln Directory.Build.props Directory.Packages.props ./
 COPY src/Foresight.Core/Foresight.Core.csproj src/Foresight.Core/
-COPY src/Foresight.Server/Foresight.Server.csproj src/Foresight.Server/
+COPY src/Foresight.Server/Foresight.Server.csproj src/Foresight.Server/package.json src/Foresight.Server/package-lock.json src/Foresight.Server/
 COPY src/Foresight.Cli/Foresight.Cli.csproj src/Foresight.Cli/
 RUN dotnet restore src/Foresight.Server/Foresight.Server.csproj \
- && dotnet restore src/Foresight.Cli/Foresight.Cli.csproj
+ && dotnet restore src/Foresight.Cli/Foresight.Cli.csproj \
+ && cd src/Foresight.Server && npm ci --no-audit --no-fund
 COPY src/ src/
 RUN dotnet publish src/Foresight.Server/Foresight.Server.csproj -c Release --no-restore -o /out/server \
  && dotnet publish src/Foresight.Cli/Foresight.Cli.csproj -c Release --no-restore -o /out/cli

@@ -5,14 +5,20 @@ cd "$(dirname "$0")/.."
 
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet on PATH)" >&2; exit 1; }
 
-# Debian packages: curl and jq for the README walkthrough.
-packages=(curl jq)
+# Debian packages: curl and jq for the README walkthrough; chromium and the CJK font for browser tests and reports.
+packages=(curl jq chromium fonts-wqy-microhei)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Front-end packages, from the committed package-lock.json (the build also runs this when they are missing).
+command -v npm >/dev/null || { echo "setup: npm is needed (Node.js) to install @microsoft/signalr" >&2; exit 1; }
+if [ ! -f src/Foresight.Server/node_modules/@microsoft/signalr/package.json ]; then
+    (cd src/Foresight.Server && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 dotnet restore Foresight.sln --verbosity quiet

@@ -31,6 +31,9 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 builder.Services.AddForesightAuth();
 builder.Services.AddForesightRateLimits(builder.Configuration);
 builder.Services.AddOpenApi();
+builder.Services.AddHttpContextAccessor();
+builder.Services.AddScoped<Ui>();
+builder.Services.AddRazorPages(o => o.RootDirectory = "/Features");
 builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
 // Domain services
@@ -45,6 +48,7 @@ var app = builder.Build();
 await Startup.PrepareAsync(app);
 
 app.UseProblemResponses();
+app.UseStaticFiles();
 app.UseRouting();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -55,7 +59,8 @@ app.MapOpenApi();
 app.MapScalarApiReference();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-app.MapGet("/", () => Results.Redirect("/scalar")).ExcludeFromDescription();
+app.MapGet("/", () => Results.Redirect("/console")).ExcludeFromDescription();
+app.MapRazorPages();
 
 // The invitation link: sign the expert in with a session cookie.
 app.MapGet("/x/{secret}", async (string secret, HttpContext http, CredentialStore store) =>

@@ -75,20 +75,27 @@ public static class AccountsEndpoints
 
     static async Task<Results<Ok<SignInResponse>, ProblemHttpResult>> SignIn(SignInRequest body, HttpContext http, Db db, TimeProvider clock, IOptions<ForesightOptions> options)
     {
+        var user = await VerifyAsync(db, body.Email, body.Password);
+        if (user is null) return Problems.Make(401, "Sign-in failed", "The e-mail or password is wrong, or the account is disabled.");
         await using var c = await db.OpenAsync();
-        var email = body.Email.Trim().ToLowerInvariant();
-        var user = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE email = @email", new { email });
-        bool ok = user is { DisabledAt: null } && Hasher.VerifyHashedPassword(null!, user.PasswordHash, body.Password) != PasswordVerificationResult.Failed;
-        if (!ok) return Problems.Make(401, "Sign-in failed", "The e-mail or password is wrong, or the account is disabled.");
 
         var token = Secrets.NewUserToken();
         var now = clock.GetUtcNow();
         var expires = now.AddDays(options.Value.TokenLifetimeDays);
         await c.ExecuteAsync("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (@Id, @hash, @now, @expires)",
-            new { user!.Id, hash = Secrets.Hash(token), now = Db.Iso(now), expires = Db.Iso(expires) });
+            new { user.Id, hash = Secrets.Hash(token), now = Db.Iso(now), expires = Db.Iso(expires) });
         await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
             Caller.ForUser(user.Id, user.Name, user.Role, CookieAuthenticationDefaults.AuthenticationScheme));
-        return TypedResults.Ok(new SignInResponse(token, Db.Iso(expires), user.View));
+        return TypedResults.Ok(new SignInResponse(token, Db.Iso(expires), user));
+    }
+
+    /// <summary>The account for an e-mail and password, or null (wrong password, unknown or disabled account).</summary>
+    public static async Task<AccountView?> VerifyAsync(Db db, string email, string password)
+    {
+        await using var c = await db.OpenAsync();
+        var user = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE email = @email", new { email = email.Trim().ToLowerInvariant() });
+        bool ok = user is { DisabledAt: null } && Hasher.VerifyHashedPassword(null!, user.PasswordHash, password) != PasswordVerificationResult.Failed;
+        return ok ? user!.View : null;
     }
 
     static async Task<NoContent> SignOut(HttpContext http, Db db)

@@ -1,10 +1,11 @@
+using Xunit;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
-namespace Foresight.Server.Tests;
+namespace Foresight.Testing;
 
 /// <summary>A live-hub client for tests: keeps the snapshot, every message received, and the latest state per topic.</summary>
 public sealed class LiveClient : IAsyncDisposable

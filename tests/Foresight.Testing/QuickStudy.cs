@@ -1,7 +1,8 @@
+using Xunit;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
-namespace Foresight.Server.Tests;
+namespace Foresight.Testing;
 
 /// <summary>The quick-start survey imported by a coordinator, with a panel of experts answering both fields.</summary>
 public sealed class QuickStudy

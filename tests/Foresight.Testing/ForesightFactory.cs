@@ -1,3 +1,4 @@
+using Xunit;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Foresight.Server.Tests;
+namespace Foresight.Testing;
 
 /// <summary>The server in-process on a real SQLite file in a fresh directory.</summary>
 public sealed class ForesightFactory : WebApplicationFactory<Program>

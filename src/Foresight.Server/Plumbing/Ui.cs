@@ -1,0 +1,45 @@
+using Foresight.Core.Surveys;
+
+namespace Foresight.Server.Plumbing;
+
+/// <summary>
+/// The language of a page and its interface strings. The language comes from ?lang= (remembered in a cookie),
+/// then the cookie, then the browser's Accept-Language; Chinese by default.
+/// </summary>
+public sealed class Ui(IHttpContextAccessor accessor)
+{
+    public const string Cookie = "fs-lang";
+    string? _lang;
+
+    public string Lang => _lang ??= Resolve();
+
+    public bool Chinese => Lang == Languages.Chinese;
+
+    /// <summary>The other language, for the switch link.</summary>
+    public string Other => Chinese ? Languages.English : Languages.Chinese;
+
+    public string OtherName => Chinese ? "English" : "中文";
+
+    public string T(string key) => UiStrings.Get(key, Lang);
+
+    public string Text(LocalizedText? text) => text?.Get(Lang) ?? "";
+
+    string Resolve()
+    {
+        var http = accessor.HttpContext;
+        if (http is null) return Languages.Chinese;
+        if (Languages.Normalize(http.Request.Query["lang"]) is { } fromQuery)
+        {
+            http.Response.Cookies.Append(Cookie, fromQuery, new CookieOptions
+            {
+                HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = http.Request.IsHttps, MaxAge = TimeSpan.FromDays(365), IsEssential = true,
+            });
+            return fromQuery;
+        }
+        if (Languages.Normalize(http.Request.Cookies[Cookie]) is { } fromCookie) return fromCookie;
+        var accept = http.Request.Headers.AcceptLanguage.ToString();
+        foreach (var part in accept.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (Languages.Normalize(part.Split(';')[0]) is { } l) return l;
+        return Languages.Chinese;
+    }
+}

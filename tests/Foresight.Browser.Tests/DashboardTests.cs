@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+
+namespace Foresight.Browser.Tests;
+
+[Collection(BrowserCollection.Name)]
+public sealed class DashboardTests(BrowserFixture browser) : IDisposable
+{
+    readonly ForesightFactory _app = new();
+    public void Dispose() => _app.Dispose();
+
+    [Fact]
+    public async Task The_coordinators_dashboard_changes_in_place_as_answers_arrive()
+    {
+        var address = _app.StartKestrel();
+        var study = await QuickStudy.CreateAsync(_app, experts: 5);
+        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text + " " + m.Location); };
+
+        // Signing in through the form.
+        await page.GotoAsync("/console");
+        Assert.EndsWith("/signin?ReturnUrl=%2Fconsole", page.Url);
+        await page.GetByLabel("E-mail").FillAsync("coordinator@test.local");
+        await page.GetByLabel("Password").FillAsync("coordinator-password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync("**/console");
+        await browser.ShotAsync(page, "console-surveys");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Live dashboard" }).ClickAsync();
+        await page.WaitForSelectorAsync("#connection[data-state=connected]");
+
+        // Each answer shows in its topic's row within a fraction of a second.
+        var latencies = new List<double>();
+        int[] importance = [6, 7, 7, 6, 7];
+        for (int e = 0; e < 5; e++)
+        {
+            var clock = Stopwatch.StartNew();
+            await study.AnswerAsync(e, "Q-T01", QuickStudy.Answer(importance[e]));
+            var acked = clock.Elapsed;
+            await page.WaitForFunctionAsync($"document.getElementById('topic-Q-T01').dataset.respondents === '{e + 1}'", null, new() { Timeout = 5000 });
+            latencies.Add((clock.Elapsed - acked).TotalMilliseconds);
+        }
+        Assert.All(latencies, ms => Assert.True(ms < 700, $"update shown {ms:0} ms after the answer was acknowledged"));
+
+        var row = page.Locator("#topic-Q-T01");
+        var stored = await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1/consensus");
+        var q = stored["topics"]![0]!["questions"]!.AsArray().Single(x => x!["question"]!.GetValue<string>() == "importance")!["summary"]!;
+        Assert.Equal(q["median"]!.GetValue<double>().ToString(), (await row.Locator("[data-col=median]").TextContentAsync())!.Trim());
+        Assert.Equal("5", (await row.Locator("[data-col=n]").TextContentAsync())!.Trim());
+        Assert.Equal("100%", (await row.Locator("[data-col=agree]").TextContentAsync())!.Trim());
+        Assert.Equal("1", (await row.Locator("[data-col=iqr]").TextContentAsync())!.Trim());
+        Assert.Equal("consensus", (await row.Locator("[data-col=state]").TextContentAsync())!.Trim());
+        Assert.Equal(1, await row.Locator("svg rect").CountAsync() > 0 ? 1 : 0);
+        Assert.Equal("5", (await page.Locator("#responded").TextContentAsync())!.Trim());
+        await browser.ShotAsync(page, "console-live-dashboard");
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+}
