@@ -1,15 +1,18 @@
 using Foresight.Benchmarks;
 
-// dotnet run -c Release --project tests/Foresight.Benchmarks -- stats [--topics 700] [--answers 1000000]
+// dotnet build -c Release Foresight.sln, then
+// dotnet run -c Release --project tests/Foresight.Benchmarks -- stats | live
 var verb = args.FirstOrDefault() ?? "";
 return verb switch
 {
     "stats" => StatsBenchmark.Run(args[1..]),
+    "live" => await LiveBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: Foresight.Benchmarks stats [--topics N] [--answers N] [--repeat N]");
+    Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 20] [--experts 500]");
     return 2;
 }

@@ -39,6 +39,29 @@ public sealed class Db
         DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
 
+    // One writer at a time, in the process: SQLite allows one writer anyway, and Microsoft.Data.Sqlite waits for a
+    // busy database by sleeping, which under many concurrent writers turns into long stalls. Readers are not gated (WAL).
+    readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    /// <summary>
+    /// A write transaction (BEGIN IMMEDIATE) on its own connection, holding the process's write gate until disposed.
+    /// Every write goes through here; plain reads use <see cref="OpenAsync"/>.
+    /// </summary>
+    public async Task<WriteScope> BeginWriteAsync(CancellationToken ct = default)
+    {
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            var connection = await OpenAsync(ct);
+            return new WriteScope(connection, connection.BeginTransaction(deferred: false), _writeGate);
+        }
+        catch
+        {
+            _writeGate.Release();
+            throw;
+        }
+    }
+
     public async Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
     {
         var connection = new SqliteConnection(_connectionString);
@@ -58,5 +81,29 @@ public sealed class Db
     {
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = Iso(value);
         public override DateTimeOffset Parse(object value) => DateTimeOffset.Parse((string)value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>An open write transaction; disposing it rolls back what was not committed and releases the write gate.</summary>
+public sealed class WriteScope(SqliteConnection connection, SqliteTransaction transaction, SemaphoreSlim gate) : IAsyncDisposable
+{
+    public SqliteConnection Connection { get; } = connection;
+    public SqliteTransaction Transaction { get; } = transaction;
+
+    public void Deconstruct(out SqliteConnection c, out SqliteTransaction tx) { c = Connection; tx = Transaction; }
+
+    public Task CommitAsync() => Transaction.CommitAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Transaction.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 }

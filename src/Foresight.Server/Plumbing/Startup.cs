@@ -51,15 +51,17 @@ public static class Startup
 
     static async Task EnsureAdminAsync(Db db, ForesightOptions options, ILogger logger, List<string> notes)
     {
-        await using var c = await db.OpenAsync();
-        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users") > 0) return;
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users", null, tx) > 0) return;
         var password = string.IsNullOrEmpty(options.Admin.Password) ? Secrets.NewPassword() : options.Admin.Password;
         await c.ExecuteAsync("INSERT INTO users (email, name, role, password_hash, created_at) VALUES (@email, @name, 'admin', @hash, @now)",
-            new { email = options.Admin.Email.ToLowerInvariant(), name = options.Admin.Name, hash = AccountsEndpoints.HashPassword(password), now = Db.Iso(DateTimeOffset.UtcNow) });
+            new { email = options.Admin.Email.ToLowerInvariant(), name = options.Admin.Name, hash = AccountsEndpoints.HashPassword(password), now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
         logger.LogInformation("Created the admin account {Email}", options.Admin.Email);
         notes.Add(string.IsNullOrEmpty(options.Admin.Password)
             ? $"Admin sign-in:   {options.Admin.Email} / {password}   (one-time password, shown only now)"
             : $"Admin sign-in:   {options.Admin.Email} (password from configuration)");
+        await tx.CommitAsync();
     }
 
     static readonly string[] OrgTypes = ["ENT", "UNI", "INST", "GOV", "ENT_LEAD", "ENT_PRIV", "NRDI", "THINK"];
@@ -77,8 +79,8 @@ public static class Startup
         if (!parsed.Ok) throw new InvalidOperationException($"sample survey {path} is not valid: {string.Join("; ", parsed.Errors)}");
         var survey = parsed.Survey!;
 
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var now = Db.Iso(DateTimeOffset.UtcNow);
         var password = Secrets.NewPassword();
         var coordinator = await c.ExecuteScalarAsync<long?>("SELECT id FROM users WHERE email = @DemoCoordinator", new { DemoCoordinator }, tx);

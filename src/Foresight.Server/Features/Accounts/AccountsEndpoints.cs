@@ -77,15 +77,17 @@ public static class AccountsEndpoints
     {
         var user = await VerifyAsync(db, body.Email, body.Password);
         if (user is null) return Problems.Make(401, "Sign-in failed", "The e-mail or password is wrong, or the account is disabled.");
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
 
         var token = Secrets.NewUserToken();
         var now = clock.GetUtcNow();
         var expires = now.AddDays(options.Value.TokenLifetimeDays);
         await c.ExecuteAsync("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (@Id, @hash, @now, @expires)",
-            new { user.Id, hash = Secrets.Hash(token), now = Db.Iso(now), expires = Db.Iso(expires) });
+            new { user.Id, hash = Secrets.Hash(token), now = Db.Iso(now), expires = Db.Iso(expires) }, tx);
         await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
             Caller.ForUser(user.Id, user.Name, user.Role, CookieAuthenticationDefaults.AuthenticationScheme));
+        await tx.CommitAsync();
         return TypedResults.Ok(new SignInResponse(token, Db.Iso(expires), user));
     }
 
@@ -103,9 +105,10 @@ public static class AccountsEndpoints
         var header = http.Request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer " + Secrets.UserTokenPrefix, StringComparison.OrdinalIgnoreCase))
         {
-            await using var c = await db.OpenAsync();
-            await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE token_hash = @hash",
-                new { now = Db.Iso(DateTimeOffset.UtcNow), hash = Secrets.Hash(header["Bearer ".Length..].Trim()) });
+            await using var w = await db.BeginWriteAsync();
+            await w.Connection.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE token_hash = @hash",
+                new { now = Db.Iso(DateTimeOffset.UtcNow), hash = Secrets.Hash(header["Bearer ".Length..].Trim()) }, w.Transaction);
+            await w.CommitAsync();
         }
         await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.NoContent();
@@ -122,11 +125,13 @@ public static class AccountsEndpoints
 
     static async Task<Results<NoContent, ProblemHttpResult>> ChangePassword(PasswordChange body, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
-        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id = user.UserId() });
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id = user.UserId() }, tx);
         if (Hasher.VerifyHashedPassword(null!, row.PasswordHash, body.Current) == PasswordVerificationResult.Failed)
             return Problems.BadRequest("The current password is wrong.");
-        await c.ExecuteAsync("UPDATE users SET password_hash = @hash WHERE id = @id", new { hash = HashPassword(body.New), id = row.Id });
+        await c.ExecuteAsync("UPDATE users SET password_hash = @hash WHERE id = @id", new { hash = HashPassword(body.New), id = row.Id }, tx);
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 
@@ -138,27 +143,31 @@ public static class AccountsEndpoints
 
     static async Task<Results<Created<NewAccountResponse>, ProblemHttpResult>> CreateAccount(NewAccountRequest body, ClaimsPrincipal admin, Db db)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var email = body.Email.Trim().ToLowerInvariant();
-        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE email = @email", new { email }) > 0)
+        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE email = @email", new { email }, tx) > 0)
             return Problems.Conflict($"An account with e-mail '{email}' exists already.");
         var generated = body.Password is null ? Secrets.NewPassword() : null;
         var id = await c.ExecuteScalarAsync<long>("""
             INSERT INTO users (email, name, role, password_hash, created_at) VALUES (@email, @Name, @Role, @hash, @now) RETURNING id
-            """, new { email, Name = body.Name.Trim(), body.Role, hash = HashPassword(body.Password ?? generated!), now = Db.Iso(DateTimeOffset.UtcNow) });
-        await Audit.LogAsync(c, null, admin.UserId(), null, "account.created", new { email, body.Role });
-        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id });
+            """, new { email, Name = body.Name.Trim(), body.Role, hash = HashPassword(body.Password ?? generated!), now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
+        await Audit.LogAsync(c, tx, admin.UserId(), null, "account.created", new { email, body.Role });
+        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id }, tx);
+        await tx.CommitAsync();
         return TypedResults.Created($"/api/users/{id}", new NewAccountResponse(row.View, generated));
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Disable(long id, ClaimsPrincipal admin, Db db)
     {
         if (admin.UserId() == id) return Problems.BadRequest("You cannot disable your own account.");
-        await using var c = await db.OpenAsync();
-        var n = await c.ExecuteAsync("UPDATE users SET disabled_at = @now WHERE id = @id AND disabled_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) });
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        var n = await c.ExecuteAsync("UPDATE users SET disabled_at = @now WHERE id = @id AND disabled_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
         if (n == 0) return Problems.NotFound($"There is no enabled account {id}.");
-        await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE user_id = @id AND revoked_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) });
-        await Audit.LogAsync(c, null, admin.UserId(), null, "account.disabled", new { id });
+        await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE user_id = @id AND revoked_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
+        await Audit.LogAsync(c, tx, admin.UserId(), null, "account.disabled", new { id });
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 

@@ -76,29 +76,34 @@ public static class ExpertsEndpoints
 
     static async Task<Results<Created<ExpertView>, ProblemHttpResult>> Add(ExpertInput body, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var email = body.Email.Trim().ToLowerInvariant();
-        var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email });
+        var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email }, tx);
         if (existing is not null) return Problems.Conflict($"The pool has an expert with e-mail {email} already (expert {existing}); update it with PUT /api/experts/{existing}.");
-        var id = await UpsertAsync(c, null, body);
-        await Audit.LogAsync(c, null, user.UserId(), null, "expert.added", new { id });
-        return TypedResults.Created($"/api/experts/{id}", (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id })).View);
+        var id = await UpsertAsync(c, tx, body);
+        await Audit.LogAsync(c, tx, user.UserId(), null, "expert.added", new { id });
+        var view = (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View;
+        await tx.CommitAsync();
+        return TypedResults.Created($"/api/experts/{id}", view);
     }
 
     static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Update(long id, ExpertInput body, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var email = body.Email.Trim().ToLowerInvariant();
-        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM experts WHERE id = @id", new { id }) == 0)
+        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM experts WHERE id = @id", new { id }, tx) == 0)
             return Problems.NotFound($"There is no expert {id} in the pool.");
-        if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email AND id <> @id", new { email, id }) is { } other)
+        if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email AND id <> @id", new { email, id }, tx) is { } other)
             return Problems.Conflict($"Expert {other} has e-mail {email} already.");
         await c.ExecuteAsync("""
             UPDATE experts SET name = @Name, email = @email, organisation = @Organisation, org_type = @OrgType, region = @Region,
                 work = @Work, expertise = @expertise, language = @language WHERE id = @id
-            """, Params(body, id));
-        await Audit.LogAsync(c, null, user.UserId(), null, "expert.updated", new { id });
-        return TypedResults.Ok((await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id })).View);
+            """, Params(body, id), tx);
+        await Audit.LogAsync(c, tx, user.UserId(), null, "expert.updated", new { id });
+        await tx.CommitAsync();
+        return TypedResults.Ok((await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View);
     }
 
     static async Task<Results<Ok<ImportResult>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db)
@@ -110,8 +115,8 @@ public static class ExpertsEndpoints
             return Problems.BadRequest($"{fileName}: line {errors[0].Line}: {errors[0].Message}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}. Nothing was stored.",
                 errors.Select(e => (object)e));
 
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         int added = 0, updated = 0;
         var ids = new List<long>();
         foreach (var input in inputs)

@@ -32,7 +32,11 @@ public static class ExportsEndpoints
         await using var c = await db.OpenAsync();
         var writer = new StringWriter(CultureInfo.InvariantCulture);
         await WriteAnswersAsync(c, definition, survey.Id, writer);
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "data.exported", new { file = "answers.csv" });
+        await using (var w = await db.BeginWriteAsync())
+        {
+            await Audit.LogAsync(w.Connection, w.Transaction, user.UserId(), survey.Id, "data.exported", new { file = "answers.csv" });
+            await w.CommitAsync();
+        }
         return TypedResults.File(Encoding.UTF8.GetBytes(writer.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-answers.csv");
     }
 

@@ -108,8 +108,8 @@ public static class KeyTechnologiesEndpoints
 
     static async Task<Results<Created<Selection>, ProblemHttpResult>> Select(SurveyRef survey, SelectionRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var latest = await RoundStore.LatestAsync(c, survey.Id, tx);
         if (latest is null) return Problems.Conflict("No round has been run; key technologies are selected from the results of the last round.");
         if (latest.IsOpen) return Problems.Conflict($"Round {latest.Number} is open; close it before selecting the key technologies.");

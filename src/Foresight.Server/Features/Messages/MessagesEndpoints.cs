@@ -86,10 +86,15 @@ public static class MessagesEndpoints
             await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE id = @parent AND topic_id = @Id AND hidden_at IS NULL", new { parent, topic!.Id }) == 0)
             return Problems.BadRequest($"Message {parent} is not a visible message of topic '{code}'.");
         var now = Db.Iso(DateTimeOffset.UtcNow);
-        var id = await c.ExecuteScalarAsync<long>("""
-            INSERT INTO messages (survey_id, topic_id, member_id, user_id, reply_to, round_number, body, created_at)
-            VALUES (@surveyId, @topicId, @member, @userId, @ReplyTo, @round, @text, @now) RETURNING id
-            """, new { surveyId = survey.Id, topicId = topic!.Id, member = user.MemberId(), userId = user.UserId(), body.ReplyTo, round = round?.Number, text = body.Body.Trim(), now });
+        long id;
+        await using (var w = await db.BeginWriteAsync())
+        {
+            id = await w.Connection.ExecuteScalarAsync<long>("""
+                INSERT INTO messages (survey_id, topic_id, member_id, user_id, reply_to, round_number, body, created_at)
+                VALUES (@surveyId, @topicId, @member, @userId, @ReplyTo, @round, @text, @now) RETURNING id
+                """, new { surveyId = survey.Id, topicId = topic!.Id, member = user.MemberId(), userId = user.UserId(), body.ReplyTo, round = round?.Number, text = body.Body.Trim(), now }, w.Transaction);
+            await w.CommitAsync();
+        }
         var author = user.MemberId() is null ? "Coordinator" : $"Expert {user.Identity!.Name}";
         return TypedResults.Created($"/api/surveys/{survey.Id}/topics/{code}/messages", new MessageView(id, code, author, true, body.ReplyTo, round?.Number, body.Body.Trim(), now, false, null));
     }
@@ -103,13 +108,15 @@ public static class MessagesEndpoints
     static async Task<Results<NoContent, ProblemHttpResult>> SetHiddenAsync(SurveyRef survey, long id, ClaimsPrincipal user, Db db, bool hide, string? reason)
     {
         if (user.MemberId() is not null) return Problems.Forbidden("Only coordinators moderate messages.");
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var n = await c.ExecuteAsync(hide
             ? "UPDATE messages SET hidden_at = @now, hidden_by = @userId, hidden_reason = @reason WHERE id = @id AND survey_id = @surveyId"
             : "UPDATE messages SET hidden_at = NULL, hidden_by = NULL, hidden_reason = NULL WHERE id = @id AND survey_id = @surveyId",
-            new { now = Db.Iso(DateTimeOffset.UtcNow), userId = user.UserId(), reason, id, surveyId = survey.Id });
+            new { now = Db.Iso(DateTimeOffset.UtcNow), userId = user.UserId(), reason, id, surveyId = survey.Id }, tx);
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no message {id}.");
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, hide ? "message.hidden" : "message.shown", new { id, reason });
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, hide ? "message.hidden" : "message.shown", new { id, reason });
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 }

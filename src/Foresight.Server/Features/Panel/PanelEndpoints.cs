@@ -83,8 +83,8 @@ public static class PanelEndpoints
     static async Task<Results<Created<List<Invitation>>, ProblemHttpResult>> Add(
         SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, LivePublisher live)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var fieldIds = (await SurveyStore.FieldsAsync(c, survey.Id, tx)).ToDictionary(f => f.Code, f => f.Id, StringComparer.OrdinalIgnoreCase);
         var errors = new List<string>();
         var planned = new List<(long ExpertId, string Name, List<string> Fields)>();
@@ -144,8 +144,8 @@ public static class PanelEndpoints
 
     static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db, LivePublisher live)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE id = @member AND survey_id = @Id", new { member, survey.Id }, tx) == 0)
             return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
         var fields = (await SurveyStore.FieldsAsync(c, survey.Id, tx)).ToDictionary(f => f.Code, f => f.Id, StringComparer.OrdinalIgnoreCase);
@@ -163,24 +163,28 @@ public static class PanelEndpoints
     static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
         SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var secret = Secrets.New();
         var now = Db.Iso(DateTimeOffset.UtcNow);
         var n = await c.ExecuteAsync("UPDATE panel_members SET secret_hash = @hash, secret_issued_at = @now, revoked_at = NULL WHERE id = @member AND survey_id = @Id",
-            new { hash = Secrets.Hash(secret), now, member, survey.Id });
+            new { hash = Secrets.Hash(secret), now, member, survey.Id }, tx);
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "panel.link_renewed", new { member });
-        var m = (await MembersAsync(c, survey.Id)).Single(x => x.Id == member);
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_renewed", new { member });
+        var m = (await MembersAsync(c, survey.Id, tx)).Single(x => x.Id == member);
+        await tx.CommitAsync();
         return TypedResults.Ok(new Invitation(m.Id, m.ExpertId, m.Name, m.Pseudonym, m.Fields, Link(LinkBase(request, options), secret), secret));
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var n = await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @member AND survey_id = @Id AND revoked_at IS NULL",
-            new { now = Db.Iso(DateTimeOffset.UtcNow), member, survey.Id });
+            new { now = Db.Iso(DateTimeOffset.UtcNow), member, survey.Id }, tx);
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "panel.link_revoked", new { member });
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_revoked", new { member });
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 }

@@ -224,8 +224,8 @@ public static class QuestionnaireEndpoints
         if (key is { Length: > 200 }) return Problems.BadRequest("Idempotency-Key is longer than 200 characters.");
         string bodyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code + "\n" + JsonSerializer.Serialize(body))));
 
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var memberId = user.MemberId()!.Value;
         if (key is not null)
         {
@@ -314,8 +314,8 @@ public static class QuestionnaireEndpoints
     static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var (round, closed) = await OpenForAnswersAsync(c, survey.Id, tx);
         if (closed is not null) return closed;
         var r = definition.Rankings.FirstOrDefault(x => x.Id == ranking);
@@ -376,8 +376,8 @@ public static class QuestionnaireEndpoints
             else if (q.Options.All(o => o.Code != value)) errors.Add($"'{id}' takes one of {string.Join(", ", q.Options.Select(o => o.Code))}; got '{value}'");
         }
         if (errors.Count > 0) return Problems.BadRequest(errors[0] + ". Nothing was saved.", errors.Cast<object>());
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var memberId = user.MemberId();
         foreach (var (id, value) in body.Answers)
             await c.ExecuteAsync("""
@@ -392,8 +392,10 @@ public static class QuestionnaireEndpoints
 
     static async Task<NoContent> Language(SurveyRef survey, LanguageRequest body, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
-        await c.ExecuteAsync("UPDATE panel_members SET language = @language WHERE id = @id", new { language = Languages.Normalize(body.Language), id = user.MemberId() });
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        await c.ExecuteAsync("UPDATE panel_members SET language = @language WHERE id = @id", new { language = Languages.Normalize(body.Language), id = user.MemberId() }, tx);
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 }

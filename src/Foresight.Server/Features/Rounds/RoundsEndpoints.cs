@@ -94,8 +94,8 @@ public static class RoundsEndpoints
 
     static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var latest = await RoundStore.LatestAsync(c, survey.Id, tx);
         if (latest is { IsOpen: true })
             return Problems.Conflict($"Round {latest.Number} is still open. Close it first: POST /api/surveys/{survey.Slug}/rounds/{latest.Number}/close.");
@@ -136,8 +136,8 @@ public static class RoundsEndpoints
     static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
         SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var round = await RoundStore.RoundAsync(c, survey.Id, number, tx);
         if (round is null) return NoRound(survey, number);
         if (!round.IsOpen) return Problems.Conflict($"Round {number} closed at {round.ClosedAt}.");
@@ -192,12 +192,14 @@ public static class RoundsEndpoints
 
     static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
     {
-        await using var c = await db.OpenAsync();
-        var round = await RoundStore.RoundAsync(c, survey.Id, number);
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        var round = await RoundStore.RoundAsync(c, survey.Id, number, tx);
         if (round is null) return NoRound(survey, number);
         if (!round.IsOpen) return Problems.Conflict($"Round {number} is closed; its deadline cannot change.");
-        await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id });
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
+        await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id }, tx);
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
+        await tx.CommitAsync();
         await live.DeadlineChangedAsync(survey.Id);
         return TypedResults.Ok(await ViewAsync(c, catalog, (await RoundStore.RoundAsync(c, survey.Id, number))!));
     }
@@ -212,8 +214,8 @@ public static class RoundsEndpoints
     static async Task<Results<Ok<TopicConsensus>, ProblemHttpResult>> Decide(
         SurveyRef survey, int number, string code, DecisionRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var round = await RoundStore.RoundAsync(c, survey.Id, number, tx);
         if (round is null) return NoRound(survey, number);
         if (round.IsOpen) return Problems.Conflict($"Round {number} is open; decide which topics go on after it closes.");

@@ -39,26 +39,30 @@ public static class StakeholdersEndpoints
 
     static async Task<Results<Created<StakeholderView>, ProblemHttpResult>> Grant(SurveyRef survey, GrantRequest body, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var email = body.Email.Trim().ToLowerInvariant();
         var target = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Role)>(
-            "SELECT id, name, role FROM users WHERE email = @email AND disabled_at IS NULL", new { email });
+            "SELECT id, name, role FROM users WHERE email = @email AND disabled_at IS NULL", new { email }, tx);
         if (target.Id == 0) return Problems.NotFound($"There is no account with e-mail '{email}'. An admin creates stakeholder accounts with POST /api/users.");
         if (target.Role != Roles.Stakeholder) return Problems.BadRequest($"'{email}' is a {target.Role} account, not a stakeholder account.");
         var now = Db.Iso(DateTimeOffset.UtcNow);
         await c.ExecuteAsync("""
             INSERT INTO survey_stakeholders (survey_id, user_id, granted_at, granted_by) VALUES (@Id, @target, @now, @by) ON CONFLICT DO NOTHING
-            """, new { survey.Id, target = target.Id, now, by = user.UserId() });
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "stakeholder.granted", new { email });
+            """, new { survey.Id, target = target.Id, now, by = user.UserId() }, tx);
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "stakeholder.granted", new { email });
+        await tx.CommitAsync();
         return TypedResults.Created($"/api/surveys/{survey.Id}/stakeholders", new StakeholderView(target.Id, email, target.Name, now));
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long userId, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
-        var n = await c.ExecuteAsync("DELETE FROM survey_stakeholders WHERE survey_id = @Id AND user_id = @userId", new { survey.Id, userId });
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        var n = await c.ExecuteAsync("DELETE FROM survey_stakeholders WHERE survey_id = @Id AND user_id = @userId", new { survey.Id, userId }, tx);
         if (n == 0) return Problems.NotFound($"Account {userId} has no access to survey '{survey.Slug}'.");
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "stakeholder.revoked", new { userId });
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "stakeholder.revoked", new { userId });
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 }

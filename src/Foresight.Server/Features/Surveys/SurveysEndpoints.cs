@@ -87,8 +87,8 @@ public static class SurveysEndpoints
         if (!parsed.Ok) return FileProblem(parsed.Errors);
         var survey = parsed.Survey!;
 
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM surveys WHERE slug = @Id", new { survey.Id }, tx);
         if (existing is not null)
             return Problems.Conflict($"A survey with id '{survey.Id}' exists already (survey {existing}). Change the id in the file, or replace the draft with PUT /api/surveys/{existing}/definition.");
@@ -114,8 +114,8 @@ public static class SurveysEndpoints
 
     static async Task<Results<NoContent, ProblemHttpResult>> Delete(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id", new { survey.Id }, tx) > 0)
             return Problems.Conflict("This survey has opened rounds; its data is kept. Only a survey that never opened a round can be deleted.");
         await c.ExecuteAsync("""
@@ -150,8 +150,8 @@ public static class SurveysEndpoints
         if (s.Id != survey.Slug)
             return Problems.BadRequest($"The file is survey '{s.Id}', not '{survey.Slug}'. Import it as a new survey instead.");
 
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id", new { survey.Id }, tx) > 0)
             return Problems.Conflict("A round has opened: the question set is fixed. Topics can still be edited between rounds, and the rules get new versions with PUT /rules.");
         await c.ExecuteAsync("UPDATE surveys SET definition = @text, file_name = @fileName, title_zh = @Zh, title_en = @En WHERE id = @Id",
@@ -186,8 +186,8 @@ public static class SurveysEndpoints
         var parsed = SurveyFile.ParseRules(text!, definition, fileName);
         if (!parsed.Ok) return FileProblem(parsed.Errors);
 
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND status = 'open'", new { survey.Id }, tx) > 0)
             return Problems.Conflict("A round is open and is judged by the rules it was opened with. Declare new rules after it closes; they apply from the next round.");
         var version = await SurveyCatalog.CurrentRulesVersionAsync(c, survey.Id, tx) + 1;
@@ -199,13 +199,15 @@ public static class SurveysEndpoints
 
     static async Task<Results<NoContent, ProblemHttpResult>> AddCoordinator(SurveyRef survey, CoordinatorRequest body, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var target = await c.QuerySingleOrDefaultAsync<(long Id, string Role)>("SELECT id, role FROM users WHERE email = @email AND disabled_at IS NULL",
-            new { email = body.Email.Trim().ToLowerInvariant() });
+            new { email = body.Email.Trim().ToLowerInvariant() }, tx);
         if (target.Id == 0) return Problems.NotFound($"There is no account with e-mail '{body.Email}'. An admin creates accounts with POST /api/users.");
         if (target.Role is not (Roles.Coordinator or Roles.Admin)) return Problems.BadRequest($"'{body.Email}' is a {target.Role} account; only coordinator accounts can coordinate a survey.");
-        await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@Id, @user) ON CONFLICT DO NOTHING", new { survey.Id, user = target.Id });
-        await Audit.LogAsync(c, null, user.UserId(), survey.Id, "coordinator.added", new { body.Email });
+        await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@Id, @user) ON CONFLICT DO NOTHING", new { survey.Id, user = target.Id }, tx);
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "coordinator.added", new { body.Email });
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 

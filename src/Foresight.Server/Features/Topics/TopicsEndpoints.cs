@@ -117,8 +117,8 @@ public static class TopicsEndpoints
 
     static async Task<Results<Created<TopicView>, ProblemHttpResult>> Add(SurveyRef survey, NewTopic body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
         if (error is not null) return error;
         var definition = await catalog.DefinitionAsync(survey.Id);
@@ -134,8 +134,8 @@ public static class TopicsEndpoints
 
     static async Task<Results<Ok<TopicView>, ProblemHttpResult>> Change(SurveyRef survey, string code, TopicChange body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var (afterRound, topic, error) = await EditableAsync(c, tx, survey, code);
         if (topic is null) return error!;
         var definition = await catalog.DefinitionAsync(survey.Id);
@@ -174,8 +174,8 @@ public static class TopicsEndpoints
 
     static async Task<Results<Created<TopicView>, ProblemHttpResult>> Merge(SurveyRef survey, MergeRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
         if (error is not null) return error;
         if (MissingLanguage(await catalog.DefinitionAsync(survey.Id), body.Title) is { } missing) return missing;
@@ -201,8 +201,8 @@ public static class TopicsEndpoints
 
     static async Task<Results<Created<List<TopicView>>, ProblemHttpResult>> Split(SurveyRef survey, string code, SplitRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var (afterRound, parent, error) = await EditableAsync(c, tx, survey, code);
         if (parent is null) return error!;
         var definition = await catalog.DefinitionAsync(survey.Id);
@@ -225,8 +225,8 @@ public static class TopicsEndpoints
 
     static async Task<Results<NoContent, ProblemHttpResult>> Remove(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
     {
-        await using var c = await db.OpenAsync();
-        await using var tx = c.BeginTransaction();
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
         var (afterRound, topic, error) = await EditableAsync(c, tx, survey, code);
         if (topic is null) return error!;
         bool used = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM round_topics WHERE topic_id = @Id", new { topic.Id }, tx) > 0
