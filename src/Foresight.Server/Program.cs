@@ -38,13 +38,20 @@ builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tag
 
 // Domain services
 builder.Services.AddSingleton<SurveyCatalog>();
+builder.Services.AddSingleton<SurveyDirectory>();
 builder.Services.AddSingleton<ConsensusService>();
 builder.Services.AddSignalR().AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
 builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOptions.Section));
 builder.Services.AddSingleton<LivePublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());
+builder.Services.AddSingleton<QuestionnaireCache>();
+builder.Services.AddSingleton<AnswerWriter>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 
 var app = builder.Build();
+// The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.
+app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
+    app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
 await Startup.PrepareAsync(app);
 
 app.UseProblemResponses();

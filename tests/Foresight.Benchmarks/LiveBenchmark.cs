@@ -20,6 +20,7 @@ public static class LiveBenchmark
         int clients = Arg(args, "--clients", 1000), rate = Arg(args, "--rate", 500), seconds = Arg(args, "--seconds", 20), experts = Arg(args, "--experts", 500);
         Console.WriteLine($"live: {clients} hub clients, {rate} answers/s for {seconds} s, {experts} experts, quick-start survey (6 topics)");
         await using var server = await ServerProcess.StartAsync();
+        Console.WriteLine($"server pid {server.Pid} at {server.Address}");
         var api = new BenchApi(server.Address);
         await api.SignInAsync(ServerProcess.AdminEmail, ServerProcess.AdminPassword);
         await api.ImportSurveyAsync(File.ReadAllText(Path.Combine(Repository.Root(), "surveys/quick-start.yaml")));

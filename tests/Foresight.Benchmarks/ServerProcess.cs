@@ -36,6 +36,8 @@ public sealed class ServerProcess : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
         }.Concat(settings)) info.ArgumentList.Add(a);
         info.Environment["DOTNET_gcServer"] = "0";
+        // FORESIGHT_PERF_MAP=1 writes /tmp/perf-PID.map so that `perf` can name JIT-compiled frames.
+        if (Environment.GetEnvironmentVariable("FORESIGHT_PERF_MAP") == "1") { info.Environment["DOTNET_PerfMapEnabled"] = "1"; info.Environment["DOTNET_EnableWriteXorExecute"] = "0"; }
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("server: " + e.Data); };

@@ -59,50 +59,96 @@ public static class Caller
     ], scheme));
 }
 
-/// <summary>Looks up bearer credentials: account API tokens (fsu_...) and expert invitation secrets.</summary>
+/// <summary>
+/// Looks up bearer credentials (account API tokens fsu_..., expert invitation secrets) and checks cookie sessions.
+/// Answers are kept for a short time, since every request asks; a revoked or renewed link, a signed-out token or a
+/// disabled account is forgotten at once by the endpoint that changes it.
+/// </summary>
 public sealed class CredentialStore(Db db, TimeProvider clock)
 {
+    static readonly TimeSpan Keep = TimeSpan.FromSeconds(30);
+
+    /// <summary>Who a credential is: an account (User) or a panel member (Member, Survey, Stamp).</summary>
+    sealed record Identity(long? User, string Name, string Role, long? Member, long? Survey, string? Stamp, DateTimeOffset Until)
+    {
+        public ClaimsPrincipal Principal(string scheme) => Member is { } m
+            ? Caller.ForMember(m, Survey!.Value, Name, Stamp!, scheme)
+            : Caller.ForUser(User!.Value, Name, Role, scheme);
+    }
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, Identity> _bearers = new(StringComparer.Ordinal);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _sessions = new(StringComparer.Ordinal);
+
     public async Task<ClaimsPrincipal?> FromBearerAsync(string token, string scheme)
     {
-        await using var c = await db.OpenAsync();
         var hash = Secrets.Hash(token);
+        var now = clock.GetUtcNow();
+        if (_bearers.TryGetValue(hash, out var known) && known.Until > now) return known.Principal(scheme);
+        await using var c = await db.OpenAsync();
+        Identity? found;
         if (token.StartsWith(Secrets.UserTokenPrefix, StringComparison.Ordinal))
         {
             var user = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Role)>("""
                 SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
                 WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND t.expires_at > @now AND u.disabled_at IS NULL
-                """, new { hash, now = Db.Iso(clock.GetUtcNow()) });
-            return user.Id == 0 ? null : Caller.ForUser(user.Id, user.Name, user.Role, scheme);
+                """, new { hash, now = Db.Iso(now) });
+            found = user.Id == 0 ? null : new Identity(user.Id, user.Name, user.Role, null, null, null, now + Keep);
         }
-        return await MemberAsync(c, "secret_hash = @hash", new { hash }, scheme);
+        else found = await MemberAsync(c, hash, now);
+        if (found is null) { _bearers.TryRemove(hash, out _); return null; }
+        _bearers[hash] = found;
+        return found.Principal(scheme);
     }
 
     public async Task<ClaimsPrincipal?> FromInvitationAsync(string secret, string scheme)
     {
         await using var c = await db.OpenAsync();
-        return await MemberAsync(c, "secret_hash = @hash", new { hash = Secrets.Hash(secret) }, scheme);
+        return (await MemberAsync(c, Secrets.Hash(secret), clock.GetUtcNow()))?.Principal(scheme);
     }
 
     /// <summary>Checks that a cookie session is still good: the account enabled, the invitation not renewed or revoked.</summary>
     public async Task<bool> StillValidAsync(ClaimsPrincipal principal)
     {
+        var now = clock.GetUtcNow();
+        var key = principal.MemberId() is { } m ? $"m:{m}:{principal.FindFirstValue(Caller.StampClaim)}" : $"u:{principal.UserId()}";
+        if (_sessions.TryGetValue(key, out var until) && until > now) return true;
         await using var c = await db.OpenAsync();
+        bool valid;
         if (principal.MemberId() is { } member)
         {
             var stamp = await c.QuerySingleOrDefaultAsync<string>(
                 "SELECT secret_issued_at FROM panel_members WHERE id = @member AND revoked_at IS NULL", new { member });
-            return stamp is not null && stamp == principal.FindFirstValue(Caller.StampClaim);
+            valid = stamp is not null && stamp == principal.FindFirstValue(Caller.StampClaim);
         }
-        if (principal.UserId() is { } user)
-            return await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @user AND disabled_at IS NULL", new { user }) == 1;
-        return false;
+        else if (principal.UserId() is { } user)
+            valid = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @user AND disabled_at IS NULL", new { user }) == 1;
+        else valid = false;
+        if (valid) _sessions[key] = now + Keep; else _sessions.TryRemove(key, out _);
+        return valid;
     }
 
-    static async Task<ClaimsPrincipal?> MemberAsync(Microsoft.Data.Sqlite.SqliteConnection c, string where, object args, string scheme)
+    /// <summary>A member's link was renewed or revoked.</summary>
+    public void ForgetMember(long memberId)
+    {
+        foreach (var (hash, identity) in _bearers) if (identity.Member == memberId) _bearers.TryRemove(hash, out _);
+        foreach (var key in _sessions.Keys) if (key.StartsWith($"m:{memberId}:", StringComparison.Ordinal)) _sessions.TryRemove(key, out _);
+    }
+
+    /// <summary>An account was disabled.</summary>
+    public void ForgetUser(long userId)
+    {
+        foreach (var (hash, identity) in _bearers) if (identity.User == userId) _bearers.TryRemove(hash, out _);
+        _sessions.TryRemove($"u:{userId}", out _);
+    }
+
+    /// <summary>A token was signed out.</summary>
+    public void ForgetToken(string token) => _bearers.TryRemove(Secrets.Hash(token), out _);
+
+    static async Task<Identity?> MemberAsync(Microsoft.Data.Sqlite.SqliteConnection c, string hash, DateTimeOffset now)
     {
         var m = await c.QuerySingleOrDefaultAsync<(long Id, long SurveyId, string Pseudonym, string Stamp)>(
-            $"SELECT id, survey_id, pseudonym, secret_issued_at FROM panel_members WHERE {where} AND revoked_at IS NULL", args);
-        return m.Id == 0 ? null : Caller.ForMember(m.Id, m.SurveyId, m.Pseudonym, m.Stamp, scheme);
+            "SELECT id, survey_id, pseudonym, secret_issued_at FROM panel_members WHERE secret_hash = @hash AND revoked_at IS NULL", new { hash });
+        return m.Id == 0 ? null : new Identity(null, m.Pseudonym, Roles.Expert, m.Id, m.SurveyId, m.Stamp, now + Keep);
     }
 }
 

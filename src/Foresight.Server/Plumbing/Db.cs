@@ -12,7 +12,9 @@ namespace Foresight.Server.Plumbing;
 public sealed class Db
 {
     readonly string _connectionString;
-    readonly string _pragmas;
+
+    /// <summary>Set on every connection that writes: durability and how long to wait for another process's lock.</summary>
+    public string WriterPragmas { get; }
 
     public string Path { get; }
 
@@ -30,7 +32,7 @@ public sealed class Db
             DefaultTimeout = 30,
         }.ToString();
         var sync = options.Value.Synchronous.ToUpperInvariant() is "FULL" or "EXTRA" ? options.Value.Synchronous.ToUpperInvariant() : "NORMAL";
-        _pragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync};";
+        WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync};";
     }
 
     static Db()
@@ -53,6 +55,11 @@ public sealed class Db
         try
         {
             var connection = await OpenAsync(ct);
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = WriterPragmas;
+                await pragma.ExecuteNonQueryAsync(ct);
+            }
             return new WriteScope(connection, connection.BeginTransaction(deferred: false), _writeGate);
         }
         catch
@@ -62,15 +69,19 @@ public sealed class Db
         }
     }
 
+    /// <summary>Runs work that writes on a connection of its own (the answer writer's), holding the write gate.</summary>
+    public async Task WithWriteGateAsync(Func<Task> work)
+    {
+        await _writeGate.WaitAsync();
+        try { await work(); }
+        finally { _writeGate.Release(); }
+    }
+
+    /// <summary>A connection for reading (under WAL, readers never wait for the writer).</summary>
     public async Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
-        await using (var cmd = connection.CreateCommand())
-        {
-            cmd.CommandText = _pragmas;
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
         return connection;
     }
 

@@ -7,19 +7,36 @@ namespace Foresight.Server.Plumbing;
 /// The survey named in a route ({survey} is its number or its id from the file, e.g. "quick-start").
 /// An unknown survey binds to Id 0; the access filter answers 404 for it.
 /// </summary>
-public sealed record SurveyRef(long Id, string Slug, string Status)
+public sealed record SurveyRef(long Id, string Slug)
 {
     public bool Exists => Id != 0;
 
-    public static async ValueTask<SurveyRef> BindAsync(HttpContext context)
+    public static async ValueTask<SurveyRef> BindAsync(HttpContext context) =>
+        await context.RequestServices.GetRequiredService<SurveyDirectory>().FindAsync(context.GetRouteValue("survey")?.ToString() ?? "");
+}
+
+/// <summary>Survey numbers and ids, cached: a survey keeps both for life; a deleted one is forgotten.</summary>
+public sealed class SurveyDirectory(Db db)
+{
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, SurveyRef> _known = new(StringComparer.Ordinal);
+
+    public async Task<SurveyRef> FindAsync(string key)
     {
-        var key = context.GetRouteValue("survey")?.ToString() ?? "";
-        var db = context.RequestServices.GetRequiredService<Db>();
-        await using var c = await db.OpenAsync(context.RequestAborted);
+        if (_known.TryGetValue(key, out var known)) return known;
+        await using var c = await db.OpenAsync();
         var found = long.TryParse(key, out var id)
-            ? await c.QuerySingleOrDefaultAsync<SurveyRef>("SELECT id, slug, status FROM surveys WHERE id = @id", new { id })
-            : await c.QuerySingleOrDefaultAsync<SurveyRef>("SELECT id, slug, status FROM surveys WHERE slug = @key", new { key });
-        return found ?? new SurveyRef(0, key, "missing");
+            ? await c.QuerySingleOrDefaultAsync<SurveyRef>("SELECT id, slug FROM surveys WHERE id = @id", new { id })
+            : await c.QuerySingleOrDefaultAsync<SurveyRef>("SELECT id, slug FROM surveys WHERE slug = @key", new { key });
+        if (found is null) return new SurveyRef(0, key);
+        _known[found.Id.ToString()] = found;
+        _known[found.Slug] = found;
+        return found;
+    }
+
+    public void Forget(SurveyRef survey)
+    {
+        _known.TryRemove(survey.Id.ToString(), out _);
+        _known.TryRemove(survey.Slug, out _);
     }
 }
 

@@ -100,7 +100,7 @@ public static class AccountsEndpoints
         return ok ? user!.View : null;
     }
 
-    static async Task<NoContent> SignOut(HttpContext http, Db db)
+    static async Task<NoContent> SignOut(HttpContext http, Db db, CredentialStore credentials)
     {
         var header = http.Request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer " + Secrets.UserTokenPrefix, StringComparison.OrdinalIgnoreCase))
@@ -109,6 +109,7 @@ public static class AccountsEndpoints
             await w.Connection.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE token_hash = @hash",
                 new { now = Db.Iso(DateTimeOffset.UtcNow), hash = Secrets.Hash(header["Bearer ".Length..].Trim()) }, w.Transaction);
             await w.CommitAsync();
+            credentials.ForgetToken(header["Bearer ".Length..].Trim());
         }
         await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.NoContent();
@@ -158,7 +159,7 @@ public static class AccountsEndpoints
         return TypedResults.Created($"/api/users/{id}", new NewAccountResponse(row.View, generated));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Disable(long id, ClaimsPrincipal admin, Db db)
+    static async Task<Results<NoContent, ProblemHttpResult>> Disable(long id, ClaimsPrincipal admin, Db db, CredentialStore credentials)
     {
         if (admin.UserId() == id) return Problems.BadRequest("You cannot disable your own account.");
         await using var w = await db.BeginWriteAsync();
@@ -168,6 +169,7 @@ public static class AccountsEndpoints
         await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE user_id = @id AND revoked_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
         await Audit.LogAsync(c, tx, admin.UserId(), null, "account.disabled", new { id });
         await tx.CommitAsync();
+        credentials.ForgetUser(id);
         return TypedResults.NoContent();
     }
 

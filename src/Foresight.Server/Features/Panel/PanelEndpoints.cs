@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -142,7 +143,7 @@ public static class PanelEndpoints
         }
     }
 
-    static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db, LivePublisher live)
+    static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db, LivePublisher live, QuestionnaireCache cache)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -156,12 +157,13 @@ public static class PanelEndpoints
             await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@member, @f)", new { member, f = fields[code] }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.fields_changed", new { member, body.Fields });
         await tx.CommitAsync();
+        cache.ForgetMember(member);
         live.Invalidate(survey.Id);
         return TypedResults.Ok((await MembersAsync(c, survey.Id)).Single(m => m.Id == member));
     }
 
     static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
-        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options)
+        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, CredentialStore credentials)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -173,10 +175,11 @@ public static class PanelEndpoints
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_renewed", new { member });
         var m = (await MembersAsync(c, survey.Id, tx)).Single(x => x.Id == member);
         await tx.CommitAsync();
+        credentials.ForgetMember(member);
         return TypedResults.Ok(new Invitation(m.Id, m.ExpertId, m.Name, m.Pseudonym, m.Fields, Link(LinkBase(request, options), secret), secret));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db)
+    static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db, CredentialStore credentials)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -185,6 +188,7 @@ public static class PanelEndpoints
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_revoked", new { member });
         await tx.CommitAsync();
+        credentials.ForgetMember(member);
         return TypedResults.NoContent();
     }
 }

@@ -72,7 +72,7 @@ public sealed record TopicSheet(
     IReadOnlyList<TopicParent> Parents, RoundInfo Round, IReadOnlyList<string> Questions, IReadOnlyDictionary<string, AnswerView> Answers,
     bool Complete, TopicFeedback? Feedback, int Messages);
 
-public sealed record SavedTopic(string Code, int Round, IReadOnlyDictionary<string, AnswerView> Answers, IReadOnlyList<string> Changed, bool Complete, Progress Progress);
+public sealed record SavedTopic(string Code, int Round, IReadOnlyDictionary<string, AnswerView> Answers, IReadOnlyList<string> Changed, bool Complete);
 
 public sealed record HistoryEntry(int Round, string Question, string? Value, string? Rationale, string RecordedAt);
 
@@ -199,7 +199,7 @@ public static class QuestionnaireEndpoints
             Views(definition, answers), answers.Count > 0 && TopicAnswers.IsComplete(definition, round.Number, answers), feedback, (int)messages));
     }
 
-    static Dictionary<string, AnswerView> Views(SurveyDefinition s, IReadOnlyDictionary<string, QuestionAnswer> answers) =>
+    public static Dictionary<string, AnswerView> Views(SurveyDefinition s, IReadOnlyDictionary<string, QuestionAnswer> answers) =>
         answers.ToDictionary(a => a.Key, a => new AnswerView(a.Value.Value.ToJson(s.Question(a.Key)!), a.Value.Rationale));
 
     /// <summary>Checks the open round and its deadline; returns the round or why answers are not taken.</summary>
@@ -217,88 +217,41 @@ public static class QuestionnaireEndpoints
         return (round, null);
     }
 
-    static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request, Db db, SurveyCatalog catalog, LivePublisher live)
+    static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request,
+        SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         string? key = request.Headers["Idempotency-Key"].FirstOrDefault();
         if (key is { Length: > 200 }) return Problems.BadRequest("Idempotency-Key is longer than 200 characters.");
-        string bodyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code + "\n" + JsonSerializer.Serialize(body))));
-
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
+        var open = await cache.OpenRoundAsync(survey.Id);
+        if (open is null) return Problems.Conflict("No round is open; answers are taken while a round is open.");
+        var round = open.Round;
+        if (round.Deadline is { } d && string.CompareOrdinal(d, Db.Iso(DateTimeOffset.UtcNow)) <= 0)
+            return Problems.Conflict($"The deadline of round {round.Number} ({d}) has passed; answers are no longer taken.");
         var memberId = user.MemberId()!.Value;
-        if (key is not null)
+        if (!open.Topics.TryGetValue(code, out var topic) || !(await cache.MemberFieldsAsync(memberId)).Contains(topic.FieldId))
+            return Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round.Number}.");
+
+        var outcome = await writer.SubmitAsync(new Submission(survey.Id, definition, round.Id, round.Number, memberId, user.Identity!.Name!, code, topic.TopicId,
+            body.Answers ?? [], body.Rationales ?? [], await cache.QuartilesAsync(survey.Id, round, code), key,
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code + "\n" + JsonSerializer.Serialize(body))))));
+        return outcome switch
         {
-            var earlier = await c.QuerySingleOrDefaultAsync<(string BodyHash, string Response)>(
-                "SELECT body_hash, response FROM submissions WHERE member_id = @memberId AND idempotency_key = @key", new { memberId, key }, tx);
-            if (earlier.Response is not null)
-                return earlier.BodyHash == bodyHash
-                    ? TypedResults.Text(earlier.Response, "application/json", Encoding.UTF8)
-                    : Problems.Conflict("This Idempotency-Key was used for a different request; use a new key for new answers.");
-        }
-        var (round, closed) = await OpenForAnswersAsync(c, survey.Id, tx);
-        if (closed is not null) return closed;
-        var topics = await MyTopicsAsync(c, round!, memberId, tx);
-        var entry = topics.FirstOrDefault(t => t.Code == code);
-        if (entry is null) return Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round!.Number}.");
-
-        var all = await MyAnswersAsync(c, definition, round!, memberId, tx);
-        var current = all.GetValueOrDefault(code) ?? [];
-        var previousRound = round!.Number > 1 ? await RoundStore.RoundAsync(c, survey.Id, round.Number - 1, tx) : null;
-        var topicRow = (await SurveyStore.TopicAsync(c, survey.Id, code, tx))!;
-        var quartiles = await Feedback.PreviousQuartilesAsync(c, survey.Id, previousRound, topicRow, tx);
-        var outcome = TopicAnswers.Apply(definition, round.Number, current, body.Answers ?? [], body.Rationales ?? [], quartiles);
-        if (!outcome.Ok)
-            return Problems.BadRequest(outcome.Errors.Count == 1 ? outcome.Errors[0] + ". Nothing was saved." : $"{outcome.Errors.Count} problems; nothing was saved: {outcome.Errors[0]} ...",
-                outcome.Errors.Cast<object>());
-
-        var changed = await WriteAsync(c, tx, round.Id, memberId, entry.TopicId, current, outcome.Answers);
-        all[code] = outcome.Answers.ToDictionary();
-        var response = new SavedTopic(code, round.Number, Views(definition, outcome.Answers), changed,
-            outcome.Answers.Count > 0 && TopicAnswers.IsComplete(definition, round.Number, outcome.Answers), ProgressOf(definition, round, topics, all));
-        if (key is not null)
-            await c.ExecuteAsync("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES (@memberId, @key, @bodyHash, @json, @now)",
-                new { memberId, key, bodyHash, json = JsonSerializer.Serialize(response, JsonOptions(request)), now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
-        await tx.CommitAsync();
-        if (changed.Count > 0) live.AnswerSaved(survey.Id, memberId, user.Identity!.Name!, code, outcome.Answers);
-        return TypedResults.Ok(response);
+            SaveOutcome.Saved saved => TypedResults.Text(Response(definition, code, round.Number, saved, JsonOptions(request)), "application/json", Encoding.UTF8),
+            SaveOutcome.Replayed replay => TypedResults.Text(replay.Response, "application/json", Encoding.UTF8),
+            SaveOutcome.Refused refused => Problems.Conflict(refused.Detail),
+            SaveOutcome.Invalid invalid => Problems.BadRequest(invalid.Errors.Count == 1 ? invalid.Errors[0] + ". Nothing was saved."
+                : $"{invalid.Errors.Count} problems; nothing was saved: {invalid.Errors[0]} ...", invalid.Errors.Cast<object>()),
+            _ => throw new InvalidOperationException("unknown outcome"),
+        };
     }
+
+    /// <summary>The answer to a save, as JSON (stored as it is for an Idempotency-Key replay).</summary>
+    public static string Response(SurveyDefinition definition, string code, int round, SaveOutcome.Saved saved, JsonSerializerOptions json) =>
+        JsonSerializer.Serialize(new SavedTopic(code, round, Views(definition, saved.Answers), saved.Changed, saved.Complete), json);
 
     static JsonSerializerOptions JsonOptions(HttpRequest request) =>
         request.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-
-    /// <summary>
-    /// Writes what changed: upserts the current answer, deletes a cleared one, and appends each change to the history.
-    /// An unchanged answer writes nothing, so sending the same request twice stores it once.
-    /// </summary>
-    static async Task<List<string>> WriteAsync(SqliteConnection c, SqliteTransaction tx, long roundId, long memberId, long topicId,
-        IReadOnlyDictionary<string, QuestionAnswer> before, IReadOnlyDictionary<string, QuestionAnswer> after)
-    {
-        var now = Db.Iso(DateTimeOffset.UtcNow);
-        var changed = new List<string>();
-        foreach (var question in before.Keys.Union(after.Keys).Order(StringComparer.Ordinal))
-        {
-            before.TryGetValue(question, out var old);
-            after.TryGetValue(question, out var @new);
-            if (old is not null && @new is not null && old.Value.Text == @new.Value.Text && old.Rationale == @new.Rationale) continue;
-            changed.Add(question);
-            var args = new { roundId, memberId, topicId, question, value = @new?.Value.Text, number = @new?.Value.Number, rationale = @new?.Rationale, now };
-            if (@new is null)
-                await c.ExecuteAsync("DELETE FROM answers WHERE round_id = @roundId AND member_id = @memberId AND topic_id = @topicId AND question = @question", args, tx);
-            else
-                await c.ExecuteAsync("""
-                    INSERT INTO answers (round_id, member_id, topic_id, question, value, number, rationale, revision, updated_at)
-                    VALUES (@roundId, @memberId, @topicId, @question, @value, @number, @rationale, 1, @now)
-                    ON CONFLICT (round_id, member_id, topic_id, question) DO UPDATE SET value = excluded.value, number = excluded.number,
-                        rationale = excluded.rationale, revision = answers.revision + 1, updated_at = excluded.updated_at
-                    """, args, tx);
-            await c.ExecuteAsync("""
-                INSERT INTO answer_history (round_id, member_id, topic_id, question, value, number, rationale, recorded_at)
-                VALUES (@roundId, @memberId, @topicId, @question, @value, @number, @rationale, @now)
-                """, args, tx);
-        }
-        return changed;
-    }
 
     static async Task<Results<Ok<List<HistoryEntry>>, ProblemHttpResult>> History(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
     {

@@ -6,6 +6,7 @@ using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -92,7 +93,7 @@ public static class RoundsEndpoints
 
     static ProblemHttpResult NoRound(SurveyRef survey, int number) => Problems.NotFound($"Survey '{survey.Slug}' has no round {number}.");
 
-    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
+    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -128,13 +129,14 @@ public static class RoundsEndpoints
         await c.ExecuteAsync("UPDATE surveys SET status = 'running' WHERE id = @Id AND status = 'draft'", new { survey.Id }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "round.opened", new { number, topics = topicIds.Count, rules_version = rulesVersion, deadline = body.Deadline });
         await tx.CommitAsync();
+        cache.ForgetSurvey(survey.Id);
         await live.RoundOpenedAsync(survey.Id);
         var round = (await RoundStore.RoundAsync(c, survey.Id, number))!;
         return TypedResults.Created($"/api/surveys/{survey.Id}/rounds/{number}", await ViewAsync(c, catalog, round));
     }
 
     static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
-        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live)
+        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live, QuestionnaireCache cache)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -143,6 +145,7 @@ public static class RoundsEndpoints
         if (!round.IsOpen) return Problems.Conflict($"Round {number} closed at {round.ClosedAt}.");
         await CloseAsync(c, tx, catalog, consensus, round, user.UserId());
         await tx.CommitAsync();
+        cache.ForgetSurvey(survey.Id);
         await live.RoundClosedAsync(survey.Id);
         var closed = (await RoundStore.RoundAsync(c, survey.Id, number))!;
         return TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, closed));
@@ -190,7 +193,7 @@ public static class RoundsEndpoints
         });
     }
 
-    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
+    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -200,6 +203,7 @@ public static class RoundsEndpoints
         await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
         await tx.CommitAsync();
+        cache.ForgetSurvey(survey.Id);
         await live.DeadlineChangedAsync(survey.Id);
         return TypedResults.Ok(await ViewAsync(c, catalog, (await RoundStore.RoundAsync(c, survey.Id, number))!));
     }

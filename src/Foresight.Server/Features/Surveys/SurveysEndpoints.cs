@@ -112,7 +112,7 @@ public static class SurveysEndpoints
     static async Task<Ok<SurveyDetail>> Get(SurveyRef survey, Db db, SurveyCatalog catalog) =>
         TypedResults.Ok(await DetailAsync(db, catalog, survey.Id));
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Delete(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    static async Task<Results<NoContent, ProblemHttpResult>> Delete(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog, SurveyDirectory directory)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -130,6 +130,7 @@ public static class SurveysEndpoints
         await Audit.LogAsync(c, tx, user.UserId(), null, "survey.deleted", new { survey.Slug });
         await tx.CommitAsync();
         catalog.Forget(survey.Id);
+        directory.Forget(survey);
         return TypedResults.NoContent();
     }
 

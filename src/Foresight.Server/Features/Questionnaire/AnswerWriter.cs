@@ -1,0 +1,270 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Foresight.Core.Answers;
+using Foresight.Core.Statistics;
+using Foresight.Core.Surveys;
+using Foresight.Server.Features.Live;
+using Foresight.Server.Plumbing;
+using Microsoft.Data.Sqlite;
+
+namespace Foresight.Server.Features.Questionnaire;
+
+/// <summary>One expert's save of one topic, checked for access before it is queued.</summary>
+public sealed record Submission(
+    long SurveyId, SurveyDefinition Survey, long RoundId, int RoundNumber, long MemberId, string Pseudonym, string Topic, long TopicId,
+    IReadOnlyDictionary<string, JsonElement> Answers, IReadOnlyDictionary<string, string?> Rationales,
+    Func<string, PreviousQuartiles?> Quartiles, string? IdempotencyKey, string BodyHash)
+{
+    internal readonly TaskCompletionSource<SaveOutcome> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+public abstract record SaveOutcome
+{
+    /// <param name="Answers">the expert's answers to the topic after the save</param>
+    public sealed record Saved(IReadOnlyDictionary<string, QuestionAnswer> Answers, IReadOnlyList<string> Changed, bool Complete) : SaveOutcome;
+    public sealed record Invalid(IReadOnlyList<string> Errors) : SaveOutcome;
+    public sealed record Replayed(string Response) : SaveOutcome;
+    public sealed record Refused(string Detail) : SaveOutcome;
+}
+
+/// <summary>
+/// Writes answers with group commit: submissions queue up, one writer takes all that are waiting and handles them
+/// in one transaction on a long-lived connection with prepared statements, then acknowledges each after the commit.
+/// Each submission runs in its own savepoint, so one that fails cannot spoil the others. Checking against the
+/// expert's current answers happens here, in order, so two saves of one topic never race.
+/// </summary>
+public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter> log) : BackgroundService
+{
+    public const int MaxBatch = 512;
+    readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
+    Statements? _statements;
+
+    /// <summary>Set by the endpoint: how a successful save is answered (also stored for an Idempotency-Key).</summary>
+    public Func<Submission, SaveOutcome.Saved, string>? Respond { get; set; }
+
+    public async Task<SaveOutcome> SubmitAsync(Submission s)
+    {
+        if (!_queue.Writer.TryWrite(s)) throw new InvalidOperationException("the answer writer has stopped");
+        return await s.Done.Task;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Submission>(MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var s)) batch.Add(s);
+                await WriteBatchAsync(batch);
+            }
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            _statements?.Dispose();
+            while (_queue.Reader.TryRead(out var s)) s.Done.TrySetCanceled();
+        }
+    }
+
+    async Task WriteBatchAsync(List<Submission> batch)
+    {
+        var outcomes = new SaveOutcome?[batch.Count];
+        try
+        {
+            await db.WithWriteGateAsync(async () =>
+            {
+                var st = _statements ??= await Statements.OpenAsync(db);
+                using var tx = st.Connection.BeginTransaction(deferred: false);
+                st.Enlist(tx);
+                var now = Db.Iso(DateTimeOffset.UtcNow);
+                var roundOpen = new Dictionary<long, string?>();
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    st.Savepoint.ExecuteNonQuery();
+                    try
+                    {
+                        outcomes[i] = Process(st, batch[i], now, roundOpen);
+                        st.Release.ExecuteNonQuery();
+                    }
+                    catch (SqliteException e)
+                    {
+                        st.RollbackTo.ExecuteNonQuery();
+                        st.Release.ExecuteNonQuery();
+                        log.LogError(e, "Saving answers of member {Member} to {Topic} failed", batch[i].MemberId, batch[i].Topic);
+                        outcomes[i] = null;
+                    }
+                }
+                tx.Commit();
+                st.Enlist(null);
+            });
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "An answer batch of {Count} could not be committed", batch.Count);
+            _statements?.Dispose();
+            _statements = null;
+            foreach (var s in batch) s.Done.TrySetException(e);
+            return;
+        }
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var s = batch[i];
+            if (outcomes[i] is not { } outcome) { s.Done.TrySetException(new InvalidOperationException("the answer could not be stored")); continue; }
+            if (outcome is SaveOutcome.Saved { Changed.Count: > 0 } saved)
+                live.AnswerSaved(s.SurveyId, s.MemberId, s.Pseudonym, s.Topic, saved.Answers);
+            s.Done.TrySetResult(outcome);
+        }
+    }
+
+    SaveOutcome Process(Statements st, Submission s, string now, Dictionary<long, string?> roundOpen)
+    {
+        if (s.IdempotencyKey is not null)
+        {
+            st.SelectSubmission.Parameters["$member"].Value = s.MemberId;
+            st.SelectSubmission.Parameters["$key"].Value = s.IdempotencyKey;
+            using var r = st.SelectSubmission.ExecuteReader();
+            if (r.Read())
+                return r.GetString(0) == s.BodyHash
+                    ? new SaveOutcome.Replayed(r.GetString(1))
+                    : new SaveOutcome.Refused("This Idempotency-Key was used for a different request; use a new key for new answers.");
+        }
+        // The round may have closed, or its deadline passed, since the request was checked.
+        if (!roundOpen.TryGetValue(s.RoundId, out var closedWhy))
+        {
+            st.SelectRound.Parameters["$round"].Value = s.RoundId;
+            using var r = st.SelectRound.ExecuteReader();
+            r.Read();
+            var status = r.GetString(0);
+            var deadline = r.IsDBNull(1) ? null : r.GetString(1);
+            closedWhy = status != "open" ? $"Round {s.RoundNumber} has closed; answers are no longer taken."
+                : deadline is not null && string.CompareOrdinal(deadline, now) <= 0 ? $"The deadline of round {s.RoundNumber} ({deadline}) has passed; answers are no longer taken."
+                : null;
+            roundOpen[s.RoundId] = closedWhy;
+        }
+        if (closedWhy is not null) return new SaveOutcome.Refused(closedWhy);
+
+        var current = new Dictionary<string, QuestionAnswer>(StringComparer.Ordinal);
+        st.SelectCurrent.Parameters["$round"].Value = s.RoundId;
+        st.SelectCurrent.Parameters["$member"].Value = s.MemberId;
+        st.SelectCurrent.Parameters["$topic"].Value = s.TopicId;
+        using (var r = st.SelectCurrent.ExecuteReader())
+            while (r.Read())
+            {
+                var q = r.GetString(0);
+                if (s.Survey.Question(q) is null) continue; // ranking rows share the table
+                current[q] = new QuestionAnswer(AnswerValue.FromStored(r.GetString(1), r.IsDBNull(2) ? null : r.GetDouble(2)), r.IsDBNull(3) ? null : r.GetString(3));
+            }
+
+        var outcome = TopicAnswers.Apply(s.Survey, s.RoundNumber, current, s.Answers, s.Rationales, s.Quartiles);
+        if (!outcome.Ok) return new SaveOutcome.Invalid(outcome.Errors);
+
+        // Only what changed is written; an unchanged answer writes nothing, so a repeated request is stored once.
+        var changed = new List<string>();
+        foreach (var question in current.Keys.Union(outcome.Answers.Keys).Order(StringComparer.Ordinal))
+        {
+            current.TryGetValue(question, out var old);
+            outcome.Answers.TryGetValue(question, out var @new);
+            if (old is not null && @new is not null && old.Value.Text == @new.Value.Text && old.Rationale == @new.Rationale) continue;
+            changed.Add(question);
+            var write = @new is null ? st.DeleteAnswer : st.UpsertAnswer;
+            write.Parameters["$round"].Value = s.RoundId;
+            write.Parameters["$member"].Value = s.MemberId;
+            write.Parameters["$topic"].Value = s.TopicId;
+            write.Parameters["$question"].Value = question;
+            if (@new is not null)
+            {
+                write.Parameters["$value"].Value = @new.Value.Text;
+                write.Parameters["$number"].Value = (object?)@new.Value.Number ?? DBNull.Value;
+                write.Parameters["$rationale"].Value = (object?)@new.Rationale ?? DBNull.Value;
+                write.Parameters["$now"].Value = now;
+            }
+            write.ExecuteNonQuery();
+            var h = st.InsertHistory.Parameters;
+            h["$round"].Value = s.RoundId;
+            h["$member"].Value = s.MemberId;
+            h["$topic"].Value = s.TopicId;
+            h["$question"].Value = question;
+            h["$value"].Value = (object?)@new?.Value.Text ?? DBNull.Value;
+            h["$number"].Value = (object?)@new?.Value.Number ?? DBNull.Value;
+            h["$rationale"].Value = (object?)@new?.Rationale ?? DBNull.Value;
+            h["$now"].Value = now;
+            st.InsertHistory.ExecuteNonQuery();
+        }
+        var saved = new SaveOutcome.Saved(outcome.Answers, changed,
+            outcome.Answers.Count > 0 && TopicAnswers.IsComplete(s.Survey, s.RoundNumber, outcome.Answers));
+        if (s.IdempotencyKey is not null && Respond is { } respond)
+        {
+            var p = st.InsertSubmission.Parameters;
+            p["$member"].Value = s.MemberId;
+            p["$key"].Value = s.IdempotencyKey;
+            p["$hash"].Value = s.BodyHash;
+            p["$response"].Value = respond(s, saved);
+            p["$now"].Value = now;
+            st.InsertSubmission.ExecuteNonQuery();
+        }
+        return saved;
+    }
+
+    /// <summary>The writer's connection and its prepared statements, kept for the life of the process.</summary>
+    sealed class Statements : IDisposable
+    {
+        public required SqliteConnection Connection { get; init; }
+        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswer, DeleteAnswer, InsertHistory;
+
+        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswer, DeleteAnswer, InsertHistory];
+
+        public void Enlist(SqliteTransaction? tx) { foreach (var c in All) c.Transaction = tx; }
+
+        public static async Task<Statements> OpenAsync(Db db)
+        {
+            var c = await db.OpenAsync();
+            await using (var pragma = c.CreateCommand())
+            {
+                pragma.CommandText = db.WriterPragmas;
+                await pragma.ExecuteNonQueryAsync();
+            }
+            SqliteCommand Cmd(string sql, params string[] parameters)
+            {
+                var cmd = c.CreateCommand();
+                cmd.CommandText = sql;
+                foreach (var p in parameters) cmd.Parameters.Add(new SqliteParameter(p, null));
+                return cmd;
+            }
+            var st = new Statements
+            {
+                Connection = c,
+                Savepoint = Cmd("SAVEPOINT answer"),
+                Release = Cmd("RELEASE answer"),
+                RollbackTo = Cmd("ROLLBACK TO answer"),
+                SelectSubmission = Cmd("SELECT body_hash, response FROM submissions WHERE member_id = $member AND idempotency_key = $key", "$member", "$key"),
+                InsertSubmission = Cmd("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES ($member, $key, $hash, $response, $now)",
+                    "$member", "$key", "$hash", "$response", "$now"),
+                SelectRound = Cmd("SELECT status, deadline FROM rounds WHERE id = $round", "$round"),
+                SelectCurrent = Cmd("SELECT question, value, number, rationale FROM answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic",
+                    "$round", "$member", "$topic"),
+                UpsertAnswer = Cmd("""
+                    INSERT INTO answers (round_id, member_id, topic_id, question, value, number, rationale, revision, updated_at)
+                    VALUES ($round, $member, $topic, $question, $value, $number, $rationale, 1, $now)
+                    ON CONFLICT (round_id, member_id, topic_id, question) DO UPDATE SET value = excluded.value, number = excluded.number,
+                        rationale = excluded.rationale, revision = answers.revision + 1, updated_at = excluded.updated_at
+                    """, "$round", "$member", "$topic", "$question", "$value", "$number", "$rationale", "$now"),
+                DeleteAnswer = Cmd("DELETE FROM answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic AND question = $question",
+                    "$round", "$member", "$topic", "$question"),
+                InsertHistory = Cmd("""
+                    INSERT INTO answer_history (round_id, member_id, topic_id, question, value, number, rationale, recorded_at)
+                    VALUES ($round, $member, $topic, $question, $value, $number, $rationale, $now)
+                    """, "$round", "$member", "$topic", "$question", "$value", "$number", "$rationale", "$now"),
+            };
+            foreach (var cmd in st.All) cmd.Prepare();
+            return st;
+        }
+
+        public void Dispose()
+        {
+            foreach (var c in All) c.Dispose();
+            Connection.Dispose();
+        }
+    }
+}

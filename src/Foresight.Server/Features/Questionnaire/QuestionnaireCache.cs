@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Dapper;
+using Foresight.Core.Answers;
+using Foresight.Server.Features.Rounds;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+
+namespace Foresight.Server.Features.Questionnaire;
+
+/// <summary>A survey's open round and its topics (a round's topics never change while it is open).</summary>
+public sealed record OpenRound(RoundRow Round, IReadOnlyDictionary<string, RoundTopicRow> Topics);
+
+/// <summary>
+/// What every answer request would otherwise read again: the open round and its topics, an expert's fields, and the
+/// previous round's quartiles of a topic. Endpoints that change these forget them. A stale entry cannot let a late
+/// answer in: the answer writer checks the round's status and deadline again in its own transaction.
+/// </summary>
+public sealed class QuestionnaireCache(Db db)
+{
+    readonly ConcurrentDictionary<long, Lazy<Task<OpenRound?>>> _rounds = new();
+    readonly ConcurrentDictionary<long, Lazy<Task<HashSet<long>>>> _fields = new();
+    readonly ConcurrentDictionary<(long Round, string Topic), Lazy<Task<Func<string, PreviousQuartiles?>>>> _quartiles = new();
+
+    public Task<OpenRound?> OpenRoundAsync(long surveyId) => Get(_rounds, surveyId, async () =>
+    {
+        await using var c = await db.OpenAsync();
+        var round = await RoundStore.OpenRoundAsync(c, surveyId);
+        if (round is null) return null;
+        return new OpenRound(round, (await RoundStore.TopicsAsync(c, round.Id)).ToDictionary(t => t.Code, StringComparer.Ordinal));
+    });
+
+    public Task<HashSet<long>> MemberFieldsAsync(long memberId) => Get(_fields, memberId, async () =>
+    {
+        await using var c = await db.OpenAsync();
+        return (await c.QueryAsync<long>("SELECT field_id FROM panel_fields WHERE member_id = @memberId", new { memberId })).ToHashSet();
+    });
+
+    public Task<Func<string, PreviousQuartiles?>> QuartilesAsync(long surveyId, RoundRow round, string topic) => Get(_quartiles, (round.Id, topic), async () =>
+    {
+        if (round.Number == 1) return _ => null;
+        await using var c = await db.OpenAsync();
+        var previous = await RoundStore.RoundAsync(c, surveyId, round.Number - 1);
+        var row = await SurveyStore.TopicAsync(c, surveyId, topic);
+        return row is null ? (_ => null) : await Feedback.PreviousQuartilesAsync(c, surveyId, previous, row);
+    });
+
+    /// <summary>A round opened or closed, or its deadline moved.</summary>
+    public void ForgetSurvey(long surveyId) => _rounds.TryRemove(surveyId, out _);
+
+    /// <summary>An expert's fields changed.</summary>
+    public void ForgetMember(long memberId) => _fields.TryRemove(memberId, out _);
+
+    static async Task<TValue> Get<TKey, TValue>(ConcurrentDictionary<TKey, Lazy<Task<TValue>>> cache, TKey key, Func<Task<TValue>> load) where TKey : notnull
+    {
+        var lazy = cache.GetOrAdd(key, _ => new Lazy<Task<TValue>>(load));
+        try { return await lazy.Value; }
+        catch
+        {
+            cache.TryRemove(new KeyValuePair<TKey, Lazy<Task<TValue>>>(key, lazy));
+            throw;
+        }
+    }
+}
