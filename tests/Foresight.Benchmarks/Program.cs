@@ -13,6 +13,6 @@ return verb switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: Foresight.Benchmarks stats [--topics N] [--answers N] [--repeat N]");
-    Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 20] [--experts 500]");
+    Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 30] [--warmup 10] [--experts 500]");
     return 2;
 }

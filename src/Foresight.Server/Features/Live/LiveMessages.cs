@@ -14,7 +14,8 @@ public sealed record LiveTopic(string Topic, string Field, int Respondents, int 
     public static LiveTopic From(TopicResult r) => new(r.Topic, r.Field, r.Respondents, r.NotFamiliar, r.State, r.Polarized,
         r.Questions.Where(q => q.Kind != QuestionKind.Text).Select(q => new LiveQuestion(q.Question, q.Summary?.N ?? q.Answered, q.Answered,
             q.Summary?.Median, q.Summary?.Q1, q.Summary?.Q3, q.Summary?.Iqr, q.Summary?.PctAgree, q.Summary?.ImportanceIndex,
-            q.Summary?.Distribution ?? [], q.Counts, q.State)).ToList());
+            // One distribution: per option when the question has options, else per value (rating, free year).
+            q.Counts.Count > 0 ? [] : q.Summary?.Distribution ?? [], q.Counts, q.State)).ToList());
 }
 
 public sealed record FieldLive(string Field, int Experts, int Responded, int Finished, int TopicAnswers, int TopicAnswersExpected);
