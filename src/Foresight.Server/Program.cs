@@ -4,6 +4,9 @@ using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Exports;
 using Foresight.Server.Features.KeyTechnologies;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Reports;
+using Foresight.Reports;
+using Hangfire;
 using Foresight.Server.Features.Messages;
 using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Questionnaire;
@@ -45,6 +48,12 @@ builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOpt
 builder.Services.AddSingleton<LivePublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());
 builder.Services.AddSingleton<QuestionnaireCache>();
+builder.Services.AddSingleton(builder.Configuration.GetSection(PdfOptions.Section).Get<PdfOptions>() ?? new PdfOptions());
+builder.Services.AddSingleton<PdfRenderer>();
+builder.Services.AddSingleton<ReportBuilder>();
+builder.Services.AddSingleton<ReportService>();
+builder.Services.AddHangfire(c => c.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings().UseInMemoryStorage());
+builder.Services.AddHangfireServer(o => { o.WorkerCount = 2; o.Queues = ["reports", "default"]; });
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 
@@ -90,6 +99,7 @@ app.MapMessages();
 app.MapKeyTechnologies();
 app.MapExports();
 app.MapStakeholders();
+app.MapReports();
 app.MapHub<LiveHub>(LiveHub.Path);
 
 app.Run();

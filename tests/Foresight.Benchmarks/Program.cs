@@ -7,12 +7,14 @@ return verb switch
 {
     "stats" => StatsBenchmark.Run(args[1..]),
     "live" => await LiveBenchmark.RunAsync(args[1..]),
+    "report" => await ReportBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: Foresight.Benchmarks stats [--topics N] [--answers N] [--repeat N]");
+    Console.Error.WriteLine("       Foresight.Benchmarks report [--topics 700]");
     Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 30] [--warmup 10] [--experts 500]");
     return 2;
 }

@@ -47,6 +47,8 @@ public enum SurveyRole
     Coordinator = 1,
     /// <summary>A panel member of this survey (invitation link).</summary>
     Expert = 2,
+    /// <summary>A stakeholder account granted this survey.</summary>
+    Stakeholder = 4,
 }
 
 /// <summary>Checks that the caller may act on the route's survey in one of the allowed roles.</summary>
@@ -61,9 +63,19 @@ public sealed class SurveyAccessFilter(SurveyRole allowed) : IEndpointFilter
         var user = http.User;
         if (allowed.HasFlag(SurveyRole.Expert) && user.ExpertSurveyId() == survey.Id) return await next(context);
         if (allowed.HasFlag(SurveyRole.Coordinator) && await CoordinatesAsync(http, user, survey.Id)) return await next(context);
+        if (allowed.HasFlag(SurveyRole.Stakeholder) && await StakeholderOfAsync(http, user, survey.Id)) return await next(context);
         return Problems.Forbidden(user.IsInRole(Roles.Expert)
             ? "Your invitation is for another survey, or this needs a coordinator."
             : $"You are not a coordinator of survey '{survey.Slug}'.");
+    }
+
+    public static async Task<bool> StakeholderOfAsync(HttpContext http, ClaimsPrincipal user, long surveyId)
+    {
+        if (!user.IsInRole(Roles.Stakeholder) || user.UserId() is not { } userId) return false;
+        var db = http.RequestServices.GetRequiredService<Db>();
+        await using var c = await db.OpenAsync(http.RequestAborted);
+        return await c.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM survey_stakeholders WHERE survey_id = @surveyId AND user_id = @userId", new { surveyId, userId }) > 0;
     }
 
     public static async Task<bool> CoordinatesAsync(HttpContext http, ClaimsPrincipal user, long surveyId)

@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using Dapper;
+using ClosedXML.Excel;
+using Foresight.Core.Consensus;
 using Foresight.Core.LongFormat;
+using Foresight.Server.Features.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
@@ -19,11 +22,106 @@ public static class ExportsEndpoints
     public static readonly string[] Header =
         ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
 
+    public static readonly string[] ConsensusHeader =
+        ["round", "topic", "field", "question", "kind", "n", "n_skip", "n_dont_know", "n_never", "median", "q1", "q3", "iqr", "mean", "sd", "cv", "min", "max",
+         "pct_agree", "pct_never", "importance_index", "importance_index_famw", "importance_index_fam_ge3", "polarized", "state", "n_pairs", "pct_changed",
+         "wilcoxon_v", "wilcoxon_p", "stable", "topic_state", "topic_stable", "settled"];
+
     public static void MapExports(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/surveys/{survey}/exports").WithTags("Exports")
-            .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
-        group.MapGet("/answers.csv", Answers).WithSummary("Every answer of every round in long format (the input of `foresight stats`); experts by pseudonym");
+            .RequireAuthorization().RequireSurveyRole(SurveyRole.Coordinator | SurveyRole.Stakeholder);
+        group.MapGet("/answers.csv", Answers).RequireAuthorization(Policies.Coordinator)
+            .WithSummary("Every answer of every round in long format (the input of `foresight stats`); experts by pseudonym");
+        group.MapGet("/consensus.csv", ConsensusCsv).WithSummary("The consensus of every closed round, one row per topic and question");
+        group.MapGet("/consensus.xlsx", ConsensusXlsx).WithSummary("The same as an Excel workbook, one sheet per round");
+    }
+
+    /// <summary>Stakeholders read the aggregate exports once the survey has published a report; coordinators always.</summary>
+    static async Task<bool> MayReadAsync(HttpContext http, Microsoft.Data.Sqlite.SqliteConnection c, long surveyId) =>
+        !http.User.IsInRole(Roles.Stakeholder)
+        || await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM report_publications WHERE survey_id = @surveyId", new { surveyId }) > 0;
+
+    /// <summary>The rows of the consensus export: every closed round's stored result.</summary>
+    static async Task<List<(int Round, List<string?[]> Rows)>> ConsensusRowsAsync(Microsoft.Data.Sqlite.SqliteConnection c, long surveyId, ConsensusService consensus)
+    {
+        var result = new List<(int, List<string?[]>)>();
+        foreach (var round in (await RoundStore.AllAsync(c, surveyId)).Where(r => !r.IsOpen))
+        {
+            var rr = await consensus.GetAsync(c, round);
+            var rows = new List<string?[]>();
+            foreach (var t in rr.Topics)
+                foreach (var q in t.Questions.Where(q => q.Summary is not null))
+                {
+                    var s = q.Summary!;
+                    rows.Add([round.Number.ToString(), t.Topic, t.Field, q.Question, q.Kind.ToString().ToLowerInvariant(),
+                        s.N.ToString(), s.NSkip.ToString(), s.NDontKnow.ToString(), s.NNever.ToString(), N(s.Median), N(s.Q1), N(s.Q3), N(s.Iqr), N(s.Mean), N(s.Sd), N(s.Cv),
+                        N(s.Min), N(s.Max), N(s.PctAgree), N(s.PctNever), N(s.ImportanceIndex), N(s.ImportanceIndexFamW), N(s.ImportanceIndexFamGe3),
+                        s.Polarization is { } p ? (p.Polarized ? "true" : "false") : "", q.State ?? "", q.Stability?.NPairs.ToString() ?? "",
+                        N(q.Stability?.PctChanged), N(q.Stability?.WilcoxonV), N(q.Stability?.WilcoxonP), q.Stable is { } st ? (st ? "true" : "false") : "",
+                        t.State, t.Stable is { } ts ? (ts ? "true" : "false") : "", t.Settled ? "true" : "false"]);
+                }
+            result.Add((round.Number, rows));
+        }
+        return result;
+    }
+
+    static string N(double? v) => v is { } x ? Num(x) : "";
+
+    static async Task<IResult> ConsensusCsv(SurveyRef survey, HttpContext http, Db db, ConsensusService consensus)
+    {
+        await using var c = await db.OpenAsync();
+        if (!await MayReadAsync(http, c, survey.Id)) return Problems.Forbidden("The survey has published no report yet.");
+        var w = new StringWriter(CultureInfo.InvariantCulture);
+        Csv.WriteRow(w, ConsensusHeader);
+        foreach (var (_, rows) in await ConsensusRowsAsync(c, survey.Id, consensus))
+            foreach (var row in rows) Csv.WriteRow(w, row);
+        return TypedResults.File(Encoding.UTF8.GetBytes(w.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-consensus.csv");
+    }
+
+    static async Task<IResult> ConsensusXlsx(SurveyRef survey, HttpContext http, Db db, ConsensusService consensus, SurveyCatalog catalog)
+    {
+        await using var c = await db.OpenAsync();
+        if (!await MayReadAsync(http, c, survey.Id)) return Problems.Forbidden("The survey has published no report yet.");
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        var rounds = await RoundStore.AllAsync(c, survey.Id);
+        using var book = new XLWorkbook();
+        var about = book.Worksheets.Add("About");
+        about.Cell(1, 1).Value = definition.Title.Get(Core.Surveys.Languages.English);
+        about.Cell(2, 1).Value = definition.Title.Get(Core.Surveys.Languages.Chinese);
+        about.Cell(4, 1).Value = "round";
+        about.Cell(4, 2).Value = "closed";
+        about.Cell(4, 3).Value = "data hash";
+        int line = 5;
+        foreach (var r in rounds.Where(r => !r.IsOpen))
+        {
+            about.Cell(line, 1).Value = r.Number;
+            about.Cell(line, 2).Value = r.ClosedAt;
+            about.Cell(line++, 3).Value = r.DataHash;
+        }
+        about.Cell(line + 1, 1).Value = "Statistics conventions: docs/statistics.md. Experts are not identified.";
+        about.Column(1).Width = 12;
+        about.Column(3).Width = 70;
+        foreach (var (number, rows) in await ConsensusRowsAsync(c, survey.Id, consensus))
+        {
+            var sheet = book.Worksheets.Add($"Round {number}");
+            for (int i = 0; i < ConsensusHeader.Length; i++) sheet.Cell(1, i + 1).Value = ConsensusHeader[i];
+            sheet.Row(1).Style.Font.Bold = true;
+            for (int r = 0; r < rows.Count; r++)
+                for (int i = 0; i < rows[r].Length; i++)
+                {
+                    var v = rows[r][i];
+                    var cell = sheet.Cell(r + 2, i + 1);
+                    if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) cell.Value = d;
+                    else cell.Value = v ?? "";
+                }
+            sheet.SheetView.FreezeRows(1);
+            sheet.Column(2).Width = 12;
+            sheet.Column(4).Width = 22;
+        }
+        var stream = new MemoryStream();
+        book.SaveAs(stream);
+        return TypedResults.File(stream.ToArray(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", $"{survey.Slug}-consensus.xlsx");
     }
 
     static async Task<IResult> Answers(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)

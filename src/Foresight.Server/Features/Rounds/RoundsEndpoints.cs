@@ -7,6 +7,7 @@ using Foresight.Core.Surveys;
 using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Questionnaire;
+using Foresight.Server.Features.Reports;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -136,7 +137,8 @@ public static class RoundsEndpoints
     }
 
     static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
-        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live, QuestionnaireCache cache)
+        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live, QuestionnaireCache cache,
+        ReportService reports)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -147,6 +149,7 @@ public static class RoundsEndpoints
         await tx.CommitAsync();
         cache.ForgetSurvey(survey.Id);
         await live.RoundClosedAsync(survey.Id);
+        reports.EnqueueRound(survey.Id, number, await catalog.DefinitionAsync(survey.Id));
         var closed = (await RoundStore.RoundAsync(c, survey.Id, number))!;
         return TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, closed));
     }
