@@ -4,12 +4,10 @@ using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Exports;
 using Foresight.Server.Features.KeyTechnologies;
 using Foresight.Server.Features.Live;
-using Foresight.Server.Features.Reports;
-using Foresight.Reports;
-using Hangfire;
 using Foresight.Server.Features.Messages;
 using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Questionnaire;
+using Foresight.Server.Features.Reports;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Stakeholders;
 using Foresight.Server.Features.Surveys;
@@ -48,12 +46,8 @@ builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOpt
 builder.Services.AddSingleton<LivePublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());
 builder.Services.AddSingleton<QuestionnaireCache>();
-builder.Services.AddSingleton(builder.Configuration.GetSection(PdfOptions.Section).Get<PdfOptions>() ?? new PdfOptions());
-builder.Services.AddSingleton<PdfRenderer>();
-builder.Services.AddSingleton<ReportBuilder>();
-builder.Services.AddSingleton<ReportService>();
-builder.Services.AddHangfire(c => c.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings().UseInMemoryStorage());
-builder.Services.AddHangfireServer(o => { o.WorkerCount = 2; o.Queues = ["reports", "default"]; });
+builder.Services.AddForesightJobs();
+builder.Services.AddReports(builder.Configuration);
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 
@@ -62,6 +56,7 @@ var app = builder.Build();
 app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
     app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
 await Startup.PrepareAsync(app);
+await app.Services.GetRequiredService<ReportService>().ResumeAsync();
 
 app.UseProblemResponses();
 app.UseStaticFiles();
@@ -75,7 +70,7 @@ app.MapOpenApi();
 app.MapScalarApiReference();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-app.MapGet("/", () => Results.Redirect("/console")).ExcludeFromDescription();
+app.MapGet("/", (HttpContext http) => Results.Redirect(http.User.IsInRole(Roles.Stakeholder) ? "/reports" : "/console")).ExcludeFromDescription();
 app.MapRazorPages();
 
 // The invitation link: sign the expert in with a session cookie.

@@ -27,6 +27,6 @@ public sealed class SignInPage(Db db) : PageModel
         }
         await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
             Caller.ForUser(account.Id, account.Name, account.Role, CookieAuthenticationDefaults.AuthenticationScheme));
-        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : "/console");
+        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : account.Role == Roles.Stakeholder ? "/reports" : "/console");
     }
 }

@@ -162,9 +162,10 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
     }
 
     /// <summary>A report of a round is ready (issue 5): coordinators and stakeholders are told where it is.</summary>
-    public async Task ReportReadyAsync(long surveyId, int round, string language, string url)
+    /// <summary>A report's PDF is ready: coordinators always hear of it, stakeholders only of a published report.</summary>
+    public async Task ReportReadyAsync(long surveyId, int round, string language, string url, bool published)
     {
-        foreach (var s in _streams.Values.Where(s => s.SurveyId == surveyId && s.Kind is "coord" or "stake"))
+        foreach (var s in _streams.Values.Where(s => s.SurveyId == surveyId && (s.Kind == "coord" || s.Kind == "stake" && published)))
         {
             await s.Gate.WaitAsync();
             try { await hub.Clients.Group(s.Name).SendAsync(ReportMethod, new LiveReportReady(s.Name, ++s.Seq, round, language, url)); }

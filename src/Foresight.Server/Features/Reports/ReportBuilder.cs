@@ -21,6 +21,7 @@ namespace Foresight.Server.Features.Reports;
 /// </summary>
 public sealed class ReportBuilder(SurveyCatalog catalog)
 {
+
     /// <summary>
     /// The renderer's own version: a new build of the report templates gives every report a new version, so a stored
     /// PDF is never one made by older templates.

@@ -3,6 +3,7 @@ using Dapper;
 using Foresight.Core.Surveys;
 using Foresight.Reports;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Hangfire;
 using Microsoft.Data.Sqlite;
@@ -28,11 +29,23 @@ public sealed class ReportRow
     public long? RenderMs { get; init; }
 }
 
+public static class ReportServices
+{
+    public static IServiceCollection AddReports(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(configuration.GetSection(PdfOptions.Section).Get<PdfOptions>() ?? new PdfOptions());
+        services.AddSingleton<PdfRenderer>();
+        services.AddSingleton<ReportBuilder>();
+        services.AddSingleton<ReportService>();
+        return services;
+    }
+}
+
 /// <summary>
 /// Rendering reports in the background (a Hangfire job: idempotent, retried, its state in the reports table) and
 /// finding the stored PDF of a report's current data version.
 /// </summary>
-public sealed class ReportService(Db db, ReportBuilder builder, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, ILogger<ReportService> log)
+public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, ILogger<ReportService> log)
 {
     string Folder(long surveyId) => Path.Combine(Path.GetDirectoryName(db.Path)!, "reports", surveyId.ToString());
 
@@ -72,7 +85,8 @@ public sealed class ReportService(Db db, ReportBuilder builder, PdfRenderer pdf,
                 """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(DateTimeOffset.UtcNow), ms = clock.ElapsedMilliseconds, id }, w.Transaction);
             await w.CommitAsync();
             var slug = await c.QuerySingleAsync<string>("SELECT slug FROM surveys WHERE id = @surveyId", new { surveyId });
-            await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"));
+            await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"),
+                await PublishedAsync(c, surveyId, kind, model.Round, language));
             log.LogInformation("Rendered the {Kind} report of round {Round} ({Language}) of survey {Survey} in {Ms} ms", kind, model.Round, language, surveyId, clock.ElapsedMilliseconds);
         }
         catch (Exception e)
@@ -99,6 +113,11 @@ public sealed class ReportService(Db db, ReportBuilder builder, PdfRenderer pdf,
         return id;
     }
 
+    public static async Task<bool> PublishedAsync(SqliteConnection c, long surveyId, string kind, int round, string language) =>
+        await c.ExecuteScalarAsync<long>("""
+            SELECT COUNT(*) FROM report_publications WHERE survey_id = @surveyId AND kind = @kind AND round_number = @round AND language = @language
+            """, new { surveyId, kind, round, language }) > 0;
+
     public static Task<ReportRow?> ReadyAsync(SqliteConnection c, long surveyId, string kind, int round, string language, string version) =>
         c.QuerySingleOrDefaultAsync<ReportRow>("""
             SELECT * FROM reports WHERE survey_id = @surveyId AND kind = @kind AND round_number = @round AND language = @language
@@ -118,6 +137,73 @@ public sealed class ReportService(Db db, ReportBuilder builder, PdfRenderer pdf,
         await MarkAsync(surveyId, kind, model, "queued", userId);
         jobs.Enqueue<ReportService>(s => s.RenderAsync(surveyId, kind, model.Round, language));
         return "queued";
+    }
+
+    /// <summary>
+    /// Publishes a report to the survey's stakeholders with a new link (replacing an earlier one); stakeholders watching
+    /// live hear of it once its PDF is ready.
+    /// </summary>
+    /// <returns>the link's secret, or null when there is no such closed round</returns>
+    public async Task<string?> PublishAsync(SurveyRef survey, string kind, int round, string language, long? userId)
+    {
+        var token = Secrets.New();
+        await using (var w = await db.BeginWriteAsync())
+        {
+            var (c, tx) = w;
+            var closed = await c.ExecuteScalarAsync<long>(kind == "round"
+                ? "SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND number = @round AND status = 'closed'"
+                : "SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND status = 'closed'", new { survey.Id, round }, tx);
+            if (closed == 0) return null;
+            await c.ExecuteAsync("""
+                INSERT INTO report_publications (survey_id, kind, round_number, language, token_hash, published_at, published_by)
+                VALUES (@Id, @kind, @round, @language, @hash, @now, @userId)
+                ON CONFLICT (survey_id, kind, round_number, language) DO UPDATE SET token_hash = excluded.token_hash, published_at = excluded.published_at
+                """, new { survey.Id, kind, round, language, hash = Secrets.Hash(token), now = Db.Iso(DateTimeOffset.UtcNow), userId }, tx);
+            await Audit.LogAsync(c, tx, userId, survey.Id, "report.published", new { kind, round, language });
+            await tx.CommitAsync();
+        }
+        await PublishedNowAsync(survey.Id, survey.Slug, kind, round, language, userId);
+        return token;
+    }
+
+    /// <summary>The public address of a published report's link.</summary>
+    public static string Link(HttpContext http, string token)
+    {
+        var configured = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForesightOptions>>().Value.PublicUrl;
+        return $"{(configured ?? $"{http.Request.Scheme}://{http.Request.Host}").TrimEnd('/')}/r/{token}";
+    }
+
+    async Task PublishedNowAsync(long surveyId, string slug, string kind, int round, string language, long? userId)
+    {
+        await using var c = await db.OpenAsync();
+        var model = await builder.BuildAsync(c, surveyId, kind, round, language);
+        if (model is null) return;
+        if (await ReadyAsync(c, surveyId, kind, model.Round, language, model.DataVersion) is not null)
+            await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"), published: true);
+        else await RequestAsync(surveyId, kind, round, language, userId);
+    }
+
+    /// <summary>
+    /// At start-up: the reports table says what was asked for; renders that were queued or under way when the server
+    /// stopped are queued again, so are those that failed (a restart is often what mends the cause), and so is the
+    /// report of every closed round that has none yet.
+    /// </summary>
+    public async Task ResumeAsync()
+    {
+        await using var c = await db.OpenAsync();
+        var pending = await c.QueryAsync<(long SurveyId, string Kind, long Round, string Language)>("""
+            SELECT DISTINCT survey_id, kind, round_number, language FROM reports WHERE status IN ('queued', 'rendering', 'failed')
+            UNION
+            SELECT r.survey_id, 'round', r.number, '' FROM rounds r
+            WHERE r.status = 'closed' AND NOT EXISTS (SELECT 1 FROM reports p WHERE p.survey_id = r.survey_id AND p.kind = 'round' AND p.round_number = r.number)
+            """);
+        foreach (var (surveyId, kind, round, language) in pending)
+        {
+            if (language.Length > 0) jobs.Enqueue<ReportService>(s => s.RenderAsync(surveyId, kind, (int)round, language));
+            else
+                foreach (var l in (await catalog.DefinitionAsync(surveyId)).Languages)
+                    jobs.Enqueue<ReportService>(s => s.RenderAsync(surveyId, kind, (int)round, l));
+        }
     }
 
     /// <summary>After a round closes: its report in every language of the survey.</summary>

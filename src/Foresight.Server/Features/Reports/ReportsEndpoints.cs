@@ -55,11 +55,6 @@ public static class ReportsEndpoints
 
     static bool Coordinates(HttpContext http) => !http.User.IsInRole(Roles.Stakeholder);
 
-    static async Task<bool> PublishedAsync(SqliteConnection c, long surveyId, string kind, int round, string language) =>
-        await c.ExecuteScalarAsync<long>("""
-            SELECT COUNT(*) FROM report_publications WHERE survey_id = @surveyId AND kind = @kind AND round_number = @round AND language = @language
-            """, new { surveyId, kind, round, language }) > 0;
-
     static async Task<Ok<List<ReportEntry>>> List(SurveyRef survey, HttpContext http, Db db)
     {
         await using var c = await db.OpenAsync();
@@ -86,25 +81,13 @@ public static class ReportsEndpoints
         return Results.Json(new { status, pdf = ReportService.Url(survey.Slug, body.KindOrDefault, body.Round ?? 0, language, "pdf") }, statusCode: 202);
     }
 
-    static async Task<IResult> Publish(SurveyRef survey, ReportRequest body, HttpContext http, Db db)
+    static async Task<IResult> Publish(SurveyRef survey, ReportRequest body, HttpContext http, ReportService reports)
     {
         if (!Coordinates(http)) return Problems.Forbidden("Only coordinators publish reports.");
         var language = Languages.Normalize(body.Language)!;
-        int round = body.Round ?? 0;
-        var token = Secrets.New();
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        if (body.KindOrDefault == "round" && await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND number = @round AND status = 'closed'", new { survey.Id, round }, tx) == 0)
-            return Problems.Conflict($"Round {round} of '{survey.Slug}' is not closed.");
-        await c.ExecuteAsync("""
-            INSERT INTO report_publications (survey_id, kind, round_number, language, token_hash, published_at, published_by)
-            VALUES (@Id, @kind, @round, @language, @hash, @now, @user)
-            ON CONFLICT (survey_id, kind, round_number, language) DO UPDATE SET token_hash = excluded.token_hash, published_at = excluded.published_at
-            """, new { survey.Id, kind = body.KindOrDefault, round, language, hash = Secrets.Hash(token), now = Db.Iso(DateTimeOffset.UtcNow), user = http.User.UserId() }, tx);
-        await Audit.LogAsync(c, tx, http.User.UserId(), survey.Id, "report.published", new { body.KindOrDefault, round, language });
-        await tx.CommitAsync();
-        var baseUrl = (http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForesightOptions>>().Value.PublicUrl ?? $"{http.Request.Scheme}://{http.Request.Host}").TrimEnd('/');
-        return TypedResults.Ok(new Publication(body.KindOrDefault, round, language, $"{baseUrl}/r/{token}", Db.Iso(DateTimeOffset.UtcNow)));
+        var token = await reports.PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, http.User.UserId());
+        if (token is null) return Problems.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
+        return TypedResults.Ok(new Publication(body.KindOrDefault, body.Round ?? 0, language, ReportService.Link(http, token), Db.Iso(DateTimeOffset.UtcNow)));
     }
 
     static async Task<IResult> ServeAsync(SurveyRef survey, string kind, int round, string? lang, string format, HttpContext http, Db db, ReportBuilder builder, ReportService reports)
@@ -115,7 +98,7 @@ public static class ReportsEndpoints
         if (!definition.Languages.Contains(language)) return Problems.NotFound($"Survey '{survey.Slug}' is not written in {language}.");
         var model = await builder.BuildAsync(c, survey.Id, kind, round, language);
         if (model is null) return Problems.NotFound(kind == "study" ? "No round has closed yet." : $"Round {round} of '{survey.Slug}' is not closed.");
-        if (!Coordinates(http) && !await PublishedAsync(c, survey.Id, kind, model.Round, language))
+        if (!Coordinates(http) && !await ReportService.PublishedAsync(c, survey.Id, kind, model.Round, language))
             return Problems.Forbidden("This report is not published.");
         return await ContentAsync(c, survey, model, kind, format, reports, http.User.UserId());
     }
@@ -129,9 +112,10 @@ public static class ReportsEndpoints
             return TypedResults.PhysicalFile(path, "application/pdf",
                 $"{survey.Slug}-{(kind == "study" ? "study" : "round-" + model.Round)}-{model.Language}.pdf", enableRangeProcessing: true);
         var status = await reports.RequestAsync(survey.Id, kind, model.Round, model.Language, userId);
+        // The last attempt's error stays on the row until a render succeeds.
         var failed = await c.QuerySingleOrDefaultAsync<string>("""
             SELECT error FROM reports WHERE survey_id = @Id AND kind = @kind AND round_number = @Round AND language = @Language
-              AND data_version = @DataVersion AND status = 'failed'
+              AND data_version = @DataVersion
             """, new { survey.Id, kind, model.Round, model.Language, model.DataVersion });
         return new RenderingResult(status, failed);
     }
