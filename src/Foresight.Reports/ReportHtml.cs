@@ -204,7 +204,10 @@ public static class ReportHtml
         var year = s.Questions.FirstOrDefault(q => q.Kind == QuestionKind.Year && q.AskedIn(m.Round));
         h.Append("<section id=\"summary\"><h2>").Append(t["summary"]).Append("</h2>");
         if (main is not null) h.Append("<p class=\"small muted\">").Append(E(t["median"] + " / " + t["iqr"] + " / " + t["agree"] + ": " + t.Of(main.Text))).Append("</p>");
-        h.Append("<table class=\"summary\"><thead><tr><th>").Append(t["topic"]).Append("</th>");
+        // Fixed column widths: long Chinese headers and states wrap inside their column instead of squeezing the others.
+        h.Append("<table class=\"summary\"><colgroup><col class=\"w-topic\">");
+        for (int i = 0; i < 6; i++) h.Append("<col class=\"w-num\">");
+        h.Append("<col class=\"w-year\"><col class=\"w-state\"><col class=\"w-change\"><col class=\"w-decision\"></colgroup><thead><tr><th>").Append(t["topic"]).Append("</th>");
         foreach (var key in new[] { "n", "median", "iqr", "agree", "index", "index.famw" }) h.Append("<th class=\"num\">").Append(t[key]).Append("</th>");
         h.Append("<th class=\"num\">").Append(t["year"]).Append("</th><th>").Append(t["state"]).Append("</th><th>").Append(t["change"])
             .Append("</th><th>").Append(t["decision"]).Append("</th></tr></thead><tbody>");
@@ -220,7 +223,7 @@ public static class ReportHtml
             h.Append("<td class=\"num\">").Append(N(q?.Summary?.Median)).Append("</td><td class=\"num\">").Append(N(q?.Summary?.Iqr))
                 .Append("</td><td class=\"num\">").Append(Pct(q?.Summary?.PctAgree)).Append("</td><td class=\"num\">").Append(N(ii, 1))
                 .Append("</td><td class=\"num\">").Append(N(famw, 1)).Append("</td>");
-            h.Append("<td class=\"num\">").Append(y is { N: > 0 } ? $"{N(y.Median, 0)} ({N(y.Q1, 0)}–{N(y.Q3, 0)})" : "–").Append("</td>");
+            h.Append("<td class=\"num\">").Append(y is { N: > 0 } ? $"{N(y.Median, 0)}<br><span class=\"small muted\">{N(y.Q1, 0)}–{N(y.Q3, 0)}</span>" : "–").Append("</td>");
             h.Append("<td class=\"state-").Append(r.State).Append("\">").Append(t["state." + r.State]).Append("</td><td class=\"small\">").Append(E(Change(topic, main, t)))
                 .Append("</td><td>").Append(topic.Decision is null ? "–" : t["decision." + topic.Decision]).Append("</td></tr>");
         }

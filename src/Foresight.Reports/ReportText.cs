@@ -87,7 +87,7 @@ public sealed class ReportText(string language)
         ["state.dissensus"] = ("意见分化", "dissensus"),
         ["stable.yes"] = ("稳定", "stable"),
         ["stable.no"] = ("不稳定", "not stable"),
-        ["changed"] = ("{0}% 的专家改变回答", "{0}% changed"),
+        ["changed"] = ("改答 {0}%", "{0}% changed"),
         ["results"] = ("各领域课题结果", "Results by field and topic"),
         ["background"] = ("背景", "Background"),
         ["respondents"] = ("应答专家 {0} 人，其中不熟悉 {1} 人", "{0} experts answered, {1} of them not familiar with the topic"),

@@ -134,8 +134,9 @@ public static class Svg
 
     static IEnumerable<double> Ticks(double min, double max)
     {
+        // At most about six labels, so that four-digit years do not run into each other.
         double span = max - min;
-        double step = span <= 10 ? 1 : span <= 30 ? 5 : 10;
+        double step = new[] { 1.0, 2, 5, 10, 20, 50, 100 }.FirstOrDefault(s => span / s <= 6, 100);
         for (double t = Math.Ceiling(min / step) * step; t <= max + 1e-9; t += step) yield return t;
     }
 
