@@ -4,6 +4,7 @@ using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Exports;
 using Foresight.Server.Features.KeyTechnologies;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Mail;
 using Foresight.Server.Features.Messages;
 using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Questionnaire;
@@ -13,6 +14,7 @@ using Foresight.Server.Features.Stakeholders;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
 using Foresight.Server.Plumbing;
+using Hangfire;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -46,8 +48,11 @@ builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOpt
 builder.Services.AddSingleton<LivePublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());
 builder.Services.AddSingleton<QuestionnaireCache>();
-builder.Services.AddForesightJobs();
+builder.Services.AddSingleton<LinkVault>();
+builder.Services.AddForesightJobs(builder.Configuration);
 builder.Services.AddReports(builder.Configuration);
+builder.Services.AddMail(builder.Configuration);
+builder.Services.AddSingleton<RoundLifecycle>();
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 
@@ -56,7 +61,11 @@ var app = builder.Build();
 app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
     app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
 await Startup.PrepareAsync(app);
+// Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail.
 await app.Services.GetRequiredService<ReportService>().ResumeAsync();
+await app.Services.GetRequiredService<RoundLifecycle>().ReconcileAsync(schedule: true);
+app.Services.GetRequiredService<IRecurringJobManager>()
+    .AddOrUpdate<RoundLifecycle>(RoundLifecycle.ReconcileJob, l => l.ReconcileAsync(false), Cron.Minutely());
 
 app.UseProblemResponses();
 app.UseStaticFiles();
@@ -95,7 +104,9 @@ app.MapKeyTechnologies();
 app.MapExports();
 app.MapStakeholders();
 app.MapReports();
+app.MapMail();
 app.MapHub<LiveHub>(LiveHub.Path);
+app.MapJobsDashboard();
 
 app.Run();
 

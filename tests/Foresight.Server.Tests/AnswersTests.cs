@@ -203,15 +203,24 @@ public sealed class AnswersTests : IDisposable
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 1);
         await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(5));
+        var past = await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline = DateTimeOffset.UtcNow.AddDays(-1) }), HttpStatusCode.BadRequest);
+        Assert.Contains("in the past", past["detail"]!.GetValue<string>());
         var deadline = DateTimeOffset.UtcNow.AddSeconds(1.5);
         await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline });
         await Task.Delay(deadline - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+        // Refused from the deadline on, whether the round has closed itself yet or not.
         var late = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync(T, QuickStudy.Answer(6)), HttpStatusCode.Conflict);
-        Assert.Contains("deadline", late["detail"]!.GetValue<string>());
-        var past = await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline = DateTimeOffset.UtcNow.AddDays(-1) }), HttpStatusCode.BadRequest);
-        Assert.Contains("in the past", past["detail"]!.GetValue<string>());
-        await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline = (DateTimeOffset?)null });
-        await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(6));
+        Assert.Matches("deadline|No round is open", late["detail"]!.GetValue<string>());
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while ((await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1"))["status"]!.GetValue<string>() != "closed")
+        {
+            Assert.True(DateTime.UtcNow < until, "the round did not close itself at its deadline");
+            await Task.Delay(200);
+        }
+        // The answer given before the deadline is the one that counts.
+        var consensus = await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1/consensus");
+        var importance = consensus["topics"]![0]!["questions"]!.AsArray().Single(q => q!["question"]!.GetValue<string>() == "importance")!;
+        Assert.Equal(5.0, importance["summary"]!["median"]!.GetValue<double>());
     }
 
     [Fact]

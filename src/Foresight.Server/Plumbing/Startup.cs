@@ -32,7 +32,7 @@ public static class Startup
         var notes = app.Services.GetRequiredService<StartupNotes>().Lines;
         await EnsureAdminAsync(db, options, logger, notes);
         if (!string.IsNullOrEmpty(options.SampleSurvey))
-            await LoadSampleAsync(db, options, app.Environment, notes);
+            await LoadSampleAsync(db, options, app.Environment, notes, app.Services.GetRequiredService<LinkVault>());
         if (notes.Count > 0)
             app.Lifetime.ApplicationStarted.Register(() =>
             {
@@ -71,7 +71,7 @@ public static class Startup
     /// Imports the sample survey if it is not there, with a demo coordinator and a panel of demo experts. At every start
     /// the demo coordinator gets a fresh password and one demo expert a fresh link, both printed (only hashes are stored).
     /// </summary>
-    static async Task LoadSampleAsync(Db db, ForesightOptions options, IHostEnvironment env, List<string> notes)
+    static async Task LoadSampleAsync(Db db, ForesightOptions options, IHostEnvironment env, List<string> notes, LinkVault vault)
     {
         var path = Path.GetFullPath(options.SampleSurvey!, env.ContentRootPath);
         var yaml = await File.ReadAllTextAsync(path);
@@ -108,7 +108,7 @@ public static class Startup
                         orgType = OrgTypes[i % OrgTypes.Length], region = Regions[i % Regions.Length],
                         expertise = string.Join(';', fields.Select(f => f.Code)), language = i % 3 == 0 ? Languages.English : Languages.Chinese, now,
                     }, tx);
-                var memberId = await PanelEndpoints.InsertMemberAsync(c, tx, surveyId.Value, expertId, Secrets.New());
+                var memberId = await PanelEndpoints.InsertMemberAsync(c, tx, surveyId.Value, expertId, Secrets.New(), vault);
                 // Each demo expert answers one field (two in a survey with few fields), as in a national panel.
                 var assigned = fields.Count <= 2 ? fields : [fields[(i - 1) % fields.Count]];
                 foreach (var f in assigned)
@@ -124,7 +124,8 @@ public static class Startup
         if (first.Id != 0)
         {
             var secret = Secrets.New();
-            await c.ExecuteAsync("UPDATE panel_members SET secret_hash = @hash, secret_issued_at = @now WHERE id = @Id", new { hash = Secrets.Hash(secret), now, first.Id }, tx);
+            await c.ExecuteAsync("UPDATE panel_members SET secret_hash = @hash, link_protected = @link, secret_issued_at = @now WHERE id = @Id",
+                new { hash = Secrets.Hash(secret), link = vault.Protect(secret), now, first.Id }, tx);
             link = PanelEndpoints.Link("{base}", secret);
         }
         await tx.CommitAsync();

@@ -3,6 +3,8 @@ using Dapper;
 using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Features.Surveys;
+using Foresight.Server.Features.Mail;
+using Hangfire;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
@@ -82,7 +84,8 @@ public static class PanelEndpoints
     }
 
     static async Task<Results<Created<List<Invitation>>, ProblemHttpResult>> Add(
-        SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, LivePublisher live)
+        SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, LivePublisher live,
+        LinkVault vault, IBackgroundJobClient jobs)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -113,7 +116,7 @@ public static class PanelEndpoints
         foreach (var p in planned)
         {
             var secret = Secrets.New();
-            var memberId = await InsertMemberAsync(c, tx, survey.Id, p.ExpertId, secret);
+            var memberId = await InsertMemberAsync(c, tx, survey.Id, p.ExpertId, secret, vault);
             foreach (var code in p.Fields)
                 await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@memberId, @fieldId)", new { memberId, fieldId = fieldIds[code] }, tx);
             if (openRound is not null)
@@ -123,12 +126,18 @@ public static class PanelEndpoints
         }
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.added", new { experts = planned.Select(p => p.ExpertId) });
         await tx.CommitAsync();
-        if (openRound is not null) live.Invalidate(survey.Id);
+        if (openRound is not null)
+        {
+            live.Invalidate(survey.Id);
+            // Joining an open round: the new members are invited by e-mail at once (a job: this request still holds the write lock).
+            var members = invitations.Select(i => i.MemberId).ToList();
+            jobs.Enqueue<Outbox>(o => o.InviteAsync(openRound.Value, members));
+        }
         return TypedResults.Created($"/api/surveys/{survey.Id}/panel", invitations);
     }
 
     /// <summary>Adds a panel member with a fresh pseudonym (unique within the survey).</summary>
-    public static async Task<long> InsertMemberAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long expertId, string secret)
+    public static async Task<long> InsertMemberAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long expertId, string secret, LinkVault vault)
     {
         var now = Db.Iso(DateTimeOffset.UtcNow);
         for (int attempt = 0; ; attempt++)
@@ -137,9 +146,9 @@ public static class PanelEndpoints
             if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @surveyId AND pseudonym = @pseudonym", new { surveyId, pseudonym }, tx) > 0)
                 continue;
             return await c.ExecuteScalarAsync<long>("""
-                INSERT INTO panel_members (survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at)
-                VALUES (@surveyId, @expertId, @pseudonym, @hash, @now, @now) RETURNING id
-                """, new { surveyId, expertId, pseudonym, hash = Secrets.Hash(secret), now }, tx);
+                INSERT INTO panel_members (survey_id, expert_id, pseudonym, secret_hash, link_protected, secret_issued_at, joined_at)
+                VALUES (@surveyId, @expertId, @pseudonym, @hash, @link, @now, @now) RETURNING id
+                """, new { surveyId, expertId, pseudonym, hash = Secrets.Hash(secret), link = vault.Protect(secret), now }, tx);
         }
     }
 
@@ -163,14 +172,15 @@ public static class PanelEndpoints
     }
 
     static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
-        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, CredentialStore credentials)
+        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, CredentialStore credentials, LinkVault vault)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
         var secret = Secrets.New();
         var now = Db.Iso(DateTimeOffset.UtcNow);
-        var n = await c.ExecuteAsync("UPDATE panel_members SET secret_hash = @hash, secret_issued_at = @now, revoked_at = NULL WHERE id = @member AND survey_id = @Id",
-            new { hash = Secrets.Hash(secret), now, member, survey.Id }, tx);
+        var n = await c.ExecuteAsync("""
+            UPDATE panel_members SET secret_hash = @hash, link_protected = @link, secret_issued_at = @now, revoked_at = NULL WHERE id = @member AND survey_id = @Id
+            """, new { hash = Secrets.Hash(secret), link = vault.Protect(secret), now, member, survey.Id }, tx);
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_renewed", new { member });
         var m = (await MembersAsync(c, survey.Id, tx)).Single(x => x.Id == member);

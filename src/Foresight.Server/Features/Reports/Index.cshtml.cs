@@ -1,6 +1,8 @@
 using Dapper;
 using Foresight.Core.Surveys;
+using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Surveys;
+using Microsoft.Extensions.Options;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -19,7 +21,7 @@ public sealed record ReportsPageSurvey(string Slug, LocalizedText Title, bool Co
 /// and consensus exports; coordinators see every report with its state, have it rendered, and publish it.
 /// </summary>
 [Authorize(Policy = Policies.User)]
-public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService reports) : PageModel
+public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService reports, IOptions<ForesightOptions> options) : PageModel
 {
     public List<ReportsPageSurvey> Surveys { get; private set; } = [];
     /// <summary>After publishing: the new link, shown once (only its hash is stored).</summary>
@@ -45,8 +47,7 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
     public async Task<IActionResult> OnPostPublishAsync()
     {
         if (await TargetAsync() is not { } target) return Forbid();
-        var token = await reports.PublishAsync(target, Kind!, Round, Language!, User.UserId());
-        if (token is not null) NewLink = ReportService.Link(HttpContext, token);
+        NewLink = await reports.PublishAsync(target, Kind!, Round, Language!, User.UserId(), PanelEndpoints.LinkBase(Request, options));
         await LoadAsync();
         return Page();
     }

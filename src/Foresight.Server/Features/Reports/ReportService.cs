@@ -3,6 +3,7 @@ using Dapper;
 using Foresight.Core.Surveys;
 using Foresight.Reports;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Mail;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Hangfire;
@@ -45,7 +46,7 @@ public static class ReportServices
 /// Rendering reports in the background (a Hangfire job: idempotent, retried, its state in the reports table) and
 /// finding the stored PDF of a report's current data version.
 /// </summary>
-public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, ILogger<ReportService> log)
+public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, Outbox outbox, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, ILogger<ReportService> log)
 {
     string Folder(long surveyId) => Path.Combine(Path.GetDirectoryName(db.Path)!, "reports", surveyId.ToString());
 
@@ -62,8 +63,22 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         await using var c = await db.OpenAsync();
         var model = await builder.BuildAsync(c, surveyId, kind, round, language);
         if (model is null) { log.LogWarning("No closed round {Round} to report for survey {Survey}", round, surveyId); return; }
-        if (await ReadyAsync(c, surveyId, kind, model.Round, language, model.DataVersion) is not null) return;
+        // Two jobs for the same version (the round's close and a reader's request) render it once: the second waits
+        // for the first and then finds it stored.
+        var gate = _versions.GetOrAdd($"{surveyId}/{kind}/{model.Round}/{language}/{model.DataVersion}", _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            if (await ReadyAsync(c, surveyId, kind, model.Round, language, model.DataVersion) is not null) return;
+            await RenderVersionAsync(c, surveyId, kind, language, model);
+        }
+        finally { gate.Release(); }
+    }
 
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _versions = new();
+
+    async Task RenderVersionAsync(SqliteConnection c, long surveyId, string kind, string language, ReportModel model)
+    {
         long id = await MarkAsync(surveyId, kind, model, "rendering", null);
         var clock = Stopwatch.StartNew();
         try
@@ -143,8 +158,9 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
     /// Publishes a report to the survey's stakeholders with a new link (replacing an earlier one); stakeholders watching
     /// live hear of it once its PDF is ready.
     /// </summary>
-    /// <returns>the link's secret, or null when there is no such closed round</returns>
-    public async Task<string?> PublishAsync(SurveyRef survey, string kind, int round, string language, long? userId)
+    /// <param name="linkBase">the server's public address, for the link</param>
+    /// <returns>the link (its secret is shown only now), or null when there is no such closed round</returns>
+    public async Task<string?> PublishAsync(SurveyRef survey, string kind, int round, string language, long? userId, string linkBase)
     {
         var token = Secrets.New();
         await using (var w = await db.BeginWriteAsync())
@@ -163,14 +179,10 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             await tx.CommitAsync();
         }
         await PublishedNowAsync(survey.Id, survey.Slug, kind, round, language, userId);
-        return token;
-    }
-
-    /// <summary>The public address of a published report's link.</summary>
-    public static string Link(HttpContext http, string token)
-    {
-        var configured = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForesightOptions>>().Value.PublicUrl;
-        return $"{(configured ?? $"{http.Request.Scheme}://{http.Request.Host}").TrimEnd('/')}/r/{token}";
+        var link = $"{linkBase.TrimEnd('/')}/r/{token}";
+        // The experts who answered the round are thanked with the link (once per round, whichever language is published first).
+        if (kind == "round") await outbox.ThankAsync(survey.Id, round, link);
+        return link;
     }
 
     async Task PublishedNowAsync(long surveyId, string slug, string kind, int round, string language, long? userId)

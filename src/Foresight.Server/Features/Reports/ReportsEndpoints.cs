@@ -3,7 +3,9 @@ using System.Text;
 using Dapper;
 using Foresight.Core.Surveys;
 using Foresight.Reports;
+using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Surveys;
+using Microsoft.Extensions.Options;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
@@ -81,13 +83,13 @@ public static class ReportsEndpoints
         return Results.Json(new { status, pdf = ReportService.Url(survey.Slug, body.KindOrDefault, body.Round ?? 0, language, "pdf") }, statusCode: 202);
     }
 
-    static async Task<IResult> Publish(SurveyRef survey, ReportRequest body, HttpContext http, ReportService reports)
+    static async Task<IResult> Publish(SurveyRef survey, ReportRequest body, HttpContext http, ReportService reports, IOptions<ForesightOptions> options)
     {
         if (!Coordinates(http)) return Problems.Forbidden("Only coordinators publish reports.");
         var language = Languages.Normalize(body.Language)!;
-        var token = await reports.PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, http.User.UserId());
-        if (token is null) return Problems.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
-        return TypedResults.Ok(new Publication(body.KindOrDefault, body.Round ?? 0, language, ReportService.Link(http, token), Db.Iso(DateTimeOffset.UtcNow)));
+        var link = await reports.PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, http.User.UserId(), PanelEndpoints.LinkBase(http.Request, options));
+        if (link is null) return Problems.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
+        return TypedResults.Ok(new Publication(body.KindOrDefault, body.Round ?? 0, language, link, Db.Iso(DateTimeOffset.UtcNow)));
     }
 
     static async Task<IResult> ServeAsync(SurveyRef survey, string kind, int round, string? lang, string format, HttpContext http, Db db, ReportBuilder builder, ReportService reports)

@@ -7,7 +7,6 @@ using Foresight.Core.Surveys;
 using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Questionnaire;
-using Foresight.Server.Features.Reports;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -94,7 +93,8 @@ public static class RoundsEndpoints
 
     static ProblemHttpResult NoRound(SurveyRef survey, int number) => Problems.NotFound($"Survey '{survey.Slug}' has no round {number}.");
 
-    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache)
+    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(
+        SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache, RoundLifecycle lifecycle)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -133,25 +133,18 @@ public static class RoundsEndpoints
         cache.ForgetSurvey(survey.Id);
         await live.RoundOpenedAsync(survey.Id);
         var round = (await RoundStore.RoundAsync(c, survey.Id, number))!;
+        lifecycle.Opened(round);
         return TypedResults.Created($"/api/surveys/{survey.Id}/rounds/{number}", await ViewAsync(c, catalog, round));
     }
 
     static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
-        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, LivePublisher live, QuestionnaireCache cache,
-        ReportService reports)
+        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, RoundLifecycle lifecycle)
     {
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        var round = await RoundStore.RoundAsync(c, survey.Id, number, tx);
-        if (round is null) return NoRound(survey, number);
-        if (!round.IsOpen) return Problems.Conflict($"Round {number} closed at {round.ClosedAt}.");
-        await CloseAsync(c, tx, catalog, consensus, round, user.UserId());
-        await tx.CommitAsync();
-        cache.ForgetSurvey(survey.Id);
-        await live.RoundClosedAsync(survey.Id);
-        reports.EnqueueRound(survey.Id, number, await catalog.DefinitionAsync(survey.Id));
-        var closed = (await RoundStore.RoundAsync(c, survey.Id, number))!;
-        return TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, closed));
+        var (outcome, closed) = await lifecycle.CloseAsync(survey.Id, number, user.UserId());
+        if (outcome == RoundLifecycle.Outcome.NotFound) return NoRound(survey, number);
+        if (outcome == RoundLifecycle.Outcome.AlreadyClosed) return Problems.Conflict($"Round {number} closed at {closed!.ClosedAt}.");
+        await using var c = await db.OpenAsync();
+        return TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, closed!));
     }
 
     /// <summary>
@@ -196,7 +189,8 @@ public static class RoundsEndpoints
         });
     }
 
-    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache)
+    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(
+        SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache, RoundLifecycle lifecycle)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -208,7 +202,10 @@ public static class RoundsEndpoints
         await tx.CommitAsync();
         cache.ForgetSurvey(survey.Id);
         await live.DeadlineChangedAsync(survey.Id);
-        return TypedResults.Ok(await ViewAsync(c, catalog, (await RoundStore.RoundAsync(c, survey.Id, number))!));
+        var changed = (await RoundStore.RoundAsync(c, survey.Id, number))!;
+        // Jobs made for the old deadline find it changed and do nothing.
+        lifecycle.Schedule(changed);
+        return TypedResults.Ok(await ViewAsync(c, catalog, changed));
     }
 
     static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> GetConsensus(SurveyRef survey, int number, Db db, SurveyCatalog catalog, ConsensusService consensus)
@@ -271,22 +268,31 @@ public static class RoundsEndpoints
     /// Response: invited experts who answered anything; finished: those who completed every topic of their fields
     /// (answered its required questions or marked it not familiar); drop-out: responded in the previous round, not in this one.
     /// </summary>
-    public static async Task<Participation> ParticipationAsync(
+    public static async Task<(HashSet<long> Invited, HashSet<long> Responded, HashSet<long> Finished)> MembersByProgressAsync(
         SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers, SqliteTransaction? tx = null)
     {
         var invited = (await c.QueryAsync<long>("SELECT member_id FROM round_members WHERE round_id = @Id", new { round.Id }, tx)).ToHashSet();
         var assignments = await AssignmentsAsync(c, round, topics, tx);
         var byMember = answers.Where(a => survey.Question(a.Question) is not null).ToLookup(a => a.MemberId);
-        int responded = 0, finished = 0;
+        HashSet<long> responded = [], finished = [];
         foreach (var member in invited)
         {
             var mine = byMember[member].ToList();
             if (mine.Count == 0) continue;
-            responded++;
+            responded.Add(member);
             var assigned = assignments[member].ToList();
             if (assigned.Count > 0 && assigned.All(topic => TopicAnswers.IsComplete(survey, round.Number, Current(mine.Where(a => a.Topic == topic)))))
-                finished++;
+                finished.Add(member);
         }
+        return (invited, responded, finished);
+    }
+
+    public static async Task<Participation> ParticipationAsync(
+        SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers, SqliteTransaction? tx = null)
+    {
+        var (invited, respondedSet, finishedSet) = await MembersByProgressAsync(c, survey, round, topics, answers, tx);
+        int responded = respondedSet.Count, finished = finishedSet.Count;
+        var byMember = answers.Where(a => survey.Question(a.Question) is not null).ToLookup(a => a.MemberId);
         int? dropped = null;
         if (round.Number > 1 && await RoundStore.RoundAsync(c, round.SurveyId, round.Number - 1, tx) is { } previous)
         {

@@ -1,0 +1,110 @@
+using Dapper;
+using Foresight.Core.Surveys;
+using Foresight.Server.Features.Rounds;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Hangfire;
+using Microsoft.Data.Sqlite;
+
+namespace Foresight.Server.Features.Mail;
+
+/// <summary>
+/// Writes the e-mails experts get into the outbox table and has the sender run. Every message has a key (kind,
+/// round, member, ...) so that queuing it again, after a retry or a restart, adds nothing.
+/// </summary>
+public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackgroundJobClient jobs)
+{
+    sealed record Recipient(long MemberId, string Name, string Email, string Language);
+
+    static Task<IEnumerable<Recipient>> RecipientsAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null) =>
+        c.QueryAsync<Recipient>("""
+            SELECT m.id AS MemberId, e.name AS Name, e.email AS Email, COALESCE(m.language, e.language) AS Language
+            FROM round_members rm JOIN panel_members m ON m.id = rm.member_id JOIN experts e ON e.id = m.expert_id
+            WHERE rm.round_id = @roundId AND m.revoked_at IS NULL ORDER BY m.id
+            """, new { roundId }, tx);
+
+    /// <summary>Invitations to a round: to every member of it, or to the given members (who just joined the open round).</summary>
+    public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null)
+    {
+        await using var c = await db.OpenAsync();
+        var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
+        var survey = await catalog.DefinitionAsync(round.SurveyId);
+        var deadline = round.Deadline is { } d ? DateTimeOffset.Parse(d, System.Globalization.CultureInfo.InvariantCulture) : (DateTimeOffset?)null;
+        var recipients = (await RecipientsAsync(c, roundId)).Where(r => members is null || members.Contains(r.MemberId)).ToList();
+        int queued = await QueueAsync(recipients.Select(r =>
+        {
+            var language = Language(survey, r.Language);
+            var (subject, body) = MailTemplates.Invitation(language, r.Name, survey.Title.Get(language), round.Number, deadline);
+            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null);
+        }));
+        return queued;
+    }
+
+    /// <summary>A reminder to every member of the open round who has not finished; <paramref name="key"/> names which reminder.</summary>
+    public async Task<int> RemindAsync(long roundId, string key)
+    {
+        await using var c = await db.OpenAsync();
+        var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
+        if (!round.IsOpen || round.Deadline is null) return 0;
+        var survey = await catalog.DefinitionAsync(round.SurveyId);
+        var topics = await RoundStore.TopicsAsync(c, round.Id);
+        var answers = await RoundStore.AnswersAsync(c, round.Id);
+        var (_, _, finished) = await RoundsEndpoints.MembersByProgressAsync(c, survey, round, topics, answers);
+        var deadline = DateTimeOffset.Parse(round.Deadline, System.Globalization.CultureInfo.InvariantCulture);
+        var recipients = (await RecipientsAsync(c, roundId)).Where(r => !finished.Contains(r.MemberId)).ToList();
+        return await QueueAsync(recipients.Select(r =>
+        {
+            var language = Language(survey, r.Language);
+            var (subject, body) = MailTemplates.Reminder(language, r.Name, survey.Title.Get(language), round.Number, deadline);
+            return new Message($"reminder:{roundId}:{key}:{r.MemberId}", "reminder", round.SurveyId, roundId, r, language, subject, body, null);
+        }));
+    }
+
+    /// <summary>Thanks, with the report's link, to every member who answered the round; once per member and round.</summary>
+    public async Task<int> ThankAsync(long surveyId, int roundNumber, string reportLink)
+    {
+        await using var c = await db.OpenAsync();
+        var round = await RoundStore.RoundAsync(c, surveyId, roundNumber);
+        if (round is null) return 0;
+        var survey = await catalog.DefinitionAsync(surveyId);
+        var answered = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM answers WHERE round_id = @Id", new { round.Id })).ToHashSet();
+        var recipients = (await RecipientsAsync(c, round.Id)).Where(r => answered.Contains(r.MemberId)).ToList();
+        var link = vault.Protect(reportLink);
+        return await QueueAsync(recipients.Select(r =>
+        {
+            var language = Language(survey, r.Language);
+            var (subject, body) = MailTemplates.Thanks(language, r.Name, survey.Title.Get(language), round.Number);
+            return new Message($"thanks:{round.Id}:{r.MemberId}", "thanks", surveyId, round.Id, r, language, subject, body, link);
+        }));
+    }
+
+    static string Language(SurveyDefinition survey, string preferred) => survey.Languages.Contains(preferred) ? preferred : survey.Languages[0];
+
+    sealed record Message(string Key, string Kind, long SurveyId, long? RoundId, Recipient To, string Language, string Subject, string Body, string? LinkProtected);
+
+    async Task<int> QueueAsync(IEnumerable<Message> messages)
+    {
+        var list = messages.ToList();
+        if (list.Count == 0) return 0;
+        int queued = 0;
+        var now = Db.Iso(DateTimeOffset.UtcNow);
+        await using (var w = await db.BeginWriteAsync())
+        {
+            foreach (var m in list)
+                queued += await w.Connection.ExecuteAsync("""
+                    INSERT INTO outbox (dedupe_key, kind, survey_id, round_id, member_id, to_address, to_name, language, subject, body, link_protected,
+                                        message_id, status, next_attempt_at, created_at)
+                    VALUES (@Key, @Kind, @SurveyId, @RoundId, @MemberId, @Email, @Name, @Language, @Subject, @Body, @LinkProtected,
+                            @messageId, 'queued', @now, @now)
+                    ON CONFLICT (dedupe_key) DO NOTHING
+                    """, new
+                    {
+                        m.Key, m.Kind, m.SurveyId, m.RoundId, m.To.MemberId, m.To.Email, m.To.Name, m.Language, m.Subject, m.Body, m.LinkProtected,
+                        messageId = $"{Guid.NewGuid():n}@foresight", now,
+                    }, w.Transaction);
+            await w.CommitAsync();
+        }
+        if (queued > 0) jobs.Enqueue<OutboxSender>(s => s.SendDueAsync());
+        return queued;
+    }
+}
