@@ -10,8 +10,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore first, from the project files only, so that the layer is cached across source changes.
-COPY Foresight.sln Directory.Build.props Directory.Packages.props ./
+COPY Foresight.sln Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY src/Foresight.Core/Foresight.Core.csproj src/Foresight.Core/
+COPY src/Foresight.Reports/Foresight.Reports.csproj src/Foresight.Reports/
 COPY src/Foresight.Server/Foresight.Server.csproj src/Foresight.Server/package.json src/Foresight.Server/package-lock.json src/Foresight.Server/
 COPY src/Foresight.Cli/Foresight.Cli.csproj src/Foresight.Cli/
 RUN dotnet restore src/Foresight.Server/Foresight.Server.csproj \
@@ -24,7 +25,8 @@ RUN dotnet publish src/Foresight.Server/Foresight.Server.csproj -c Release --no-
 # --- runtime -----------------------------------------------------------------------------------------
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # Reports are HTML printed to PDF by Debian's chromium, with WenQuanYi Micro Hei so that Chinese text stays
-# extractable; curl for the health check; sqlite3 for operators who inspect the database.
+# extractable (Playwright drives it; its driver ships in the NuGet package, no browser is downloaded); curl for the
+# health check; sqlite3 for operators who inspect the database.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-wqy-microhei curl sqlite3 \
  && rm -rf /var/lib/apt/lists/*

@@ -30,7 +30,7 @@ public sealed class OutboxRow
 /// server's acceptance and our commit, and then the receiving side can tell.
 /// </summary>
 public sealed class OutboxSender(
-    Db db, LinkVault vault, IOptions<MailOptions> mailOptions, IOptions<ForesightOptions> options, IBackgroundJobClient jobs, ILogger<OutboxSender> log)
+    Db db, LinkVault vault, IOptions<MailOptions> mailOptions, IOptions<ForesightOptions> options, ILogger<OutboxSender> log)
 {
     // One sending pass at a time in this server; a pass that finds another running leaves the work to it.
     readonly SemaphoreSlim _oneAtATime = new(1, 1);
@@ -42,45 +42,69 @@ public sealed class OutboxSender(
     {
         var mail = mailOptions.Value;
         if (string.IsNullOrEmpty(mail.Host)) { log.LogInformation("No SMTP host configured (Foresight:Mail:Host): e-mails wait in the outbox"); return 0; }
-        if (!await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(30))) return 0;
+        if (!await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(30))) { log.LogWarning("Outbox pass skipped: another pass is still running"); return 0; }
         try
         {
             int sent = 0;
-            SmtpClient? smtp = null;
-            try
+            // Short waits (a refused message's first retries) are waited out within the pass; longer ones are left to
+            // the next pass (the minutely reconcile job starts one).
+            for (int round = 0; round < 10; round++)
             {
-                while (await ClaimAsync() is { } message)
-                {
-                    try
-                    {
-                        if (smtp is not { IsConnected: true }) smtp = await ConnectAsync(mail);
-                        await smtp.SendAsync(await ComposeAsync(mail, message));
-                        await MarkAsync(message.Id, "sent", null, null);
-                        sent++;
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        var attempts = message.Attempts + 1;
-                        var status = attempts >= mail.MaxAttempts ? "failed" : "queued";
-                        log.LogWarning(e, "Sending e-mail {Id} ({Kind}) failed (attempt {Attempts})", message.Id, message.Kind, attempts);
-                        var error = e is SmtpCommandException refused ? $"{(int)refused.StatusCode} {refused.Message}" : e.Message;
-                        await MarkAsync(message.Id, status, error, DateTimeOffset.UtcNow + mail.Backoff(attempts));
-                        if (status == "queued") jobs.Schedule<OutboxSender>(s => s.SendDueAsync(), mail.Backoff(attempts));
-                        smtp?.Dispose();
-                        smtp = null;
-                        // The server refused or is gone: leave the rest for the next run rather than fail them all now.
-                        break;
-                    }
-                }
-            }
-            finally
-            {
-                if (smtp is { IsConnected: true }) await smtp.DisconnectAsync(true);
-                smtp?.Dispose();
+                sent += await SendWhatIsDueAsync(mail);
+                var next = await NextAttemptAsync();
+                var wait = next - DateTimeOffset.UtcNow;
+                if (next is null || wait > InPassWait) break;
+                await Task.Delay((wait > TimeSpan.Zero ? wait.Value : TimeSpan.Zero) + TimeSpan.FromMilliseconds(50));
             }
             return sent;
         }
         finally { _oneAtATime.Release(); }
+    }
+
+    static readonly TimeSpan InPassWait = TimeSpan.FromSeconds(20);
+
+    /// <summary>Sends due messages until none is due or one fails (then the server is left alone until its retry time).</summary>
+    async Task<int> SendWhatIsDueAsync(MailOptions mail)
+    {
+        int sent = 0;
+        SmtpClient? smtp = null;
+        try
+        {
+            while (await ClaimAsync() is { } message)
+            {
+                try
+                {
+                    if (smtp is not { IsConnected: true }) smtp = await ConnectAsync(mail);
+                    await smtp.SendAsync(await ComposeAsync(mail, message));
+                    await MarkAsync(message.Id, "sent", null, null);
+                    sent++;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    var attempts = message.Attempts + 1;
+                    var status = attempts >= mail.MaxAttempts ? "failed" : "queued";
+                    log.LogWarning(e, "Sending e-mail {Id} ({Kind}) failed (attempt {Attempts})", message.Id, message.Kind, attempts);
+                    var error = e is SmtpCommandException refused ? $"{(int)refused.StatusCode} {refused.Message}" : e.Message;
+                    await MarkAsync(message.Id, status, error, DateTimeOffset.UtcNow + mail.Backoff(attempts));
+                    smtp?.Dispose();
+                    smtp = null;
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            if (smtp is { IsConnected: true }) await smtp.DisconnectAsync(true);
+            smtp?.Dispose();
+        }
+        return sent;
+    }
+
+    async Task<DateTimeOffset?> NextAttemptAsync()
+    {
+        await using var c = await db.OpenAsync();
+        var next = await c.ExecuteScalarAsync<string?>("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'");
+        return next is null ? null : DateTimeOffset.Parse(next, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     static async Task<SmtpClient> ConnectAsync(MailOptions mail)

@@ -77,7 +77,13 @@ public sealed class RoundLifecycle(
 
     /// <summary>The job at a deadline.</summary>
     [AutomaticRetry(Attempts = 5)]
-    public async Task CloseAtDeadlineAsync(long surveyId, int number, string deadline) => await CloseAsync(surveyId, number, null, deadline);
+    public async Task CloseAtDeadlineAsync(long surveyId, int number, string deadline)
+    {
+        // Hangfire keeps schedule times in whole seconds and may start the job up to a second early: wait out the rest.
+        var early = Parse(deadline) - clock.GetUtcNow();
+        if (early > TimeSpan.Zero && early < TimeSpan.FromMinutes(1)) await Task.Delay(early + TimeSpan.FromMilliseconds(5));
+        await CloseAsync(surveyId, number, null, deadline);
+    }
 
     /// <summary>The job before a deadline: reminds those who have not finished, if the round is open with that deadline.</summary>
     [AutomaticRetry(Attempts = 5)]
