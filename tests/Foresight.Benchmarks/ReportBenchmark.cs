@@ -16,7 +16,9 @@ public static class ReportBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         int topics = args.Length > 1 && args[0] == "--topics" ? int.Parse(args[1]) : 700;
-        var model = Model(topics);
+        // The same generated study the report tests render (tests/Foresight.Reports.Tests/Studies.cs, compiled in here too).
+        Directory.SetCurrentDirectory(Repository.Root()); // Studies reads surveys/ from the working directory
+        var model = Foresight.Reports.Tests.Studies.Generated(topics, Languages.Chinese);
         var dir = Directory.CreateTempSubdirectory("foresight-report-bench").FullName;
         await using var renderer = new PdfRenderer(new PdfOptions());
         long peak = 0;
@@ -95,53 +97,5 @@ public static class ReportBenchmark
             foreach (var c in children.GetValueOrDefault(pid) ?? []) stack.Push(c);
         }
         return total;
-    }
-
-    /// <summary>A national-scale round: N topics over 16 fields, 12 experts each, the national survey's questions.</summary>
-    public static ReportModel Model(int topicCount)
-    {
-        var text = File.ReadAllText(Path.Combine(Repository.Root(), "surveys/national-tf-2045.yaml"));
-        var sb = new StringBuilder(text[..text.IndexOf("\nfields:", StringComparison.Ordinal)] + "\nfields:\n");
-        for (int f = 1; f <= 16; f++)
-        {
-            sb.Append($"  - code: G{f:00}\n    name: {{zh-CN: 领域{f}, en: Field {f}}}\n    topics:\n");
-            for (int t = f - 1; t < topicCount; t += 16)
-                sb.Append($"      - {{code: G{f:00}-T{t:000}, title: {{zh-CN: \"生成课题{t}：新型技术在关键行业实现规模化应用\", en: \"Generated topic {t}: a new technology is deployed at scale in key sectors\"}}}}\n");
-        }
-        var survey = SurveyFile.Parse(sb.ToString()).Survey!;
-        var random = new Random(7);
-        var rows = new List<AnswerRow>();
-        var roundTopics = survey.Fields.SelectMany(f => f.Topics.Select(t => new RoundTopic(t.Code, f.Code, null))).ToList();
-        foreach (var t in roundTopics)
-            for (int e = 0; e < 12; e++)
-            {
-                var m = $"E{e:00}";
-                rows.Add(new AnswerRow(m, t.Code, "familiarity", "3", 3));
-                foreach (var q in new[] { "importance_economy", "importance_wellbeing", "importance_security" })
-                {
-                    int v = 1 + random.Next(4);
-                    rows.Add(new AnswerRow(m, t.Code, q, v.ToString(), v, e == 0 ? "Evidence from pilot deployments." : null));
-                }
-                var period = survey.Question("tech_year")!.Options[random.Next(5)];
-                rows.Add(new AnswerRow(m, t.Code, "tech_year", period.Code, period.Value));
-                rows.Add(new AnswerRow(m, t.Code, "rd_level", "PAR", 2));
-                rows.Add(new AnswerRow(m, t.Code, "constraints", "C01;C04;C09", null));
-                rows.Add(new AnswerRow(m, t.Code, "policy_measures", "M02", null));
-            }
-        var result = RoundConsensus.Compute(survey, survey.Consensus, 1, roundTopics, rows, null);
-        var fields = survey.Fields.Select(f => new ReportField(f.Code, f.Name, f.Topics.Select(t =>
-        {
-            var r = result.Topics.Single(x => x.Topic == t.Code);
-            IReadOnlyDictionary<string, IReadOnlyList<string>> rationales = new Dictionary<string, IReadOnlyList<string>> { ["importance_economy"] = ["Evidence from pilot deployments."] };
-            return new ReportTopic(t.Code, f.Code, t.Title, null, "coordinator", [], r, [(1, r)], r.Settled ? "retire" : "carry", rationales);
-        }).ToList())).ToList();
-        return new ReportModel
-        {
-            Kind = "round", Language = Languages.Chinese, Survey = survey, Round = 1,
-            Rounds = [new RoundFacts(1, DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow, 1, topicCount, 5400, 5000, 4800, null, result.Topics.Count(t => t.Settled), new string('a', 64))],
-            Panel = new PanelComposition(5400, [new GroupCount("UNI", null, 2000), new GroupCount("INST", null, 3400)], [new GroupCount("YRD", null, 5400)]),
-            DeclaredRules = survey.Consensus, DeclaredRulesVersion = 1, RoundRules = survey.Consensus, RoundRulesVersion = 1,
-            Fields = fields, DataHash = new string('a', 64), DataVersion = new string('b', 64), GeneratedAt = DateTimeOffset.UtcNow,
-        };
     }
 }
