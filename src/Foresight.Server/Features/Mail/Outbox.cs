@@ -30,7 +30,9 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
         var survey = await catalog.DefinitionAsync(round.SurveyId);
         var deadline = round.Deadline is { } d ? DateTimeOffset.Parse(d, System.Globalization.CultureInfo.InvariantCulture) : (DateTimeOffset?)null;
-        var recipients = (await RecipientsAsync(c, roundId)).Where(r => members is null || members.Contains(r.MemberId)).ToList();
+        // Read first which members have theirs already, so that the minutely reconcile takes no write lock for nothing.
+        var invited = (await c.QueryAsync<long>("SELECT member_id FROM outbox WHERE kind = 'invitation' AND round_id = @roundId", new { roundId })).ToHashSet();
+        var recipients = (await RecipientsAsync(c, roundId)).Where(r => (members is null || members.Contains(r.MemberId)) && !invited.Contains(r.MemberId)).ToList();
         int queued = await QueueAsync(recipients.Select(r =>
         {
             var language = Language(survey, r.Language);
