@@ -93,12 +93,14 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             var pdfPath = Path.Combine(folder, name + ".pdf");
             var footer = $"{model.Survey.Title.Get(language)} · {model.DataVersion[..12]}";
             await pdf.RenderAsync(html, footer, PageLabel(language), pdfPath);
-            await using var w = await db.BeginWriteAsync();
-            await w.Connection.ExecuteAsync("""
-                UPDATE reports SET status = 'ready', pdf_path = @pdfPath, html_path = @htmlPath, pdf_bytes = @bytes, error = NULL,
-                    rendered_at = @now, render_ms = @ms WHERE id = @id
-                """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(DateTimeOffset.UtcNow), ms = clock.ElapsedMilliseconds, id }, w.Transaction);
-            await w.CommitAsync();
+            await using (var w = await db.BeginWriteAsync())
+            {
+                await w.Connection.ExecuteAsync("""
+                    UPDATE reports SET status = 'ready', pdf_path = @pdfPath, html_path = @htmlPath, pdf_bytes = @bytes, error = NULL,
+                        rendered_at = @now, render_ms = @ms WHERE id = @id
+                    """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(DateTimeOffset.UtcNow), ms = clock.ElapsedMilliseconds, id }, w.Transaction);
+                await w.CommitAsync();
+            }
             var slug = await c.QuerySingleAsync<string>("SELECT slug FROM surveys WHERE id = @surveyId", new { surveyId });
             await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"),
                 await PublishedAsync(c, surveyId, kind, model.Round, language));
@@ -145,12 +147,18 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         await using var c = await db.OpenAsync();
         var model = await builder.BuildAsync(c, surveyId, kind, round, language)
             ?? throw new InvalidOperationException($"round {round} of survey {surveyId} is not closed");
+        return await RequestAsync(c, surveyId, kind, model, userId);
+    }
+
+    /// <summary>The same, for a model the caller has built already (building one reads every round's snapshot).</summary>
+    public async Task<string> RequestAsync(SqliteConnection c, long surveyId, string kind, ReportModel model, long? userId)
+    {
         var existing = await c.QuerySingleOrDefaultAsync<ReportRow>("""
-            SELECT * FROM reports WHERE survey_id = @surveyId AND kind = @kind AND round_number = @Round AND language = @language AND data_version = @DataVersion
-            """, new { surveyId, kind, model.Round, language, model.DataVersion });
+            SELECT * FROM reports WHERE survey_id = @surveyId AND kind = @kind AND round_number = @Round AND language = @Language AND data_version = @DataVersion
+            """, new { surveyId, kind, model.Round, model.Language, model.DataVersion });
         if (existing is { Status: "ready" or "queued" or "rendering" }) return existing.Status;
         await MarkAsync(surveyId, kind, model, "queued", userId);
-        jobs.Enqueue<ReportService>(s => s.RenderAsync(surveyId, kind, model.Round, language));
+        jobs.Enqueue<ReportService>(s => s.RenderAsync(surveyId, kind, model.Round, model.Language));
         return "queued";
     }
 
@@ -192,7 +200,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         if (model is null) return;
         if (await ReadyAsync(c, surveyId, kind, model.Round, language, model.DataVersion) is not null)
             await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"), published: true);
-        else await RequestAsync(surveyId, kind, round, language, userId);
+        else await RequestAsync(c, surveyId, kind, model, userId);
     }
 
     /// <summary>

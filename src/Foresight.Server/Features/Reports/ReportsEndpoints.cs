@@ -113,7 +113,7 @@ public static class ReportsEndpoints
         if (ready?.PdfPath is { } path && File.Exists(path))
             return TypedResults.PhysicalFile(path, "application/pdf",
                 $"{survey.Slug}-{(kind == "study" ? "study" : "round-" + model.Round)}-{model.Language}.pdf", enableRangeProcessing: true);
-        var status = await reports.RequestAsync(survey.Id, kind, model.Round, model.Language, userId);
+        var status = await reports.RequestAsync(c, survey.Id, kind, model, userId);
         // The last attempt's error stays on the row until a render succeeds.
         var failed = await c.QuerySingleOrDefaultAsync<string>("""
             SELECT error FROM reports WHERE survey_id = @Id AND kind = @kind AND round_number = @Round AND language = @Language

@@ -93,8 +93,15 @@ public sealed class RoundLifecycle(
         {
             var current = await c.QuerySingleOrDefaultAsync<string?>("SELECT deadline FROM rounds WHERE id = @roundId AND status = 'open'", new { roundId });
             if (current != deadline) return;
+            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM round_reminders WHERE round_id = @roundId AND key = @key", new { roundId, key }) > 0) return;
         }
         var queued = await outbox.RemindAsync(roundId, key);
+        await using (var w = await db.BeginWriteAsync())
+        {
+            await w.Connection.ExecuteAsync("INSERT INTO round_reminders (round_id, key, done_at) VALUES (@roundId, @key, @now) ON CONFLICT DO NOTHING",
+                new { roundId, key, now = Db.Iso(clock.GetUtcNow()) }, w.Transaction);
+            await w.CommitAsync();
+        }
         log.LogInformation("Reminder {Key} for round {Round}: {Count} e-mails queued", key, roundId, queued);
     }
 

@@ -27,3 +27,12 @@ CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 -- The invitation secret, encrypted with the server's data-protection keys, so that e-mails can carry the personal
 -- link; sign-in still compares hashes only.
 ALTER TABLE panel_members ADD COLUMN link_protected TEXT;
+
+-- Reminders already handled (key: the deadline and how long before it), so that the reconcile job does not work
+-- out again, every minute until the deadline, who has finished.
+CREATE TABLE round_reminders (
+    round_id INTEGER NOT NULL REFERENCES rounds (id) ON DELETE CASCADE,
+    key      TEXT NOT NULL,
+    done_at  TEXT NOT NULL,
+    PRIMARY KEY (round_id, key)
+);
