@@ -7,6 +7,31 @@ namespace Foresight.Core.Answers;
 /// <summary>One expert's current answer to one question of a topic, with its rationale.</summary>
 public sealed record QuestionAnswer(AnswerValue Value, string? Rationale);
 
+/// <summary>What is wrong with a submission, so a page can say it in the expert's language next to the question.</summary>
+public enum AnswerErrorKind
+{
+    /// <summary>Not a question of the survey, or not asked in this round.</summary>
+    NotAsked,
+    /// <summary>The value does not fit the question's scale, options or limits.</summary>
+    Value,
+    /// <summary>A rationale that is too long, or given for a question without an answer.</summary>
+    Rationale,
+    /// <summary>The topic is marked "not familiar", which skips its other questions.</summary>
+    Skipped,
+    /// <summary>A conditional question whose condition does not hold.</summary>
+    Condition,
+    /// <summary>A year earlier than the year it may not precede.</summary>
+    Order,
+    /// <summary>The rules ask for a rationale for this answer.</summary>
+    RationaleNeeded,
+}
+
+/// <param name="Message">the problem in English, as the API reports it</param>
+public sealed record AnswerError(string? Question, AnswerErrorKind Kind, string Message)
+{
+    public override string ToString() => Message;
+}
+
 /// <summary>The previous round's quartiles of a question, for the "rationale outside the IQR" rule.</summary>
 public readonly record struct PreviousQuartiles(double Q1, double Q3);
 
@@ -19,7 +44,7 @@ public static class TopicAnswers
 {
     public const int MaxRationaleLength = 2000;
 
-    public sealed record Outcome(IReadOnlyDictionary<string, QuestionAnswer> Answers, IReadOnlyList<string> Errors)
+    public sealed record Outcome(IReadOnlyDictionary<string, QuestionAnswer> Answers, IReadOnlyList<AnswerError> Errors)
     {
         public bool Ok => Errors.Count == 0;
     }
@@ -35,29 +60,29 @@ public static class TopicAnswers
         IReadOnlyDictionary<string, string?> rationales,
         Func<string, PreviousQuartiles?> previous)
     {
-        var errors = new List<string>();
+        var errors = new List<AnswerError>();
         var next = new Dictionary<string, QuestionAnswer>(current, StringComparer.Ordinal);
 
         foreach (var (id, json) in values)
         {
             var q = survey.Question(id);
-            if (q is null) { errors.Add($"the survey has no question '{id}'"); continue; }
-            if (!q.AskedIn(round)) { errors.Add($"question '{id}' is not asked in round {round}"); continue; }
+            if (q is null) { errors.Add(new(id, AnswerErrorKind.NotAsked, $"the survey has no question '{id}'")); continue; }
+            if (!q.AskedIn(round)) { errors.Add(new(id, AnswerErrorKind.NotAsked, $"question '{id}' is not asked in round {round}")); continue; }
             if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) { next.Remove(id); continue; }
             var (value, error) = AnswerValue.Parse(q, json);
-            if (error is not null) { errors.Add(error); continue; }
+            if (error is not null) { errors.Add(new(id, AnswerErrorKind.Value, error)); continue; }
             var keep = next.TryGetValue(id, out var old) ? old.Rationale : null;
             next[id] = new QuestionAnswer(value!, keep);
         }
         foreach (var (id, text) in rationales)
         {
             var q = survey.Question(id);
-            if (q is null) { errors.Add($"a rationale is given for '{id}', which is not a question of the survey"); continue; }
+            if (q is null) { errors.Add(new(id, AnswerErrorKind.NotAsked, $"a rationale is given for '{id}', which is not a question of the survey")); continue; }
             var trimmed = text?.Trim();
-            if (trimmed is { Length: > MaxRationaleLength }) { errors.Add($"the rationale for '{id}' has {trimmed.Length} characters; at most {MaxRationaleLength} are taken"); continue; }
+            if (trimmed is { Length: > MaxRationaleLength }) { errors.Add(new(id, AnswerErrorKind.Rationale, $"the rationale for '{id}' has {trimmed.Length} characters; at most {MaxRationaleLength} are taken")); continue; }
             if (!next.TryGetValue(id, out var a))
             {
-                if (!string.IsNullOrEmpty(trimmed)) errors.Add($"a rationale is given for '{id}', which has no answer");
+                if (!string.IsNullOrEmpty(trimmed)) errors.Add(new(id, AnswerErrorKind.Rationale, $"a rationale is given for '{id}', which has no answer"));
                 continue;
             }
             next[id] = a with { Rationale = string.IsNullOrEmpty(trimmed) ? null : trimmed };
@@ -70,7 +95,7 @@ public static class TopicAnswers
             && familiarity.OptionByCode(fam.Value.Text) is { SkipsTopic: true })
         {
             foreach (var id in values.Keys.Where(k => k != familiarity.Id && values[k].ValueKind != JsonValueKind.Null))
-                errors.Add($"'{id}' cannot be answered: this topic is marked \"{familiarity.OptionByCode(fam.Value.Text)!.Label.Get(Languages.English)}\", which skips its other questions");
+                errors.Add(new(id, AnswerErrorKind.Skipped, $"'{id}' cannot be answered: this topic is marked \"{familiarity.OptionByCode(fam.Value.Text)!.Label.Get(Languages.English)}\", which skips its other questions"));
             foreach (var id in next.Keys.Where(k => k != familiarity.Id).ToList()) next.Remove(id);
         }
 
@@ -82,7 +107,7 @@ public static class TopicAnswers
             bool holds = next.TryGetValue(q.When!.Question, out var c) && q.When.In.Contains(c.Value.Text);
             if (holds) continue;
             if (values.TryGetValue(q.Id, out var v) && v.ValueKind != JsonValueKind.Null)
-                errors.Add($"'{q.Id}' is asked only when '{q.When.Question}' is {string.Join(" or ", q.When.In)}");
+                errors.Add(new(q.Id, AnswerErrorKind.Condition, $"'{q.Id}' is asked only when '{q.When.Question}' is {string.Join(" or ", q.When.In)}"));
             next.Remove(q.Id);
         }
 
@@ -90,7 +115,7 @@ public static class TopicAnswers
         {
             if (next.TryGetValue(q.Id, out var later) && next.TryGetValue(q.NotBefore!, out var earlier)
                 && later.Value.Number is { } l && earlier.Value.Number is { } e && l < e)
-                errors.Add($"'{q.Id}' ({later.Value.Text}) cannot be earlier than '{q.NotBefore}' ({earlier.Value.Text})");
+                errors.Add(new(q.Id, AnswerErrorKind.Order, $"'{q.Id}' ({later.Value.Text}) cannot be earlier than '{q.NotBefore}' ({earlier.Value.Text})"));
         }
 
         foreach (var (id, answer) in next)
@@ -100,10 +125,10 @@ public static class TopicAnswers
             bool touched = values.ContainsKey(id) || rationales.ContainsKey(id);
             if (!touched) continue;
             if (q.Rationale == RationaleRule.Always)
-                errors.Add($"'{id}' needs a rationale: say briefly why you answered {answer.Value.Text}");
+                errors.Add(new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: say briefly why you answered {answer.Value.Text}"));
             else if (q.Rationale == RationaleRule.OutsideIqr && answer.Value.Number is { } x && previous(id) is { } iqr
                 && (Tolerance.Less(x, iqr.Q1) || Tolerance.Greater(x, iqr.Q3)))
-                errors.Add($"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})");
+                errors.Add(new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})"));
         }
 
         return errors.Count > 0 ? new(current, errors) : new(next, []);

@@ -4,12 +4,14 @@ namespace Foresight.Server.Plumbing;
 
 /// <summary>
 /// The language of a page and its interface strings. The language comes from ?lang= (remembered in a cookie),
-/// then the cookie, then the browser's Accept-Language; Chinese by default.
+/// then the cookie, then the page's preference (an expert's language), then the browser's Accept-Language;
+/// Chinese by default.
 /// </summary>
 public sealed class Ui(IHttpContextAccessor accessor)
 {
     public const string Cookie = "fs-lang";
     string? _lang;
+    string? _preferred;
 
     public string Lang => _lang ??= Resolve();
 
@@ -20,7 +22,23 @@ public sealed class Ui(IHttpContextAccessor accessor)
 
     public string OtherName => Chinese ? "English" : "中文";
 
+    /// <summary>The language to use when the request does not choose one (an expert's own language), before Accept-Language.</summary>
+    public void Prefer(string? lang)
+    {
+        if (_lang is not null) throw new InvalidOperationException("the page language was already decided");
+        _preferred = Languages.Normalize(lang);
+    }
+
+    /// <summary>Whether this request chose its language (?lang= or the cookie).</summary>
+    public string? Chosen()
+    {
+        var http = accessor.HttpContext;
+        return Languages.Normalize(http?.Request.Query["lang"]) ?? Languages.Normalize(http?.Request.Cookies[Cookie]);
+    }
+
     public string T(string key) => UiStrings.Get(key, Lang);
+
+    public string T(string key, params object?[] args) => string.Format(UiStrings.Get(key, Lang), args);
 
     public string Text(LocalizedText? text) => text?.Get(Lang) ?? "";
 
@@ -37,6 +55,7 @@ public sealed class Ui(IHttpContextAccessor accessor)
             return fromQuery;
         }
         if (Languages.Normalize(http.Request.Cookies[Cookie]) is { } fromCookie) return fromCookie;
+        if (_preferred is not null) return _preferred;
         var accept = http.Request.Headers.AcceptLanguage.ToString();
         foreach (var part in accept.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             if (Languages.Normalize(part.Split(';')[0]) is { } l) return l;

@@ -55,7 +55,7 @@ public static class ExpertsEndpoints
     public static bool IsEmail(string? s) =>
         !string.IsNullOrWhiteSpace(s) && s.Length <= 254 && MailAddress.TryCreate(s.Trim(), out var a) && a.Address == s.Trim() && s.Contains('.');
 
-    static async Task<Ok<List<ExpertView>>> List(Db db, string? q, string? expertise)
+    internal static async Task<Ok<List<ExpertView>>> List(Db db, string? q, string? expertise)
     {
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<ExpertRow>("""
@@ -67,14 +67,14 @@ public static class ExpertsEndpoints
         return TypedResults.Ok(rows.Select(r => r.View).ToList());
     }
 
-    static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Get(long id, Db db)
+    internal static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Get(long id, Db db)
     {
         await using var c = await db.OpenAsync();
         var row = await c.QuerySingleOrDefaultAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id });
         return row is null ? Problems.NotFound($"There is no expert {id} in the pool.") : TypedResults.Ok(row.View);
     }
 
-    static async Task<Results<Created<ExpertView>, ProblemHttpResult>> Add(ExpertInput body, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Created<ExpertView>, ProblemHttpResult>> Add(ExpertInput body, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -88,7 +88,7 @@ public static class ExpertsEndpoints
         return TypedResults.Created($"/api/experts/{id}", view);
     }
 
-    static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Update(long id, ExpertInput body, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Update(long id, ExpertInput body, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -106,7 +106,7 @@ public static class ExpertsEndpoints
         return TypedResults.Ok((await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View);
     }
 
-    static async Task<Results<Ok<ImportResult>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Ok<ImportResult>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db)
     {
         var (text, fileName, error) = await SurveysEndpoints.ReadFileAsync(request, "experts.csv");
         if (error is not null) return error;

@@ -48,7 +48,7 @@ public static class KeyTechnologiesEndpoints
         group.MapPost("/", Select).Validate<SelectionRequest>().WithSummary("Record the selected key technologies and the criteria used; needs every round closed");
     }
 
-    static async Task<Ok<List<RankedTopic>>> Ranking(SurveyRef survey, Db db, SurveyCatalog catalog)
+    internal static async Task<Ok<List<RankedTopic>>> Ranking(SurveyRef survey, Db db, SurveyCatalog catalog)
     {
         await using var c = await db.OpenAsync();
         return TypedResults.Ok(await RankingAsync(c, await catalog.DefinitionAsync(survey.Id), survey.Id));
@@ -81,7 +81,7 @@ public static class KeyTechnologiesEndpoints
                 r.Round, r.Result.State, r.Result.Settled, r.Ii, r.Famw, r.Indices, r.Years)).ToList();
     }
 
-    static async Task<Ok<List<Selection>>> List(SurveyRef survey, Db db)
+    internal static async Task<Ok<List<Selection>>> List(SurveyRef survey, Db db)
     {
         await using var c = await db.OpenAsync();
         return TypedResults.Ok(await SelectionsAsync(c, survey.Id));
@@ -106,7 +106,7 @@ public static class KeyTechnologiesEndpoints
         return result;
     }
 
-    static async Task<Results<Created<Selection>, ProblemHttpResult>> Select(SurveyRef survey, SelectionRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Created<Selection>, ProblemHttpResult>> Select(SurveyRef survey, SelectionRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;

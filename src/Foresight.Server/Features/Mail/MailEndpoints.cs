@@ -31,7 +31,7 @@ public static class MailEndpoints
         group.MapGet("/", List).WithSummary("The survey's e-mails (invitations, reminders, thanks) with their state, newest first");
     }
 
-    static async Task<Ok<List<OutboxEntry>>> List(SurveyRef survey, Db db, string? status)
+    internal static async Task<Ok<List<OutboxEntry>>> List(SurveyRef survey, Db db, string? status)
     {
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<OutboxEntry>("""

@@ -48,7 +48,7 @@ public static class MessagesEndpoints
     }
 
     /// <summary>An expert sees the messages of topics in their fields; a coordinator sees every topic.</summary>
-    static async Task<(TopicRow? Topic, ProblemHttpResult? Error)> TopicAsync(SqliteConnection c, SurveyRef survey, string code, ClaimsPrincipal user)
+    internal static async Task<(TopicRow? Topic, ProblemHttpResult? Error)> TopicAsync(SqliteConnection c, SurveyRef survey, string code, ClaimsPrincipal user)
     {
         var topic = await SurveyStore.TopicAsync(c, survey.Id, code);
         if (topic is null) return (null, Problems.NotFound($"Survey '{survey.Slug}' has no topic '{code}'."));
@@ -58,7 +58,7 @@ public static class MessagesEndpoints
         return (topic, null);
     }
 
-    static async Task<Results<Ok<List<MessageView>>, ProblemHttpResult>> List(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Ok<List<MessageView>>, ProblemHttpResult>> List(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
     {
         await using var c = await db.OpenAsync();
         var (topic, error) = await TopicAsync(c, survey, code, user);
@@ -74,7 +74,7 @@ public static class MessagesEndpoints
             me is not null && r.MemberId == me, r.ReplyTo, (int?)r.RoundNumber, r.Body, r.CreatedAt, r.HiddenAt is not null, coordinator ? r.HiddenReason : null)).ToList());
     }
 
-    static async Task<Results<Created<MessageView>, ProblemHttpResult>> Post(SurveyRef survey, string code, PostMessage body, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Created<MessageView>, ProblemHttpResult>> Post(SurveyRef survey, string code, PostMessage body, ClaimsPrincipal user, Db db)
     {
         await using var c = await db.OpenAsync();
         var (topic, error) = await TopicAsync(c, survey, code, user);
@@ -99,13 +99,13 @@ public static class MessagesEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/topics/{code}/messages", new MessageView(id, code, author, true, body.ReplyTo, round?.Number, body.Body.Trim(), now, false, null));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Hide(SurveyRef survey, long id, HideRequest body, ClaimsPrincipal user, Db db) =>
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Hide(SurveyRef survey, long id, HideRequest body, ClaimsPrincipal user, Db db) =>
         await SetHiddenAsync(survey, id, user, db, hide: true, body.Reason);
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Unhide(SurveyRef survey, long id, ClaimsPrincipal user, Db db) =>
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Unhide(SurveyRef survey, long id, ClaimsPrincipal user, Db db) =>
         await SetHiddenAsync(survey, id, user, db, hide: false, null);
 
-    static async Task<Results<NoContent, ProblemHttpResult>> SetHiddenAsync(SurveyRef survey, long id, ClaimsPrincipal user, Db db, bool hide, string? reason)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> SetHiddenAsync(SurveyRef survey, long id, ClaimsPrincipal user, Db db, bool hide, string? reason)
     {
         if (user.MemberId() is not null) return Problems.Forbidden("Only coordinators moderate messages.");
         await using var w = await db.BeginWriteAsync();

@@ -63,7 +63,7 @@ public static class PanelEndpoints
 
     public static string Link(string baseUrl, string secret) => $"{baseUrl}/x/{secret}";
 
-    static async Task<Ok<List<MemberView>>> List(SurveyRef survey, Db db)
+    internal static async Task<Ok<List<MemberView>>> List(SurveyRef survey, Db db)
     {
         await using var c = await db.OpenAsync();
         return TypedResults.Ok(await MembersAsync(c, survey.Id));
@@ -83,7 +83,7 @@ public static class PanelEndpoints
             fields[r.Id].ToList(), r.JoinedAt, r.RevokedAt is not null, r.SecretIssuedAt)).ToList();
     }
 
-    static async Task<Results<Created<List<Invitation>>, ProblemHttpResult>> Add(
+    internal static async Task<Results<Created<List<Invitation>>, ProblemHttpResult>> Add(
         SurveyRef survey, PanelRequest body, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, LivePublisher live,
         LinkVault vault, IBackgroundJobClient jobs)
     {
@@ -152,7 +152,7 @@ public static class PanelEndpoints
         }
     }
 
-    static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db, LivePublisher live, QuestionnaireCache cache)
+    internal static async Task<Results<Ok<MemberView>, ProblemHttpResult>> SetFields(SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, Db db, LivePublisher live, QuestionnaireCache cache)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -171,7 +171,7 @@ public static class PanelEndpoints
         return TypedResults.Ok((await MembersAsync(c, survey.Id)).Single(m => m.Id == member));
     }
 
-    static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
+    internal static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
         SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, CredentialStore credentials, LinkVault vault)
     {
         await using var w = await db.BeginWriteAsync();
@@ -189,7 +189,7 @@ public static class PanelEndpoints
         return TypedResults.Ok(new Invitation(m.Id, m.ExpertId, m.Name, m.Pseudonym, m.Fields, Link(LinkBase(request, options), secret), secret));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db, CredentialStore credentials)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db, CredentialStore credentials)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;

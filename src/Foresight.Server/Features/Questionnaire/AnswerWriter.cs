@@ -22,7 +22,7 @@ public abstract record SaveOutcome
 {
     /// <param name="Answers">the expert's answers to the topic after the save</param>
     public sealed record Saved(IReadOnlyDictionary<string, QuestionAnswer> Answers, IReadOnlyList<string> Changed, bool Complete) : SaveOutcome;
-    public sealed record Invalid(IReadOnlyList<string> Errors) : SaveOutcome;
+    public sealed record Invalid(IReadOnlyList<AnswerError> Errors) : SaveOutcome;
     public sealed record Replayed(string Response) : SaveOutcome;
     public sealed record Refused(string Detail) : SaveOutcome;
 }

@@ -130,7 +130,7 @@ public static class QuestionnaireEndpoints
 
     static RoundInfo Info(RoundRow r) => new(r.Number, r.Status, r.Deadline);
 
-    static async Task<Ok<QuestionnaireView>> Get(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Ok<QuestionnaireView>> Get(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var c = await db.OpenAsync();
@@ -177,7 +177,7 @@ public static class QuestionnaireEndpoints
             rankings, definition.Profile, profile, round is null ? new Progress(0, 0) : ProgressOf(definition, round, topics, answers), definition.Live.RealTime));
     }
 
-    static async Task<Results<Ok<TopicSheet>, ProblemHttpResult>> Topic(SurveyRef survey, string code, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<TopicSheet>, ProblemHttpResult>> Topic(SurveyRef survey, string code, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var c = await db.OpenAsync();
@@ -220,30 +220,39 @@ public static class QuestionnaireEndpoints
     static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request,
         SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer)
     {
-        var definition = await catalog.DefinitionAsync(survey.Id);
         string? key = request.Headers["Idempotency-Key"].FirstOrDefault();
         if (key is { Length: > 200 }) return Problems.BadRequest("Idempotency-Key is longer than 200 characters.");
-        var open = await cache.OpenRoundAsync(survey.Id);
-        if (open is null) return Problems.Conflict("No round is open; answers are taken while a round is open.");
-        var round = open.Round;
-        if (round.Deadline is { } d && string.CompareOrdinal(d, Db.Iso(DateTimeOffset.UtcNow)) <= 0)
-            return Problems.Conflict($"The deadline of round {round.Number} ({d}) has passed; answers are no longer taken.");
-        var memberId = user.MemberId()!.Value;
-        if (!open.Topics.TryGetValue(code, out var topic) || !(await cache.MemberFieldsAsync(memberId)).Contains(topic.FieldId))
-            return Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round.Number}.");
-
-        var outcome = await writer.SubmitAsync(new Submission(survey.Id, definition, round.Id, round.Number, memberId, user.Identity!.Name!, code, topic.TopicId,
-            body.Answers ?? [], body.Rationales ?? [], await cache.QuartilesAsync(survey.Id, round, code), key,
-            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code + "\n" + JsonSerializer.Serialize(body))))));
+        var (outcome, round, problem) = await SubmitAsync(survey, code, body, user, key, catalog, cache, writer);
+        if (problem is not null) return problem;
         return outcome switch
         {
-            SaveOutcome.Saved saved => TypedResults.Text(Response(definition, code, round.Number, saved, JsonOptions(request)), "application/json", Encoding.UTF8),
+            SaveOutcome.Saved saved => TypedResults.Text(Response(await catalog.DefinitionAsync(survey.Id), code, round, saved, JsonOptions(request)), "application/json", Encoding.UTF8),
             SaveOutcome.Replayed replay => TypedResults.Text(replay.Response, "application/json", Encoding.UTF8),
             SaveOutcome.Refused refused => Problems.Conflict(refused.Detail),
-            SaveOutcome.Invalid invalid => Problems.BadRequest(invalid.Errors.Count == 1 ? invalid.Errors[0] + ". Nothing was saved."
-                : $"{invalid.Errors.Count} problems; nothing was saved: {invalid.Errors[0]} ...", invalid.Errors.Cast<object>()),
+            SaveOutcome.Invalid invalid => Problems.BadRequest(invalid.Errors.Count == 1 ? invalid.Errors[0].Message + ". Nothing was saved."
+                : $"{invalid.Errors.Count} problems; nothing was saved: {invalid.Errors[0].Message} ...", invalid.Errors.Select(e => (object)e.Message)),
             _ => throw new InvalidOperationException("unknown outcome"),
         };
+    }
+
+    /// <summary>Saves answers to one topic for the API and the expert's pages alike: the round must be open and the topic the expert's.</summary>
+    internal static async Task<(SaveOutcome? Outcome, int Round, ProblemHttpResult? Problem)> SubmitAsync(SurveyRef survey, string code, SaveTopicRequest body,
+        ClaimsPrincipal user, string? idempotencyKey, SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        var open = await cache.OpenRoundAsync(survey.Id);
+        if (open is null) return (null, 0, Problems.Conflict("No round is open; answers are taken while a round is open."));
+        var round = open.Round;
+        if (round.Deadline is { } d && string.CompareOrdinal(d, Db.Iso(DateTimeOffset.UtcNow)) <= 0)
+            return (null, round.Number, Problems.Conflict($"The deadline of round {round.Number} ({d}) has passed; answers are no longer taken."));
+        var memberId = user.MemberId()!.Value;
+        if (!open.Topics.TryGetValue(code, out var topic) || !(await cache.MemberFieldsAsync(memberId)).Contains(topic.FieldId))
+            return (null, round.Number, Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round.Number}."));
+
+        var outcome = await writer.SubmitAsync(new Submission(survey.Id, definition, round.Id, round.Number, memberId, user.Identity!.Name!, code, topic.TopicId,
+            body.Answers ?? [], body.Rationales ?? [], await cache.QuartilesAsync(survey.Id, round, code), idempotencyKey,
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(code + "\n" + JsonSerializer.Serialize(body))))));
+        return (outcome, round.Number, null);
     }
 
     /// <summary>The answer to a save, as JSON (stored as it is for an Idempotency-Key replay).</summary>
@@ -264,7 +273,7 @@ public static class QuestionnaireEndpoints
         return TypedResults.Ok(rows.Select(r => new HistoryEntry((int)r.Round, r.Question, r.Value, r.Rationale, r.RecordedAt)).ToList());
     }
 
-    static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var w = await db.BeginWriteAsync();
@@ -318,7 +327,7 @@ public static class QuestionnaireEndpoints
         return TypedResults.Ok(new RankingView(r.Id, r.Text, r.Scope, field, scope.Keys.ToList(), body.Order));
     }
 
-    static async Task<Results<Ok<Dictionary<string, string>>, ProblemHttpResult>> Profile(SurveyRef survey, ProfileRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<Dictionary<string, string>>, ProblemHttpResult>> Profile(SurveyRef survey, ProfileRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         var errors = new List<string>();
@@ -343,7 +352,7 @@ public static class QuestionnaireEndpoints
         return TypedResults.Ok(all);
     }
 
-    static async Task<NoContent> Language(SurveyRef survey, LanguageRequest body, ClaimsPrincipal user, Db db)
+    internal static async Task<NoContent> Language(SurveyRef survey, LanguageRequest body, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;

@@ -76,7 +76,7 @@ public static class RoundsEndpoints
             .WithSummary("Override the stop rule for one topic before the next round opens");
     }
 
-    static async Task<Ok<List<RoundView>>> List(SurveyRef survey, Db db, SurveyCatalog catalog)
+    internal static async Task<Ok<List<RoundView>>> List(SurveyRef survey, Db db, SurveyCatalog catalog)
     {
         await using var c = await db.OpenAsync();
         var result = new List<RoundView>();
@@ -84,7 +84,7 @@ public static class RoundsEndpoints
         return TypedResults.Ok(result);
     }
 
-    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> Get(SurveyRef survey, int number, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<RoundView>, ProblemHttpResult>> Get(SurveyRef survey, int number, Db db, SurveyCatalog catalog)
     {
         await using var c = await db.OpenAsync();
         var round = await RoundStore.RoundAsync(c, survey.Id, number);
@@ -93,7 +93,7 @@ public static class RoundsEndpoints
 
     static ProblemHttpResult NoRound(SurveyRef survey, int number) => Problems.NotFound($"Survey '{survey.Slug}' has no round {number}.");
 
-    static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(
+    internal static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(
         SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache, RoundLifecycle lifecycle)
     {
         await using var w = await db.BeginWriteAsync();
@@ -137,7 +137,7 @@ public static class RoundsEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/rounds/{number}", await ViewAsync(c, catalog, round));
     }
 
-    static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
+    internal static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
         SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, RoundLifecycle lifecycle)
     {
         var (outcome, closed) = await lifecycle.CloseAsync(survey.Id, number, user.UserId());
@@ -189,7 +189,7 @@ public static class RoundsEndpoints
         });
     }
 
-    static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(
+    internal static async Task<Results<Ok<RoundView>, ProblemHttpResult>> SetDeadline(
         SurveyRef survey, int number, DeadlineRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache, RoundLifecycle lifecycle)
     {
         await using var w = await db.BeginWriteAsync();
@@ -208,14 +208,14 @@ public static class RoundsEndpoints
         return TypedResults.Ok(await ViewAsync(c, catalog, changed));
     }
 
-    static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> GetConsensus(SurveyRef survey, int number, Db db, SurveyCatalog catalog, ConsensusService consensus)
+    internal static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> GetConsensus(SurveyRef survey, int number, Db db, SurveyCatalog catalog, ConsensusService consensus)
     {
         await using var c = await db.OpenAsync();
         var round = await RoundStore.RoundAsync(c, survey.Id, number);
         return round is null ? NoRound(survey, number) : TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, round));
     }
 
-    static async Task<Results<Ok<TopicConsensus>, ProblemHttpResult>> Decide(
+    internal static async Task<Results<Ok<TopicConsensus>, ProblemHttpResult>> Decide(
         SurveyRef survey, int number, string code, DecisionRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus)
     {
         await using var w = await db.BeginWriteAsync();
@@ -304,7 +304,7 @@ public static class RoundsEndpoints
         return new Participation(invited.Count, responded, finished, Rate(responded, invited.Count), Rate(finished, invited.Count), null, null);
     }
 
-    static async Task<List<FieldProgress>> FieldProgressAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers)
+    internal static async Task<List<FieldProgress>> FieldProgressAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers)
     {
         var members = (await c.QueryAsync<(long MemberId, string Field)>("""
             SELECT pf.member_id, f.code FROM panel_fields pf JOIN fields f ON f.id = pf.field_id

@@ -27,7 +27,7 @@ public static class StakeholdersEndpoints
         group.MapDelete("/{userId:long}", Revoke);
     }
 
-    static async Task<Ok<List<StakeholderView>>> List(SurveyRef survey, Db db)
+    internal static async Task<Ok<List<StakeholderView>>> List(SurveyRef survey, Db db)
     {
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<(long UserId, string Email, string Name, string GrantedAt)>("""
@@ -37,7 +37,7 @@ public static class StakeholdersEndpoints
         return TypedResults.Ok(rows.Select(r => new StakeholderView(r.UserId, r.Email, r.Name, r.GrantedAt)).ToList());
     }
 
-    static async Task<Results<Created<StakeholderView>, ProblemHttpResult>> Grant(SurveyRef survey, GrantRequest body, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Created<StakeholderView>, ProblemHttpResult>> Grant(SurveyRef survey, GrantRequest body, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -55,7 +55,7 @@ public static class StakeholdersEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/stakeholders", new StakeholderView(target.Id, email, target.Name, now));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long userId, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long userId, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;

@@ -58,7 +58,7 @@ public static class SurveysEndpoints
         one.MapPost("/coordinators", AddCoordinator).Validate<CoordinatorRequest>();
     }
 
-    static async Task<Ok<List<SurveySummary>>> List(ClaimsPrincipal user, Db db)
+    internal static async Task<Ok<List<SurveySummary>>> List(ClaimsPrincipal user, Db db)
     {
         await using var c = await db.OpenAsync();
         const string select = """
@@ -79,7 +79,7 @@ public static class SurveysEndpoints
             (int)r.Topics, (int)r.Panel, (int?)r.CurrentRound)).ToList());
     }
 
-    static async Task<Results<Created<SurveyDetail>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Created<SurveyDetail>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var (text, fileName, error) = await ReadFileAsync(request);
         if (error is not null) return error;
@@ -99,7 +99,7 @@ public static class SurveysEndpoints
         return TypedResults.Created($"/api/surveys/{id}", detail);
     }
 
-    static async Task<Results<Ok<object>, ProblemHttpResult>> Validate(HttpRequest request)
+    internal static async Task<Results<Ok<object>, ProblemHttpResult>> Validate(HttpRequest request)
     {
         var (text, fileName, error) = await ReadFileAsync(request);
         if (error is not null) return error;
@@ -109,10 +109,10 @@ public static class SurveysEndpoints
         return TypedResults.Ok<object>(new { id = s.Id, fields = s.Fields.Count, topics = s.Topics.Count(), questions = s.Questions.Count, languages = s.Languages });
     }
 
-    static async Task<Ok<SurveyDetail>> Get(SurveyRef survey, Db db, SurveyCatalog catalog) =>
+    internal static async Task<Ok<SurveyDetail>> Get(SurveyRef survey, Db db, SurveyCatalog catalog) =>
         TypedResults.Ok(await DetailAsync(db, catalog, survey.Id));
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Delete(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog, SurveyDirectory directory)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Delete(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog, SurveyDirectory directory)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -134,14 +134,14 @@ public static class SurveysEndpoints
         return TypedResults.NoContent();
     }
 
-    static async Task<IResult> Definition(SurveyRef survey, Db db)
+    internal static async Task<IResult> Definition(SurveyRef survey, Db db)
     {
         await using var c = await db.OpenAsync();
         var (yaml, file) = await c.QuerySingleAsync<(string, string)>("SELECT definition, file_name FROM surveys WHERE id = @Id", new { survey.Id });
         return TypedResults.File(Encoding.UTF8.GetBytes(yaml), "application/yaml; charset=utf-8", Path.GetFileName(file));
     }
 
-    static async Task<Results<Ok<SurveyDetail>, ProblemHttpResult>> Replace(SurveyRef survey, HttpRequest request, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<SurveyDetail>, ProblemHttpResult>> Replace(SurveyRef survey, HttpRequest request, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var (text, fileName, error) = await ReadFileAsync(request);
         if (error is not null) return error;
@@ -166,7 +166,7 @@ public static class SurveysEndpoints
         return TypedResults.Ok(await DetailAsync(db, catalog, survey.Id));
     }
 
-    static async Task<Ok<List<RulesVersion>>> Rules(SurveyRef survey, Db db, SurveyCatalog catalog)
+    internal static async Task<Ok<List<RulesVersion>>> Rules(SurveyRef survey, Db db, SurveyCatalog catalog)
     {
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<(long Version, string CreatedAt, string Source)>(
@@ -179,7 +179,7 @@ public static class SurveysEndpoints
         return TypedResults.Ok(result);
     }
 
-    static async Task<Results<Ok<RulesVersion>, ProblemHttpResult>> NewRules(SurveyRef survey, HttpRequest request, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<RulesVersion>, ProblemHttpResult>> NewRules(SurveyRef survey, HttpRequest request, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         var (text, fileName, error) = await ReadFileAsync(request, "rules.yaml");
         if (error is not null) return error;
@@ -198,7 +198,7 @@ public static class SurveysEndpoints
         return TypedResults.Ok(new RulesVersion(version, Db.Iso(DateTimeOffset.UtcNow), text!, parsed.Rules!, []));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> AddCoordinator(SurveyRef survey, CoordinatorRequest body, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> AddCoordinator(SurveyRef survey, CoordinatorRequest body, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;

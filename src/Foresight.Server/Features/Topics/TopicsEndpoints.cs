@@ -91,14 +91,14 @@ public static class TopicsEndpoints
         group.MapDelete("/{code}", Remove).WithSummary("Remove a topic: deleted before round 1, withdrawn afterwards");
     }
 
-    static async Task<Ok<IReadOnlyList<FieldView>>> List(SurveyRef survey, Db db)
+    internal static async Task<Ok<IReadOnlyList<FieldView>>> List(SurveyRef survey, Db db)
     {
         await using var c = await db.OpenAsync();
         return TypedResults.Ok(await SurveyStore.StructureAsync(c, survey.Id));
     }
 
     /// <summary>Checks that no round is open and returns the number of the last closed round (0 before round 1).</summary>
-    static async Task<(int AfterRound, ProblemHttpResult? Error)> BetweenRoundsAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey)
+    internal static async Task<(int AfterRound, ProblemHttpResult? Error)> BetweenRoundsAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey)
     {
         var latest = await RoundStore.LatestAsync(c, survey.Id, tx);
         if (latest is { IsOpen: true })
@@ -107,7 +107,7 @@ public static class TopicsEndpoints
     }
 
     /// <summary>Between rounds, the topic to edit; or (topic null) why it cannot be edited.</summary>
-    static async Task<(int AfterRound, TopicRow? Topic, ProblemHttpResult? Error)> EditableAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, string code)
+    internal static async Task<(int AfterRound, TopicRow? Topic, ProblemHttpResult? Error)> EditableAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, string code)
     {
         var (afterRound, error) = await BetweenRoundsAsync(c, tx, survey);
         if (error is not null) return (afterRound, null, error);
@@ -115,7 +115,7 @@ public static class TopicsEndpoints
         return topic is null ? (afterRound, null, Problems.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.")) : (afterRound, topic, null);
     }
 
-    static async Task<Results<Created<TopicView>, ProblemHttpResult>> Add(SurveyRef survey, NewTopic body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Created<TopicView>, ProblemHttpResult>> Add(SurveyRef survey, NewTopic body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -132,7 +132,7 @@ public static class TopicsEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/topics/{body.Code}", await ViewAsync(c, survey.Id, body.Code));
     }
 
-    static async Task<Results<Ok<TopicView>, ProblemHttpResult>> Change(SurveyRef survey, string code, TopicChange body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<TopicView>, ProblemHttpResult>> Change(SurveyRef survey, string code, TopicChange body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -161,7 +161,7 @@ public static class TopicsEndpoints
         return TypedResults.Ok(await ViewAsync(c, survey.Id, code));
     }
 
-    static async Task<Results<Ok<List<TopicRevision>>, ProblemHttpResult>> Revisions(SurveyRef survey, string code, Db db)
+    internal static async Task<Results<Ok<List<TopicRevision>>, ProblemHttpResult>> Revisions(SurveyRef survey, string code, Db db)
     {
         await using var c = await db.OpenAsync();
         var topic = await SurveyStore.TopicAsync(c, survey.Id, code);
@@ -172,7 +172,7 @@ public static class TopicsEndpoints
             r.BackgroundZh is null && r.BackgroundEn is null ? null : new LocalizedText(r.BackgroundZh, r.BackgroundEn), r.Reason, r.CreatedAt)).ToList());
     }
 
-    static async Task<Results<Created<TopicView>, ProblemHttpResult>> Merge(SurveyRef survey, MergeRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Created<TopicView>, ProblemHttpResult>> Merge(SurveyRef survey, MergeRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -199,7 +199,7 @@ public static class TopicsEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/topics/{body.Code}", await ViewAsync(c, survey.Id, body.Code));
     }
 
-    static async Task<Results<Created<List<TopicView>>, ProblemHttpResult>> Split(SurveyRef survey, string code, SplitRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Created<List<TopicView>>, ProblemHttpResult>> Split(SurveyRef survey, string code, SplitRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -223,7 +223,7 @@ public static class TopicsEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/topics", views);
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Remove(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Remove(SurveyRef survey, string code, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -248,7 +248,7 @@ public static class TopicsEndpoints
     static Task<long?> FieldIdAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string code) =>
         c.ExecuteScalarAsync<long?>("SELECT id FROM fields WHERE survey_id = @surveyId AND code = @code", new { surveyId, code }, tx);
 
-    static async Task<long> InsertAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long fieldId, string code, LocalizedText title, LocalizedText? background, IReadOnlyList<string>? tags, string origin)
+    internal static async Task<long> InsertAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long fieldId, string code, LocalizedText title, LocalizedText? background, IReadOnlyList<string>? tags, string origin)
     {
         var position = await c.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(position), 0) + 1 FROM topics WHERE field_id = @fieldId", new { fieldId }, tx);
         return await c.ExecuteScalarAsync<long>("""
@@ -265,7 +265,7 @@ public static class TopicsEndpoints
         await c.ExecuteAsync("UPDATE topics SET status = @parentStatus WHERE id = @parent", new { parentStatus, parent }, tx);
     }
 
-    static async Task<TopicView> ViewAsync(SqliteConnection c, long surveyId, string code)
+    internal static async Task<TopicView> ViewAsync(SqliteConnection c, long surveyId, string code)
     {
         var topic = (await SurveyStore.TopicAsync(c, surveyId, code))!;
         var parents = await SurveyStore.ParentsAsync(c, surveyId);

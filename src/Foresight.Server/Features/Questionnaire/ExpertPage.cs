@@ -1,0 +1,55 @@
+using Dapper;
+using Foresight.Core.Surveys;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Filters;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Foresight.Server.Features.Questionnaire;
+
+/// <summary>
+/// The expert's pages, opened from the invitation link (which signs the expert in with a cookie). The survey in the
+/// route must be the one the invitation is for. The page speaks the expert's language unless they switch it; a
+/// switch is remembered for the expert, so e-mails follow it too. The pages call the questionnaire's endpoint
+/// methods, so answers from a page and from the API pass the same checks.
+/// </summary>
+[Authorize(Policy = Policies.Expert)]
+public abstract class ExpertPage(Db db, SurveyCatalog catalog, Ui ui) : PageModel
+{
+    protected Db Db => db;
+    protected Ui Ui => ui;
+    public SurveyRef Survey { get; private set; } = null!;
+    public SurveyDefinition Definition { get; private set; } = null!;
+
+    protected T Service<T>() where T : notnull => HttpContext.RequestServices.GetRequiredService<T>();
+
+    public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
+    {
+        Survey = await SurveyRef.BindAsync(HttpContext);
+        if (!Survey.Exists || User.ExpertSurveyId() != Survey.Id)
+        {
+            context.Result = new ContentResult
+            {
+                StatusCode = StatusCodes.Status403Forbidden, ContentType = "text/plain; charset=utf-8",
+                Content = "Your invitation is for another survey. Open the link in your invitation e-mail. / 您的邀请链接对应另一项调查，请使用邀请邮件中的链接。",
+            };
+            return;
+        }
+        Definition = await catalog.DefinitionAsync(Survey.Id);
+        string own;
+        await using (var c = await db.OpenAsync())
+            own = await c.QuerySingleAsync<string>("""
+                SELECT COALESCE(m.language, e.language) FROM panel_members m JOIN experts e ON e.id = m.expert_id WHERE m.id = @id
+                """, new { id = User.MemberId() });
+        ui.Prefer(own);
+        if (ui.Chosen() is { } chosen && chosen != Languages.Normalize(own) && Definition.Languages.Contains(chosen))
+            await QuestionnaireEndpoints.Language(Survey, new LanguageRequest(chosen), User, db);
+        await next();
+    }
+
+    /// <summary>A date and time in the reader's terms: UTC, as the server cannot know the browser's zone without script.</summary>
+    public static string When(string? iso) => iso is null ? "" :
+        DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'");
+}

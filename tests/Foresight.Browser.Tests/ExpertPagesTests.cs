@@ -1,0 +1,125 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Foresight.Browser.Tests;
+
+/// <summary>The expert's journey on a phone-sized screen: the invitation link, the profile, one topic per page, round 2's feedback.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
+{
+    readonly ForesightFactory _app = new();
+    public void Dispose() => _app.Dispose();
+
+    public static BrowserNewContextOptions Phone(Uri address, string locale, bool javaScript = true) => new()
+    {
+        BaseURL = address.ToString(), Locale = locale, JavaScriptEnabled = javaScript,
+        ViewportSize = new ViewportSize { Width = 375, Height = 740 }, IsMobile = true, HasTouch = true, DeviceScaleFactor = 2,
+    };
+
+    static async Task AssertFitsAsync(IPage page)
+    {
+        var width = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
+        Assert.True(width <= 375, $"{page.Url} is {width} px wide on a 375 px screen");
+    }
+
+    [Fact]
+    public async Task An_expert_answers_round_1_on_a_phone_in_Chinese_then_revises_with_the_feedback_in_round_2_in_English()
+    {
+        var address = _app.StartKestrel();
+        var study = await QuickStudy.CreateAsync(_app, experts: 6);
+        await using var context = await browser.Browser.NewContextAsync(Phone(address, "zh-CN"));
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        // Script errors only: the autosave of an answer that needs a rationale is answered 400 on purpose.
+        page.Console += (_, m) => { if (m.Type == "error" && !m.Text.Contains("status of 400")) errors.Add(m.Text); };
+
+        // The invitation link signs the expert in and opens the survey in Chinese (the expert's language).
+        await page.GotoAsync($"/x/{study.Secrets[0]}");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/survey/[^/]+$"));
+        await Expect(page.Locator("h1")).ToContainTextAsync("量子与人工智能技术预见快速调查");
+        await Expect(page.Locator("#round-title")).ToContainTextAsync("第 1 轮");
+        await browser.ShotAsync(page, "expert-home-zh");
+        await AssertFitsAsync(page);
+
+        // The profile first.
+        await page.GetByRole(AriaRole.Link, new() { Name = "开始前请先填写您的基本信息" }).ClickAsync();
+        await page.GetByLabel("高等院校").CheckAsync();
+        await page.GetByLabel("东部地区").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "保存" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/survey/quick-start$"));
+
+        // One topic per page with progress; the first is answered in full, the second is "not familiar".
+        await page.GetByRole(AriaRole.Link, new() { Name = "开始答题" }).ClickAsync();
+        await Expect(page.Locator(".crumbs")).ToContainTextAsync("第 1 / 6 项课题");
+        await page.GetByLabel("熟悉", new() { Exact = true }).CheckAsync();
+        await page.Locator("#q-importance").GetByRole(AriaRole.Radio, new() { Name = "6", Exact = true }).CheckAsync();
+        await page.Locator("#q-feasibility").GetByRole(AriaRole.Radio, new() { Name = "7", Exact = true }).CheckAsync();
+        await page.GetByLabel("年份 (2025–2060)").FillAsync("2035");
+        await page.GetByLabel("基础研究薄弱").CheckAsync();
+        await page.GetByLabel("人才短缺").CheckAsync();
+        await page.Locator("#q-comment textarea").FillAsync("需要长期投入。");
+        await page.Locator("#autosave[data-state='q.js.saved']").WaitForAsync();
+        await AssertFitsAsync(page);
+        await browser.ShotAsync(page, "expert-topic-round1-zh");
+        await page.GetByRole(AriaRole.Button, new() { Name = "保存并继续" }).ClickAsync();
+        await Expect(page.Locator(".crumbs")).ToContainTextAsync("第 2 / 6 项课题");
+
+        // "Not familiar" hides the topic's other questions at once and is saved as it is given.
+        await page.GetByLabel("不熟悉").CheckAsync();
+        Assert.False(await page.Locator("#q-importance").IsVisibleAsync());
+        await page.Locator("#autosave[data-state='q.js.saved']").WaitForAsync();
+        await Expect(page.Locator("#progress-text")).ToContainTextAsync("已完成 2 / 6 项课题");
+
+        var saved = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{QuickStudy.Topics[0]}");
+        Assert.Equal(6, saved["answers"]!["importance"]!["value"]!.GetValue<double>());
+        Assert.Equal(2035, saved["answers"]!["realization_year"]!["value"]!.GetValue<double>());
+        Assert.Equal(["C01", "C03"], saved["answers"]!["constraints"]!["value"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.Equal("需要长期投入。", saved["answers"]!["comment"]!["value"]!.GetValue<string>());
+        Assert.True(saved["complete"]!.GetValue<bool>());
+        var second = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{QuickStudy.Topics[1]}");
+        Assert.Equal(["familiarity"], second["answers"]!.AsObject().Select(kv => kv.Key));
+
+        // The other experts answer through the API; the round closes, round 2 opens.
+        int[] importance = [0, 4, 6, 7, 7, 3];
+        for (int e = 1; e < 6; e++)
+            foreach (var topic in QuickStudy.Topics) await study.AnswerAsync(e, topic, QuickStudy.Answer(importance[e], year: 2028 + 4 * e));
+        await study.CloseAsync(1);
+        await study.OpenAsync();
+
+        // Round 2 in English: the feedback sits beside each question, with the expert's own earlier answer.
+        await page.GotoAsync($"/survey/quick-start/topics/{QuickStudy.Topics[0]}?lang=en");
+        await Expect(page.Locator(".crumbs")).ToContainTextAsync("Topic 1 of 6");
+        var feedback = page.Locator("#q-importance .feedback");
+        await Expect(feedback).ToContainTextAsync("Round 1 result");
+        await Expect(feedback).ToContainTextAsync("median 6");
+        await Expect(feedback).ToContainTextAsync("Your previous answer: 6");
+        await Expect(page.Locator("#q-importance").GetByRole(AriaRole.Radio, new() { Name = "6", Exact = true })).ToBeCheckedAsync();
+        await Expect(page.Locator("#q-comment .feedback")).ToContainTextAsync("需要长期投入。");
+        await browser.ShotAsync(page, "expert-topic-round2-en");
+
+        // An answer outside the quartiles needs a rationale: marked at the question, saved once it is given.
+        await page.Locator("#q-importance").GetByRole(AriaRole.Radio, new() { Name = "2", Exact = true }).CheckAsync();
+        await page.Locator("#autosave[data-state='q.js.invalid']").WaitForAsync();
+        await Expect(page.Locator("#q-importance p.error")).ToContainTextAsync("outside last round's interquartile range");
+        await browser.ShotAsync(page, "expert-topic-rationale-needed-en");
+        // The form starts from the round-1 answers; the year 2035 now lies below the quartiles too.
+        await Expect(page.Locator("#q-realization_year p.error")).ToContainTextAsync("outside last round's interquartile range");
+        await page.Locator("#r-importance").FillAsync("Demand will come later than most expect.");
+        await page.Locator("#r-realization_year").FillAsync("Pilot lines exist already.");
+        await page.Locator("#r-realization_year").BlurAsync();
+        await page.Locator("#autosave[data-state='q.js.saved']").WaitForAsync();
+        var revised = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{QuickStudy.Topics[0]}");
+        Assert.Equal(2, revised["answers"]!["importance"]!["value"]!.GetValue<double>());
+        Assert.Equal("Demand will come later than most expect.", revised["answers"]!["importance"]!["rationale"]!.GetValue<string>());
+        Assert.Equal(2035, revised["answers"]!["realization_year"]!["value"]!.GetValue<double>());
+        Assert.Equal(7, revised["answers"]!["feasibility"]!["value"]!.GetValue<double>());
+
+        // The switch is remembered for the expert (e-mails follow it).
+        var me = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire");
+        Assert.Equal("en", me["language"]!.GetValue<string>());
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+}
+
