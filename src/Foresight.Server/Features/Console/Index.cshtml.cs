@@ -4,6 +4,9 @@ using Foresight.Core.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Foresight.Server.Features.Surveys;
 
 namespace Foresight.Server.Features.Console;
 
@@ -14,6 +17,22 @@ public sealed record ConsoleSurvey(string Slug, LocalizedText Title, string Stat
 public sealed class ConsoleIndexPage(Db db) : PageModel
 {
     public List<ConsoleSurvey> Surveys { get; private set; } = [];
+    public string? Error { get; private set; }
+    public List<string> ErrorList { get; } = [];
+
+    /// <summary>A new survey from its YAML file; problems are listed with their line and column.</summary>
+    public async Task<IActionResult> OnPostImportAsync([FromServices] SurveyCatalog catalog)
+    {
+        var result = (await SurveysEndpoints.Import(Request, User, db, catalog)).Result;
+        if (result is Created<SurveyDetail> created) return Redirect($"/console/surveys/{created.Value!.Slug}");
+        var problem = (ProblemHttpResult)result;
+        Error = problem.ProblemDetails.Detail;
+        if (problem.ProblemDetails.Extensions.TryGetValue("errors", out var e) && e is IEnumerable<object> list)
+            ErrorList.AddRange(list.OfType<FileError>().Select(f => $"{f.File}:{f.Line}:{f.Column}: {f.Message}"));
+        Response.StatusCode = problem.StatusCode;
+        await OnGetAsync();
+        return Page();
+    }
 
     public async Task OnGetAsync()
     {

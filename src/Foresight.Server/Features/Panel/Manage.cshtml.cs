@@ -1,0 +1,71 @@
+using Foresight.Server.Features.Experts;
+using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Mail;
+using Foresight.Server.Features.Questionnaire;
+using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
+using Hangfire;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Foresight.Server.Features.Panel;
+
+/// <summary>
+/// The expert pool (shared by every survey: add one, import a CSV) and this survey's panel: who answers which
+/// fields, their invitation e-mails, and their personal links (shown once when made; renew or revoke).
+/// </summary>
+public sealed class ManagePage : ConsolePage
+{
+    public List<MemberView> Members { get; private set; } = [];
+    public List<ExpertView> Pool { get; private set; } = [];
+    public Dictionary<string, OutboxEntry> Invitations { get; private set; } = [];
+    public List<Invitation> NewLinks { get; } = [];
+    public ImportResult? Imported { get; private set; }
+    [BindProperty(SupportsGet = true)] public string? Q { get; set; }
+
+    protected override async Task LoadAsync()
+    {
+        Members = (await PanelEndpoints.List(Survey, Db)).Value!;
+        Pool = (await ExpertsEndpoints.List(Db, string.IsNullOrWhiteSpace(Q) ? null : Q.Trim(), null)).Value!;
+        Invitations = (await MailEndpoints.List(Survey, Db, null)).Value!.Where(m => m.Kind == "invitation")
+            .GroupBy(m => m.ToAddress, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
+    }
+
+    List<string>? Fields(string name) => Request.Form[name].Where(f => !string.IsNullOrEmpty(f)).Select(f => f!).ToList() is { Count: > 0 } l ? l : null;
+
+    public async Task<IActionResult> OnPostAddAsync()
+    {
+        var ids = Request.Form["experts"].Select(x => long.TryParse(x, out var id) ? id : 0).Where(id => id > 0).ToList();
+        if (ids.Count == 0) return await FailAsync(Ui.T("panel.pick"), [], 400);
+        var fields = Fields("fields");
+        var body = new PanelRequest(ids.Select(id => new PanelAddition(id, null, fields)).ToList());
+        return await ActAsync(body, async () => await PanelEndpoints.Add(Survey, body, User, Db, Request, Service<IOptions<ForesightOptions>>(),
+            Service<LivePublisher>(), Service<LinkVault>(), Service<IBackgroundJobClient>()), "done.panel.added", v => NewLinks.AddRange((List<Invitation>)v!));
+    }
+
+    public async Task<IActionResult> OnPostFieldsAsync(long member)
+    {
+        var body = new FieldsRequest(Fields("fields") ?? []);
+        return await ActAsync(body, async () => await PanelEndpoints.SetFields(Survey, member, body, User, Db, Service<LivePublisher>(), Service<QuestionnaireCache>()),
+            "done.panel.fields");
+    }
+
+    public async Task<IActionResult> OnPostRenewAsync(long member) =>
+        await ActAsync(null, async () => await PanelEndpoints.Renew(Survey, member, User, Db, Request, Service<IOptions<ForesightOptions>>(),
+            Service<CredentialStore>(), Service<LinkVault>()), "done.panel.renewed", v => NewLinks.Add((Invitation)v!));
+
+    public async Task<IActionResult> OnPostRevokeAsync(long member) =>
+        await ActAsync(null, async () => await PanelEndpoints.Revoke(Survey, member, User, Db, Service<CredentialStore>()), "done.panel.revoked");
+
+    public async Task<IActionResult> OnPostExpertAsync(string? name, string? email, string? organisation, string? orgType, string? region, string? expertise, string? language)
+    {
+        var body = new ExpertInput(name?.Trim() ?? "", email?.Trim() ?? "", Blank(organisation), Blank(orgType), Blank(region), null,
+            expertise?.Split([',', ' ', '，', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Blank(language));
+        return await ActAsync(body, async () => await ExpertsEndpoints.Add(body, User, Db), "done.expert.added");
+    }
+
+    public async Task<IActionResult> OnPostImportAsync() =>
+        await ActAsync(null, async () => await ExpertsEndpoints.Import(Request, User, Db), "done.expert.imported", v => Imported = (ImportResult)v!);
+
+    static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+}
