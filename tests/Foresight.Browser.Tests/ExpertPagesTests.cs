@@ -121,5 +121,67 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
         Assert.Equal("en", me["language"]!.GetValue<string>());
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
-}
 
+    [Fact]
+    public async Task Answering_works_without_JavaScript_and_with_the_keyboard_alone()
+    {
+        var address = _app.StartKestrel();
+        var study = await QuickStudy.CreateAsync(_app, experts: 6);
+        await using var context = await browser.Browser.NewContextAsync(Phone(address, "en-GB", javaScript: false));
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"/x/{study.Secrets[0]}");
+        await page.GotoAsync($"/survey/quick-start/topics/{QuickStudy.Topics[0]}?lang=en");
+
+        // Keyboard only: Tab to the familiarity group, arrows pick within a radio group, Space ticks a box, Enter saves.
+        async Task TabToAsync(string name)
+        {
+            for (int i = 0; i < 80; i++)
+            {
+                await page.Keyboard.PressAsync("Tab");
+                if (await page.EvaluateAsync<string?>("document.activeElement && document.activeElement.name") == name) return;
+            }
+            Assert.Fail($"Tab never reached {name}");
+        }
+        await TabToAsync("a.familiarity");
+        await page.Keyboard.PressAsync("ArrowDown");          // Very familiar -> Familiar
+        await TabToAsync("a.importance");
+        for (int i = 0; i < 5; i++) await page.Keyboard.PressAsync("ArrowRight");  // 1 -> 6
+        await TabToAsync("a.realization_year");
+        await page.Keyboard.TypeAsync("2036");
+        await TabToAsync("a.constraints");
+        await page.Keyboard.PressAsync("Space");
+        await TabToAsync("go");
+        while (await page.EvaluateAsync<string>("document.activeElement.value") != "next") await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator(".crumbs")).ToContainTextAsync("Topic 2 of 6");
+        var saved = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{QuickStudy.Topics[0]}");
+        Assert.Equal("3", saved["answers"]!["familiarity"]!["value"]!.ToString());
+        Assert.Equal(6, saved["answers"]!["importance"]!["value"]!.GetValue<double>());
+        Assert.Equal(2036, saved["answers"]!["realization_year"]!["value"]!.GetValue<double>());
+        Assert.Equal(["C01"], saved["answers"]!["constraints"]!["value"]!.AsArray().Select(x => x!.GetValue<string>()));
+
+        // Without script, "not familiar" with other answers ticked saves the topic as skipped (the others are dropped).
+        await page.GetByLabel("Not familiar").CheckAsync();
+        await page.Locator("#q-importance").GetByRole(AriaRole.Radio, new() { Name = "4", Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("Saved.");
+        var skipped = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{QuickStudy.Topics[1]}");
+        Assert.Equal(["familiarity"], skipped["answers"]!.AsObject().Select(kv => kv.Key));
+
+        // A bad answer comes back as the page with the problem at its question, and nothing stored.
+        await page.GotoAsync($"/survey/quick-start/topics/{QuickStudy.Topics[2]}");
+        await page.Locator("#a-realization_year").FillAsync("2100");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#q-realization_year p.error")).ToContainTextAsync("2025 to 2060");
+        await Expect(page.Locator("#a-realization_year")).ToHaveValueAsync("2100");
+        await browser.ShotAsync(page, "expert-nojs-error-en");
+        var none = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{QuickStudy.Topics[2]}");
+        Assert.Empty(none["answers"]!.AsObject());
+
+        // Messages are posted with a plain form too.
+        await page.GetByLabel("Write a message").FillAsync("Is the 2035 horizon realistic for this one?");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Post message" }).ClickAsync();
+        await Expect(page.Locator("ol.messages")).ToContainTextAsync("Is the 2035 horizon realistic");
+        await Expect(page.Locator("ol.messages")).ToContainTextAsync($"Expert {study.Pseudonyms[0]} (you)");
+    }
+}
