@@ -41,6 +41,7 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
         await Expect(page.Locator("h1")).ToContainTextAsync("量子与人工智能技术预见快速调查");
         await Expect(page.Locator("#round-title")).ToContainTextAsync("第 1 轮");
         await browser.ShotAsync(page, "expert-home-zh");
+        await Accessibility.AssertAccessibleAsync(page);
         await AssertFitsAsync(page);
 
         // The profile first.
@@ -63,6 +64,7 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
         await page.Locator("#autosave[data-state='q.js.saved']").WaitForAsync();
         await AssertFitsAsync(page);
         await browser.ShotAsync(page, "expert-topic-round1-zh");
+        await Accessibility.AssertAccessibleAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "保存并继续" }).ClickAsync();
         await Expect(page.Locator(".crumbs")).ToContainTextAsync("第 2 / 6 项课题");
 
@@ -104,6 +106,7 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
         await page.Locator("#autosave[data-state='q.js.invalid']").WaitForAsync();
         await Expect(page.Locator("#q-importance p.error")).ToContainTextAsync("outside last round's interquartile range");
         await browser.ShotAsync(page, "expert-topic-rationale-needed-en");
+        await Accessibility.AssertAccessibleAsync(page);
         // The form starts from the round-1 answers; the year 2035 now lies below the quartiles too.
         await Expect(page.Locator("#q-realization_year p.error")).ToContainTextAsync("outside last round's interquartile range");
         await page.Locator("#r-importance").FillAsync("Demand will come later than most expect.");

@@ -111,6 +111,7 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         var links = await page.Locator("#links a.invitation").AllTextContentsAsync();
         Assert.Equal(6, links.Count);
         await browser.ShotAsync(page, "console-panel-links");
+        await Accessibility.AssertAccessibleAsync(page);
         var secrets = links.Select(l => l[(l.LastIndexOf('/') + 1)..]).ToList();
 
         // Round 1 opens with a deadline.
@@ -141,6 +142,7 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await Expect(live.Locator("#responded")).ToHaveTextAsync("6");
         await Expect(live.Locator("#topic-Q-T01 [data-col=n]")).ToHaveTextAsync("6");
         await browser.ShotAsync(live, "console-live-round1");
+        await Accessibility.AssertAccessibleAsync(live);
 
         // An expert writes a topic message; the coordinator hides it.
         await expertZh.GotoAsync("/survey/quick-start/topics/Q-T02");
@@ -160,6 +162,7 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("The round is closed");
         await page.GetByRole(AriaRole.Link, new() { Name = "Topics" }).ClickAsync();
         await browser.ShotAsync(page, "console-topics-between-rounds");
+        await Accessibility.AssertAccessibleAsync(page);
         var row = page.Locator("#topic-Q-T03");
         await row.Locator("select[name=decision]").SelectOptionAsync("retire");
         await row.GetByRole(AriaRole.Button, new() { Name = "Decide" }).ClickAsync();
@@ -189,6 +192,7 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await Expect(expertEn.Locator("#q-importance .feedback")).ToContainTextAsync("Round 1 result");
         await Expect(expertEn.Locator("#q-importance .feedback")).ToContainTextAsync("Your previous answer: 3");
         await browser.ShotAsync(expertEn, "expert-round2-feedback-phone-en");
+        await Accessibility.AssertAccessibleAsync(expertEn);
         Assert.Equal(0, await expertEn.Locator("a[href$='/topics/Q-T03']").CountAsync());
         await expertEn.GotoAsync("/survey/quick-start/topics/A-M1");
         await Expect(expertEn.Locator(".note").First).ToContainTextAsync("merges the earlier topics A-T01, A-T02");
@@ -212,12 +216,14 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("recorded");
         await Expect(page.Locator("section.card")).ToContainTextAsync("Strategic");
         await browser.ShotAsync(page, "console-key-technologies");
+        await Accessibility.AssertAccessibleAsync(page);
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Overview and rounds" }).ClickAsync();
         await page.GetByLabel("Account e-mail").FillAsync("reader@test.local");
         await page.GetByRole(AriaRole.Button, new() { Name = "Grant access" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Access granted");
         await browser.ShotAsync(page, "console-overview");
+        await Accessibility.AssertAccessibleAsync(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "Reports" }).First.ClickAsync();
         var englishRow = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 2 results" }).Filter(new() { HasText = "English" });
         for (int i = 0; i < 240 && await englishRow.GetByText("ready").CountAsync() == 0; i++)
