@@ -34,7 +34,15 @@ public sealed class BrowserFixture : IAsyncLifetime
     public async Task ShotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
 
-    static string RepositoryRoot()
+    public static async Task SignInAsync(IPage page, string email, string password)
+    {
+        await page.GotoAsync("/signin");
+        await page.GetByLabel("E-mail").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Foresight.sln"))) return dir.FullName;

@@ -10,14 +10,6 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
     readonly ForesightFactory _app = new();
     public void Dispose() => _app.Dispose();
 
-    static async Task SignInAsync(IPage page, string email, string password)
-    {
-        await page.GotoAsync("/signin");
-        await page.GetByLabel("E-mail").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
-
     [Fact]
     public async Task A_coordinator_publishes_a_round_report_and_a_stakeholder_downloads_it()
     {
@@ -34,7 +26,7 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
         // The coordinator sees both languages of the round-1 report rendering or rendered, and publishes the English one.
         await using var coordinatorContext = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
         var page = await coordinatorContext.NewPageAsync();
-        await SignInAsync(page, "coordinator@test.local", "coordinator-password");
+        await BrowserFixture.SignInAsync(page, "coordinator@test.local", "coordinator-password");
         await page.WaitForURLAsync("**/console");
         await page.GetByRole(AriaRole.Link, new() { Name = "Reports" }).ClickAsync();
         await page.WaitForURLAsync("**/reports");
@@ -54,7 +46,7 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
         // The stakeholder lands on the reports page, sees only the published report, and downloads it.
         await using var stakeholderContext = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
         var reader = await stakeholderContext.NewPageAsync();
-        await SignInAsync(reader, "reader@test.local", "reader-password");
+        await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
         await reader.WaitForURLAsync("**/reports");
         var rows = reader.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 1 results" });
         Assert.Equal(1, await rows.CountAsync());

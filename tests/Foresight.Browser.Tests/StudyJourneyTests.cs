@@ -17,21 +17,6 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
     readonly ForesightFactory _app = new();
     public void Dispose() => _app.Dispose();
 
-    static async Task SignInAsync(IPage page, string email, string password)
-    {
-        await page.GotoAsync("/signin");
-        await page.GetByLabel("E-mail").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
-
-    static string Repo(string path)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Foresight.sln"))) return Path.Combine(dir.FullName, path);
-        throw new FileNotFoundException(path);
-    }
-
     /// <summary>An expert answers every topic of the round on a phone, one topic per page.</summary>
     async Task AnswerAllAsync(IPage page, string link, int importance, int year, bool chinese)
     {
@@ -80,19 +65,19 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         var errors = new List<string>();
         // Script errors only: the broken survey file is answered 400 on purpose.
         page.Console += (_, m) => { if (m.Type == "error" && !m.Text.Contains("status of 400")) errors.Add(m.Text); };
-        await SignInAsync(page, "coordinator@test.local", "coordinator-password");
+        await BrowserFixture.SignInAsync(page, "coordinator@test.local", "coordinator-password");
         await Expect(page).ToHaveURLAsync(new Regex("/console$"));
 
         // A survey file with a mistake is refused with its line and column; the good one creates the survey.
         var dir = Directory.CreateTempSubdirectory("foresight-journey").FullName;
-        var yaml = await File.ReadAllTextAsync(Repo("surveys/quick-start.yaml"));
+        var yaml = await File.ReadAllTextAsync(Path.Combine(BrowserFixture.RepositoryRoot(), "surveys/quick-start.yaml"));
         var broken = Path.Combine(dir, "broken.yaml");
         await File.WriteAllTextAsync(broken, yaml.Replace("kind: rating", "kind: ratting"));
         await page.Locator("#survey-file").SetInputFilesAsync(broken);
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
         await Expect(page.Locator("#error")).ToContainTextAsync(new Regex(@"broken\.yaml:\d+:\d+"));
         await browser.ShotAsync(page, "console-upload-error");
-        await page.Locator("#survey-file").SetInputFilesAsync(Repo("surveys/quick-start.yaml"));
+        await page.Locator("#survey-file").SetInputFilesAsync(Path.Combine(BrowserFixture.RepositoryRoot(), "surveys/quick-start.yaml"));
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/console/surveys/quick-start$"));
 
@@ -236,7 +221,7 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
 
         await using var readerContext = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
         var reader = await readerContext.NewPageAsync();
-        await SignInAsync(reader, "reader@test.local", "reader-password");
+        await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
         await Expect(reader).ToHaveURLAsync(new Regex("/reports$"));
         var published = reader.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 2 results" });
         var download = await reader.RunAndWaitForDownloadAsync(() => published.GetByRole(AriaRole.Link, new() { Name = "PDF" }).ClickAsync());

@@ -83,6 +83,4 @@ public abstract class ConsolePage : PageModel
         return string.IsNullOrEmpty(zh) && string.IsNullOrEmpty(en) ? null : new(string.IsNullOrEmpty(zh) ? null : zh, string.IsNullOrEmpty(en) ? null : en);
     }
 
-    public static string When(string? iso) => iso is null ? "" :
-        DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'");
 }

@@ -41,6 +41,7 @@ public static class Startup
                 for (int i = 0; i < notes.Count; i++) notes[i] = notes[i].Replace("{base}", baseUrl);
                 Console.WriteLine();
                 Console.WriteLine("Foresight is running.");
+                Console.WriteLine($"  Console:         {baseUrl}/console   (coordinators; stakeholders: {baseUrl}/reports)");
                 Console.WriteLine($"  API reference:   {baseUrl}/scalar");
                 Console.WriteLine($"  OpenAPI:         {baseUrl}/openapi/v1.json");
                 Console.WriteLine($"  Database:        {db.Path}");

@@ -42,6 +42,10 @@ public sealed class Ui(IHttpContextAccessor accessor)
 
     public string Text(LocalizedText? text) => text?.Get(Lang) ?? "";
 
+    /// <summary>A stored time as pages show it: UTC, as the server cannot know the reader's zone without script.</summary>
+    public static string When(string? iso) => iso is null ? "" :
+        DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+
     string Resolve()
     {
         var http = accessor.HttpContext;

@@ -49,7 +49,4 @@ public abstract class ExpertPage(Db db, SurveyCatalog catalog, Ui ui) : PageMode
         await next();
     }
 
-    /// <summary>A date and time in the reader's terms: UTC, as the server cannot know the browser's zone without script.</summary>
-    public static string When(string? iso) => iso is null ? "" :
-        DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'");
 }
