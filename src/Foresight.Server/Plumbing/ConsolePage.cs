@@ -51,10 +51,8 @@ public abstract class ConsolePage : PageModel
         while (result is INestedHttpResult nested) result = nested.Result;
         if (result is ProblemHttpResult problem)
         {
-            var items = problem.ProblemDetails.Extensions.TryGetValue("errors", out var e) && e is IEnumerable<object> list
-                ? list.Select(x => x switch { FileError f => $"{f.File}:{f.Line}:{f.Column}: {f.Message}", Features.Experts.LineError l => $"{l.Line}: {l.Message}", _ => x?.ToString() ?? "" }).ToList()
-                : [];
-            return await FailAsync(problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title ?? "", items, problem.StatusCode);
+            var (message, items) = Explain(problem);
+            return await FailAsync(message, items, problem.StatusCode);
         }
         if (show is not null)
         {
@@ -65,6 +63,20 @@ public abstract class ConsolePage : PageModel
         }
         Done = Ui.T(done);
         return Redirect(Request.Path + Request.QueryString);
+    }
+
+    /// <summary>A refusal as a page shows it: the detail, and each listed problem (file:line:column for a file).</summary>
+    public static (string Message, List<string> Items) Explain(ProblemHttpResult problem)
+    {
+        var items = problem.ProblemDetails.Extensions.TryGetValue("errors", out var e) && e is IEnumerable<object> list
+            ? list.Select(x => x switch
+            {
+                FileError f => $"{f.File}:{f.Line}:{f.Column}: {f.Message}",
+                Features.Experts.LineError l => $"{l.Line}: {l.Message}",
+                _ => x?.ToString() ?? "",
+            }).ToList()
+            : [];
+        return (problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title ?? "", items);
     }
 
     protected async Task<IActionResult> FailAsync(string message, IEnumerable<string> errors, int status)

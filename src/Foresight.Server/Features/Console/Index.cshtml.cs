@@ -26,9 +26,9 @@ public sealed class ConsoleIndexPage(Db db) : PageModel
         var result = (await SurveysEndpoints.Import(Request, User, db, catalog)).Result;
         if (result is Created<SurveyDetail> created) return Redirect($"/console/surveys/{created.Value!.Slug}");
         var problem = (ProblemHttpResult)result;
-        Error = problem.ProblemDetails.Detail;
-        if (problem.ProblemDetails.Extensions.TryGetValue("errors", out var e) && e is IEnumerable<object> list)
-            ErrorList.AddRange(list.OfType<FileError>().Select(f => $"{f.File}:{f.Line}:{f.Column}: {f.Message}"));
+        var (message, items) = ConsolePage.Explain(problem);
+        Error = message;
+        ErrorList.AddRange(items);
         Response.StatusCode = problem.StatusCode;
         await OnGetAsync();
         return Page();

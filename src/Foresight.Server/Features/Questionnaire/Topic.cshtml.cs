@@ -44,7 +44,7 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
 
     public bool Skipped => Definition.Familiarity is { } f && Values.TryGetValue(f.Id, out var v) && v.Value is { } code && f.OptionByCode(code) is { SkipsTopic: true };
 
-    async Task<bool> LoadAsync(string code)
+    async Task<bool> LoadAsync(string code, bool messages = true)
     {
         Overview = (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!;
         if ((await QuestionnaireEndpoints.Topic(Survey, code, User, Db, Service<SurveyCatalog>())).Result is not Ok<TopicSheet> sheet) return false;
@@ -62,7 +62,7 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
         Index = order.FindIndex(t => t.Code == code);
         Previous = Index > 0 ? order[Index - 1] : null;
         Next = Index >= 0 && Index + 1 < order.Count ? order[Index + 1] : null;
-        if ((await MessagesEndpoints.List(Survey, code, User, Db)).Result is Ok<List<MessageView>> messages) Messages = messages.Value!;
+        if (messages && (await MessagesEndpoints.List(Survey, code, User, Db)).Result is Ok<List<MessageView>> list) Messages = list.Value!;
         return true;
     }
 
@@ -75,8 +75,9 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
 
     public async Task<IActionResult> OnPostAsync(string code)
     {
-        if (!await LoadAsync(code)) return NotFound();
         bool autosave = Request.Headers["X-Autosave"] == "1";
+        // An autosave answers JSON only: the topic's messages are not needed.
+        if (!await LoadAsync(code, messages: !autosave)) return NotFound();
         var form = await Request.ReadFormAsync();
         var request = AnswerForm.ToRequest(form, Definition, Questions, Sheet.Answers);
         bool anything = (request.Answers?.Count ?? 0) + (request.Rationales?.Count ?? 0) > 0;
@@ -98,8 +99,9 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
         bool ok = PageError is null && Errors.Count == 0;
         if (autosave)
         {
-            var after = ok ? (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!.Progress : Overview.Progress;
+            // Progress after the save follows from this topic's completeness before and after; no second read of the questionnaire.
             var complete = outcome is SaveOutcome.Saved s ? s.Complete : Sheet.Complete;
+            var after = Overview.Progress with { Complete = Overview.Progress.Complete + (complete ? 1 : 0) - (Sheet.Complete ? 1 : 0) };
             return new JsonResult(new { saved = ok, complete, progress = after, error = PageError, errors = Errors }) { StatusCode = ok ? 200 : PageError is null ? 400 : 409 };
         }
         if (ok)
