@@ -17,7 +17,6 @@ using Foresight.Server.Plumbing;
 using Hangfire;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -33,11 +32,12 @@ builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOption
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddForesightAuth();
 builder.Services.AddForesightRateLimits(builder.Configuration);
+builder.Services.AddForesightWebSecurity();
 builder.Services.AddOpenApi();
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped<Ui>();
 builder.Services.AddRazorPages(o => o.RootDirectory = "/Features");
-builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+builder.Services.AddForesightHealth();
 
 // Domain services
 builder.Services.AddSingleton<SurveyCatalog>();
@@ -67,18 +67,19 @@ await app.Services.GetRequiredService<RoundLifecycle>().ReconcileAsync(schedule:
 app.Services.GetRequiredService<IRecurringJobManager>()
     .AddOrUpdate<RoundLifecycle>(RoundLifecycle.ReconcileJob, l => l.ReconcileAsync(false), Cron.Minutely());
 
+app.UseSecurityHeaders();
 app.UseProblemResponses();
 app.UseStaticFiles();
 app.UseRouting();
 app.UseAuthentication();
+app.UseCookieApiAntiforgery();
 app.UseAuthorization();
 app.UseRateLimiter();
 app.UseBodyLimits();
 
 app.MapOpenApi();
 app.MapScalarApiReference();
-app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+app.MapForesightHealth();
 app.MapGet("/", (HttpContext http) => Results.Redirect(http.User.IsInRole(Roles.Stakeholder) ? "/reports" : "/console")).ExcludeFromDescription();
 app.MapRazorPages();
 

@@ -189,6 +189,7 @@ public sealed class BearerHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
 public static class AuthSetup
 {
     public const string PolicyScheme = "Foresight";
+    public const string CookieName = "foresight";
 
     public static IServiceCollection AddForesightAuth(this IServiceCollection services)
     {
@@ -202,10 +203,13 @@ public static class AuthSetup
             .AddScheme<AuthenticationSchemeOptions, BearerHandler>(BearerHandler.SchemeName, null)
             .AddCookie(o =>
             {
-                o.Cookie.Name = "foresight";
+                o.Cookie.Name = CookieName;
                 o.Cookie.HttpOnly = true;
+                // Lax, not Strict: an expert arrives from a link in an e-mail (another site) and must stay signed in
+                // through the redirect. Cross-site POSTs never carry it; cookie API calls need antiforgery (WebSecurity).
                 o.Cookie.SameSite = SameSiteMode.Lax;
-                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                // Browsers keep Secure cookies for http://localhost too; anywhere else Foresight is served over HTTPS.
+                o.Cookie.SecurePolicy = CookieSecurePolicy.Always;
                 o.SlidingExpiration = true;
                 o.ExpireTimeSpan = TimeSpan.FromDays(14);
                 o.LoginPath = "/signin";

@@ -37,11 +37,11 @@ public static class Jobs
         return services;
     }
 
-    /// <summary>The dashboard at /hangfire, for coordinators and admins only.</summary>
+    /// <summary>The dashboard at /hangfire, for admins only: it lists the jobs of every survey.</summary>
     public static void MapJobsDashboard(this IEndpointRouteBuilder app) =>
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
-            Authorization = [new CoordinatorsOnly()],
+            Authorization = [new AdminsOnly()],
             AppPath = "/console",
             DisplayStorageConnectionString = false,
             DashboardTitle = "Foresight jobs",
@@ -65,13 +65,9 @@ public static class Jobs
         }
     }
 
-    /// <summary>Hangfire answers 401 to an anonymous caller and 403 to a signed-in one this refuses (experts, stakeholders).</summary>
-    sealed class CoordinatorsOnly : IDashboardAuthorizationFilter
+    /// <summary>Hangfire answers 401 to an anonymous caller and 403 to a signed-in one this refuses.</summary>
+    sealed class AdminsOnly : IDashboardAuthorizationFilter
     {
-        public bool Authorize(DashboardContext context)
-        {
-            var user = context.GetHttpContext().User;
-            return user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Coordinator);
-        }
+        public bool Authorize(DashboardContext context) => context.GetHttpContext().User.IsInRole(Roles.Admin);
     }
 }

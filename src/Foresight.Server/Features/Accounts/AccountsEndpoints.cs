@@ -70,7 +70,7 @@ public static class AccountsEndpoints
         users.MapPost("/{id:long}/disable", Disable);
 
         app.MapGet("/api/audit", AuditLog).WithTags("Accounts").RequireAuthorization(Policies.Admin)
-            .WithSummary("The audit log of coordinator and admin actions, newest first");
+            .WithSummary("The audit log of coordinator and admin actions, newest first; filter by survey, action (or its prefix, e.g. round) and user e-mail");
     }
 
     static async Task<Results<Ok<SignInResponse>, ProblemHttpResult>> SignIn(SignInRequest body, HttpContext http, Db db, TimeProvider clock, IOptions<ForesightOptions> options)
@@ -173,17 +173,30 @@ public static class AccountsEndpoints
         return TypedResults.NoContent();
     }
 
-    static async Task<Ok<List<AuditEntry>>> AuditLog(Db db, string? survey, int? limit)
+    internal static async Task<Ok<List<AuditEntry>>> AuditLog(Db db, string? survey, string? action, string? user, int? limit) =>
+        TypedResults.Ok(await AuditAsync(db, survey, action, user, limit ?? 200));
+
+    /// <summary>The newest audit entries; survey by id or slug, action by prefix ("round." for opened and closed), user by e-mail.</summary>
+    internal static async Task<List<AuditEntry>> AuditAsync(Db db, string? survey, string? action, string? user, int limit)
     {
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<AuditEntry>("""
             SELECT a.id, a.at, u.email AS user, s.slug AS survey, a.action, a.detail
             FROM audit_log a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN surveys s ON s.id = a.survey_id
             WHERE (@survey IS NULL OR s.slug = @survey OR CAST(s.id AS TEXT) = @survey)
+              AND (@action IS NULL OR a.action = @action OR a.action LIKE @actionPrefix ESCAPE '\')
+              AND (@user IS NULL OR u.email = @user)
             ORDER BY a.id DESC LIMIT @limit
-            """, new { survey, limit = Math.Clamp(limit ?? 200, 1, 5000) });
-        return TypedResults.Ok(rows.ToList());
+            """, new
+        {
+            survey = Blank(survey), action = Blank(action), user = Blank(user)?.ToLowerInvariant(),
+            actionPrefix = Blank(action) is { } a ? a.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").TrimEnd('.') + ".%" : null,
+            limit = Math.Clamp(limit, 1, 5000),
+        });
+        return rows.ToList();
     }
+
+    static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
     sealed class UserRow
     {

@@ -37,7 +37,8 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
 
     public async Task<IActionResult> OnPostRenderAsync()
     {
-        if (await TargetAsync() is not { } target) return Forbid();
+        var (target, refusal) = await TargetAsync();
+        if (target is null) return refusal!;
         var status = await reports.RequestAsync(target.Id, Kind!, Round, Language!, User.UserId());
         Message = status;
         await LoadAsync();
@@ -46,21 +47,27 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
 
     public async Task<IActionResult> OnPostPublishAsync()
     {
-        if (await TargetAsync() is not { } target) return Forbid();
+        var (target, refusal) = await TargetAsync();
+        if (target is null) return refusal!;
         NewLink = await reports.PublishAsync(target, Kind!, Round, Language!, User.UserId(), PanelEndpoints.LinkBase(Request, options));
         await LoadAsync();
         return Page();
     }
 
-    /// <summary>The survey a form acts on, when the caller coordinates it and the form names a report that can exist.</summary>
-    async Task<SurveyRef?> TargetAsync()
+    /// <summary>
+    /// The survey a form acts on, when the caller coordinates it and the form names a report that can exist. Who comes
+    /// first: a form for a survey the caller does not coordinate is refused whatever else it says.
+    /// </summary>
+    async Task<(SurveyRef? Target, IActionResult? Refusal)> TargetAsync()
     {
-        if (Kind is not ("round" or "study") || Languages.Normalize(Language) is not { } language || Survey is null) return null;
-        Language = language;
         await using var c = await db.OpenAsync();
-        var id = await c.QuerySingleOrDefaultAsync<long?>("SELECT id FROM surveys WHERE slug = @Survey", new { Survey });
-        if (id is null || !await SurveyAccessFilter.CoordinatesAsync(HttpContext, User, id.Value)) return null;
-        return new SurveyRef(id.Value, Survey);
+        var id = Survey is null ? null : await c.QuerySingleOrDefaultAsync<long?>("SELECT id FROM surveys WHERE slug = @Survey", new { Survey });
+        if (id is null) return (null, NotFound());
+        if (!await SurveyAccessFilter.CoordinatesAsync(HttpContext, User, id.Value)) return (null, Forbid());
+        // The page's own forms always name a kind and language; only a hand-made request lacks them.
+        if (Kind is not ("round" or "study") || Languages.Normalize(Language) is not { } language) return (null, BadRequest());
+        Language = language;
+        return (new SurveyRef(id.Value, Survey!), null);
     }
 
     async Task LoadAsync()

@@ -40,8 +40,9 @@ public static class ReportsEndpoints
         var group = app.MapGroup("/api/surveys/{survey}").WithTags("Reports")
             .RequireAuthorization().RequireSurveyRole(SurveyRole.Coordinator | SurveyRole.Stakeholder);
         group.MapGet("/reports", List).WithSummary("Reports of the survey: every rendered version for coordinators, the published ones for stakeholders");
-        group.MapPost("/reports", Request).Validate<ReportRequest>().WithSummary("Render a report (a round's, or the study's) in one language, in the background");
-        group.MapPost("/reports/publish", Publish).Validate<ReportRequest>().WithSummary("Publish a report to the survey's stakeholders, with a link for anyone holding it");
+        // Coordinators only, checked before the body is validated: a stakeholder learns nothing from a validation error.
+        group.MapPost("/reports", Request).RequireSurveyRole(SurveyRole.Coordinator).Validate<ReportRequest>().WithSummary("Render a report (a round's, or the study's) in one language, in the background");
+        group.MapPost("/reports/publish", Publish).RequireSurveyRole(SurveyRole.Coordinator).Validate<ReportRequest>().WithSummary("Publish a report to the survey's stakeholders, with a link for anyone holding it");
         group.MapGet("/rounds/{number:int}/report.pdf", (SurveyRef survey, int number, string? lang, HttpContext http, Db db, ReportBuilder builder, ReportService reports) =>
             ServeAsync(survey, "round", number, lang, "pdf", http, db, builder, reports));
         group.MapGet("/rounds/{number:int}/report.html", (SurveyRef survey, int number, string? lang, HttpContext http, Db db, ReportBuilder builder, ReportService reports) =>
@@ -72,7 +73,6 @@ public static class ReportsEndpoints
 
     static async Task<IResult> Request(SurveyRef survey, ReportRequest body, HttpContext http, Db db, ReportService reports)
     {
-        if (!Coordinates(http)) return Problems.Forbidden("Only coordinators request reports.");
         var language = Languages.Normalize(body.Language)!;
         await using var c = await db.OpenAsync();
         var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @Id AND status = 'closed'", new { survey.Id })).ToHashSet();
@@ -85,7 +85,6 @@ public static class ReportsEndpoints
 
     static async Task<IResult> Publish(SurveyRef survey, ReportRequest body, HttpContext http, ReportService reports, IOptions<ForesightOptions> options)
     {
-        if (!Coordinates(http)) return Problems.Forbidden("Only coordinators publish reports.");
         var language = Languages.Normalize(body.Language)!;
         var link = await reports.PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, http.User.UserId(), PanelEndpoints.LinkBase(http.Request, options));
         if (link is null) return Problems.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
