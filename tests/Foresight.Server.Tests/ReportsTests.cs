@@ -40,7 +40,7 @@ public sealed class ReportsTests : IDisposable
     }
 
     /// <summary>GETs a report until it is rendered (202 meanwhile); returns its bytes.</summary>
-    static async Task<byte[]> PdfAsync(HttpClient client, string url, int seconds = 120)
+    internal static async Task<byte[]> PdfAsync(HttpClient client, string url, int seconds = 120)
     {
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
@@ -57,7 +57,7 @@ public sealed class ReportsTests : IDisposable
         }
     }
 
-    static string Text(byte[] pdf)
+    internal static string Text(byte[] pdf)
     {
         using var document = PdfDocument.Open(pdf);
         return string.Concat(document.GetPages().Select(p => p.Text));

@@ -66,6 +66,14 @@ public static class ExportsEndpoints
         return result;
     }
 
+    /// <summary>Every export is in the audit log, by whom (coordinator or stakeholder) and which file.</summary>
+    static async Task LogExportAsync(Db db, ClaimsPrincipal user, SurveyRef survey, string file)
+    {
+        await using var w = await db.BeginWriteAsync();
+        await Audit.LogAsync(w.Connection, w.Transaction, user.UserId(), survey.Id, "data.exported", new { file });
+        await w.CommitAsync();
+    }
+
     static string N(double? v) => v is { } x ? Num(x) : "";
 
     static async Task<IResult> ConsensusCsv(SurveyRef survey, HttpContext http, Db db, ConsensusService consensus)
@@ -76,6 +84,7 @@ public static class ExportsEndpoints
         Csv.WriteRow(w, ConsensusHeader);
         foreach (var (_, rows) in await ConsensusRowsAsync(c, survey.Id, consensus))
             foreach (var row in rows) Csv.WriteRow(w, row);
+        await LogExportAsync(db, http.User, survey, "consensus.csv");
         return TypedResults.File(Encoding.UTF8.GetBytes(w.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-consensus.csv");
     }
 
@@ -121,6 +130,7 @@ public static class ExportsEndpoints
         }
         var stream = new MemoryStream();
         book.SaveAs(stream);
+        await LogExportAsync(db, http.User, survey, "consensus.xlsx");
         return TypedResults.File(stream.ToArray(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", $"{survey.Slug}-consensus.xlsx");
     }
 
@@ -130,11 +140,7 @@ public static class ExportsEndpoints
         await using var c = await db.OpenAsync();
         var writer = new StringWriter(CultureInfo.InvariantCulture);
         await WriteAnswersAsync(c, definition, survey.Id, writer);
-        await using (var w = await db.BeginWriteAsync())
-        {
-            await Audit.LogAsync(w.Connection, w.Transaction, user.UserId(), survey.Id, "data.exported", new { file = "answers.csv" });
-            await w.CommitAsync();
-        }
+        await LogExportAsync(db, user, survey, "answers.csv");
         return TypedResults.File(Encoding.UTF8.GetBytes(writer.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-answers.csv");
     }
 
