@@ -162,6 +162,7 @@ public sealed class AnswerLoad(int experts)
     {
         var stored = ReadAnswers(database);
         var history = ReadCommentHistory(database);
+        var lastInHistory = ReadLastCommentInHistory(database);
         var check = new Check();
         var byPair = Writes.Where(w => w.SentAt >= since).GroupBy(w => (w.Expert, w.Topic)).ToDictionary(g => g.Key, g => g.OrderBy(w => w.K).ToList());
         for (int e = 0; e < Experts; e++)
@@ -192,6 +193,9 @@ public sealed class AnswerLoad(int experts)
                     var expected = Expected(e, topic, k);
                     Assert.True(rows.Count == expected.Count && expected.All(x => rows.TryGetValue(x.Key, out var s) && s == x.Value),
                         $"expert {e} {topic} w{k}: stored {Show(rows)}; expected {Show(expected)}");
+                    // The two tables are written in one transaction, so they agree in any state that was committed.
+                    Assert.True(lastInHistory.GetValueOrDefault((study.Members[e], topic)) == comment,
+                        $"expert {e} {topic}: the answer is '{comment}' but the history's last is '{lastInHistory.GetValueOrDefault((study.Members[e], topic))}'");
                     if (k == must) check.AckedFound++;
                     else if (must is not null) check.AckedSuperseded++;
                 }
@@ -214,6 +218,28 @@ public sealed class AnswerLoad(int experts)
             Assert.True(sent.ContainsKey(key) && n == 1, $"the history has {key.Item2} {n} times, which no request sent (or sent once)");
         check.Integrity = IntegrityCheck(database);
         return check;
+    }
+
+    /// <summary>Reads every expert's topic sheets through the API and checks each comment against the pair's stored write.</summary>
+    /// <returns>how many sheets were read</returns>
+    public static async Task<int> VerifyThroughApiAsync(Uri address, ProcessStudy study, Dictionary<(int, int), int?> stored)
+    {
+        int served = 0;
+        await Parallel.ForAsync(0, study.Secrets.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (e, _) =>
+        {
+            using var http = new HttpClient { BaseAddress = address };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", study.Secrets[e]);
+            for (int t = 0; t < QuickStudy.Topics.Length; t++)
+            {
+                var topic = QuickStudy.Topics[t];
+                var sheet = await http.GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{topic}");
+                var comment = sheet["answers"]?["comment"]?["value"]?.GetValue<string>();
+                var expected = stored.GetValueOrDefault((e, t)) is { } k ? Comment(e, topic, k) : null;
+                Assert.True(comment == expected, $"expert {e} {topic}: the API shows '{comment}', the file holds '{expected}'");
+                Interlocked.Increment(ref served);
+            }
+        });
+        return served;
     }
 
     public sealed class Check
@@ -263,6 +289,21 @@ public sealed class AnswerLoad(int experts)
         var result = new Dictionary<(long, string), int>();
         using var r = cmd.ExecuteReader();
         while (r.Read()) result[(r.GetInt64(0), r.GetString(1))] = r.GetInt32(2);
+        return result;
+    }
+
+    /// <summary>The comment of each (member, topic) last recorded in the answer history.</summary>
+    static Dictionary<(long, string), string> ReadLastCommentInHistory(string database)
+    {
+        using var c = Open(database);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT h.member_id, t.code, h.value FROM answer_history h JOIN topics t ON t.id = h.topic_id
+            WHERE h.id IN (SELECT max(id) FROM answer_history WHERE question = 'comment' GROUP BY member_id, topic_id)
+            """;
+        var result = new Dictionary<(long, string), string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) result[(r.GetInt64(0), r.GetString(1))] = r.GetString(2);
         return result;
     }
 

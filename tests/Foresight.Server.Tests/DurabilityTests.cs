@@ -83,21 +83,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
             }
 
             // The restarted server serves what the file holds.
-            int served = 0;
-            await Parallel.ForAsync(0, Experts, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (e, _) =>
-            {
-                using var http = new HttpClient { BaseAddress = server.Address };
-                http.DefaultRequestHeaders.Authorization = new("Bearer", study.Secrets[e]);
-                for (int t = 0; t < QuickStudy.Topics.Length; t++)
-                {
-                    var topic = QuickStudy.Topics[t];
-                    var sheet = await http.GetOkAsync($"{QuickStudy.S}/questionnaire/topics/{topic}");
-                    var comment = sheet["answers"]?["comment"]?["value"]?.GetValue<string>();
-                    var expected = baseline.GetValueOrDefault((e, t)) is { } k ? AnswerLoad.Comment(e, topic, k) : null;
-                    Assert.True(comment == expected, $"expert {e} {topic}: the API shows '{comment}', the file holds '{expected}'");
-                    Interlocked.Increment(ref served);
-                }
-            });
+            int served = await AnswerLoad.VerifyThroughApiAsync(server.Address, study, baseline);
 
             // A graceful stop after all that leaves a whole file too.
             Assert.True(await server.StopAsync(), "the server did not stop on SIGTERM within 30 s");
