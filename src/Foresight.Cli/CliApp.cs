@@ -13,6 +13,12 @@ public static class CliApp
               consensus statistics of a long answer file (round,item_id,expert_id,familiarity,answer), as JSON
           validate SURVEY.yaml
               checks a survey file and prints every problem with its line and column
+          backup DB.db OUT.db [--force]
+              a consistent copy of a Foresight database, also while the server writes to it (SQLite's online
+              backup), checked with integrity_check; an existing OUT is replaced only with --force
+          restore BACKUP.db DB.db
+              checks a backup and puts it in place of DB; stop the server first. The database as it was is
+              kept as DB.db.before-restore-<time>
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -29,6 +35,8 @@ public static class CliApp
             {
                 "stats" => StatsCommand.Run(rest, stdout, stderr),
                 "validate" => ValidateCommand.Run(rest, stdout, stderr),
+                "backup" => BackupCommand.Backup(rest, stdout, stderr),
+                "restore" => BackupCommand.Restore(rest, stdout, stderr),
                 _ => Fail(stderr, $"unknown verb '{args[0]}'\n\n{Usage}"),
             };
         }
@@ -52,9 +60,13 @@ public sealed class UsageException(string message) : Exception(message);
 internal sealed class Arguments
 {
     readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
+    readonly HashSet<string> _flags = new(StringComparer.Ordinal);
     public List<string> Positional { get; } = [];
 
-    public Arguments(string[] args, params string[] known)
+    public Arguments(string[] args, params string[] known) : this(args, known, []) { }
+
+    /// <param name="flags">options that take no value, such as --force</param>
+    public Arguments(string[] args, string[] known, string[] flags)
     {
         for (int i = 0; i < args.Length; i++)
         {
@@ -64,7 +76,13 @@ internal sealed class Arguments
             string? value = null;
             int eq = name.IndexOf('=');
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
-            if (!known.Contains(name)) throw new UsageException($"unknown option --{name}; known: {string.Join(", ", known.Select(k => "--" + k))}");
+            if (flags.Contains(name))
+            {
+                if (value is not null) throw new UsageException($"--{name} takes no value");
+                _flags.Add(name);
+                continue;
+            }
+            if (!known.Contains(name)) throw new UsageException($"unknown option --{name}; known: {string.Join(", ", known.Concat(flags).Select(k => "--" + k))}");
             if (value is null)
             {
                 if (i + 1 >= args.Length) throw new UsageException($"--{name} needs a value");
@@ -75,4 +93,6 @@ internal sealed class Arguments
     }
 
     public string? this[string name] => _options.GetValueOrDefault(name);
+
+    public bool Has(string flag) => _flags.Contains(flag);
 }

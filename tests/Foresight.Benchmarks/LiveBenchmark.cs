@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Foresight.Testing;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -20,7 +21,7 @@ public static class LiveBenchmark
         int clients = Arg(args, "--clients", 1000), rate = Arg(args, "--rate", 500), seconds = Arg(args, "--seconds", 30), experts = Arg(args, "--experts", 500),
             warmup = Arg(args, "--warmup", 10);
         Console.WriteLine($"live: {clients} hub clients, {rate} answers/s for {seconds} s after a {warmup} s warm-up, {experts} experts, quick-start survey (6 topics)");
-        await using var server = await ServerProcess.StartAsync();
+        await using var server = await ServerProcess.StartAsync(null, [], line => Console.Error.WriteLine("server: " + line));
         Console.WriteLine($"server pid {server.Pid} at {server.Address}");
         var api = new BenchApi(server.Address);
         await api.SignInAsync(ServerProcess.AdminEmail, ServerProcess.AdminPassword);

@@ -3,6 +3,7 @@ using System.Text;
 using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Reports;
+using Foresight.Testing;
 
 namespace Foresight.Benchmarks;
 

@@ -11,7 +11,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public const string Chromium = "/usr/bin/chromium";
     IPlaywright? _playwright;
     public IBrowser Browser { get; private set; } = null!;
-    public string Screenshots { get; } = Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+    public string Screenshots { get; } = Path.Combine(Repository.Root(), "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -40,13 +40,6 @@ public sealed class BrowserFixture : IAsyncLifetime
         await page.GetByLabel("E-mail").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
-
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Foresight.sln"))) return dir.FullName;
-        return Path.GetTempPath();
     }
 }
 

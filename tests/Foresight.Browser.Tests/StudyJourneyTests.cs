@@ -70,14 +70,14 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
 
         // A survey file with a mistake is refused with its line and column; the good one creates the survey.
         var dir = Directory.CreateTempSubdirectory("foresight-journey").FullName;
-        var yaml = await File.ReadAllTextAsync(Path.Combine(BrowserFixture.RepositoryRoot(), "surveys/quick-start.yaml"));
+        var yaml = await File.ReadAllTextAsync(Path.Combine(Repository.Root(), "surveys/quick-start.yaml"));
         var broken = Path.Combine(dir, "broken.yaml");
         await File.WriteAllTextAsync(broken, yaml.Replace("kind: rating", "kind: ratting"));
         await page.Locator("#survey-file").SetInputFilesAsync(broken);
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
         await Expect(page.Locator("#error")).ToContainTextAsync(new Regex(@"broken\.yaml:\d+:\d+"));
         await browser.ShotAsync(page, "console-upload-error");
-        await page.Locator("#survey-file").SetInputFilesAsync(Path.Combine(BrowserFixture.RepositoryRoot(), "surveys/quick-start.yaml"));
+        await page.Locator("#survey-file").SetInputFilesAsync(Path.Combine(Repository.Root(), "surveys/quick-start.yaml"));
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/console/surveys/quick-start$"));
 
