@@ -1,3 +1,6 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -74,7 +77,9 @@ public sealed class ValidationFilter<T> : IEndpointFilter where T : class, IVali
         var body = context.Arguments.OfType<T>().FirstOrDefault();
         if (body is null)
             return Problems.BadRequest("The request needs a JSON body.");
-        var errors = body.Validate().ToList();
+        // Nulls first: Validate (and the endpoint) may rely on what the type declares non-nullable.
+        var missing = RequiredMembers.Missing(body);
+        var errors = missing.Count > 0 ? missing : body.Validate().ToList();
         if (errors.Count > 0)
             return Problems.BadRequest(errors.Count == 1 ? errors[0] : $"{errors.Count} problems: {errors[0]} ...", errors);
         return await next(context);
@@ -85,4 +90,57 @@ public static class ValidationExtensions
 {
     public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder) where T : class, IValidatable =>
         builder.AddEndpointFilter<ValidationFilter<T>>().ProducesProblem(StatusCodes.Status400BadRequest);
+}
+
+/// <summary>
+/// The JSON reader takes null (or leaves a member out) even where a request type declares a non-nullable member, list
+/// element or map value. This finds those places by the type's nullability annotations, named as in the JSON.
+/// </summary>
+public static class RequiredMembers
+{
+    const int MaxProblems = 20;
+    static readonly NullabilityInfoContext Context = new();
+    static readonly ConcurrentDictionary<Type, (PropertyInfo Property, string Name, NullabilityInfo Info)[]> Properties = new();
+
+    public static List<string> Missing(object body)
+    {
+        var problems = new List<string>();
+        Visit(body, null, "", problems);
+        return problems;
+    }
+
+    static void Visit(object value, NullabilityInfo? info, string path, List<string> problems)
+    {
+        if (problems.Count >= MaxProblems || value is string || value is JsonElement || value.GetType().IsPrimitive) return;
+        if (value is IDictionary map)
+        {
+            var valueInfo = info?.GenericTypeArguments.ElementAtOrDefault(1);
+            foreach (DictionaryEntry e in map)
+                Check(e.Value, valueInfo, $"{path}.{e.Key}", "has no value", problems);
+        }
+        else if (value is IEnumerable list)
+        {
+            var elementInfo = info?.ElementType ?? info?.GenericTypeArguments.FirstOrDefault();
+            int i = 0;
+            foreach (var element in list) Check(element, elementInfo, $"{path}[{i++}]", "is null", problems);
+        }
+        else if (value.GetType().Namespace?.StartsWith("Foresight", StringComparison.Ordinal) == true)
+            foreach (var (property, name, propertyInfo) in PropertiesOf(value.GetType()))
+                Check(property.GetValue(value), propertyInfo, path.Length == 0 ? name : $"{path}.{name}", "is required", problems);
+    }
+
+    static void Check(object? value, NullabilityInfo? info, string path, string what, List<string> problems)
+    {
+        if (value is not null) Visit(value, info, path, problems);
+        else if (info is { ReadState: NullabilityState.NotNull } && !info.Type.IsValueType && problems.Count < MaxProblems)
+            problems.Add($"{path.TrimStart('.')} {what}");
+    }
+
+    static (PropertyInfo, string, NullabilityInfo)[] PropertiesOf(Type type) => Properties.GetOrAdd(type, t =>
+    {
+        lock (Context) // NullabilityInfoContext is not thread-safe
+            return t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.GetIndexParameters().Length == 0 && p.GetMethod is not null && p.SetMethod is not null)
+                .Select(p => (p, JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), Context.Create(p))).ToArray();
+    });
 }
