@@ -135,7 +135,8 @@ public static partial class SurveyFile
         var message = e.InnerException?.Message ?? e.Message;
         // YamlDotNet prefixes "(Line: 3, Col: 5, Idx: 40) - (Line: ...): "; the position is reported separately.
         var colon = message.LastIndexOf("): ", StringComparison.Ordinal);
-        return colon >= 0 ? message[(colon + 3)..] : message;
+        // Its messages also have doubled spaces and a closing period before the caller's own ("..").
+        return Regex.Replace(colon >= 0 ? message[(colon + 3)..] : message, @"\s+", " ").Trim().TrimEnd('.');
     }
 
     sealed class Parser(YamlErrors errors)
