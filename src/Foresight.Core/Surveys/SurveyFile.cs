@@ -47,8 +47,17 @@ public static partial class SurveyFile
         return new(errors.List.Count == 0 ? rules : null, errors.List);
     }
 
+    /// <summary>Deeper than any survey file needs (about 6 levels), far below what would exhaust the stack.</summary>
+    public const int MaxDepth = 64;
+
     static YamlNode? LoadRoot(string text, YamlErrors errors)
     {
+        // YamlStream builds its tree recursively: a file of nested brackets would overflow the stack and end the process.
+        if (TooDeep(text) is { } deep)
+        {
+            errors.Add(deep, $"the file is not a survey: lists and mappings are nested more than {MaxDepth} levels deep here");
+            return null;
+        }
         var stream = new YamlStream();
         try
         {
@@ -74,6 +83,27 @@ public static partial class SurveyFile
         if (stream.Documents.Count == 0) { errors.Add(Mark.Empty, "the file is empty"); return null; }
         if (stream.Documents.Count > 1) { errors.Add(stream.Documents[1].RootNode, "the file holds more than one YAML document; put one survey in each file"); return null; }
         return stream.Documents[0].RootNode;
+    }
+
+    /// <summary>Where the nesting first goes deeper than <see cref="MaxDepth"/>, reading events (no recursion); null if it never does.</summary>
+    static Mark? TooDeep(string text)
+    {
+        var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+        int depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                if (parser.Current is YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart)
+                {
+                    if (++depth > MaxDepth) return parser.Current.Start;
+                }
+                else if (parser.Current is YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd) depth--;
+            }
+        }
+        // Syntax errors are reported by the load that follows, with its own messages.
+        catch (Exception e) when (e is YamlException or InvalidOperationException) { }
+        return null;
     }
 
     static int? FirstTabIndent(string text)
@@ -105,7 +135,8 @@ public static partial class SurveyFile
         var message = e.InnerException?.Message ?? e.Message;
         // YamlDotNet prefixes "(Line: 3, Col: 5, Idx: 40) - (Line: ...): "; the position is reported separately.
         var colon = message.LastIndexOf("): ", StringComparison.Ordinal);
-        return colon >= 0 ? message[(colon + 3)..] : message;
+        // Its messages also have doubled spaces and a closing period before the caller's own ("..").
+        return Regex.Replace(colon >= 0 ? message[(colon + 3)..] : message, @"\s+", " ").Trim().TrimEnd('.');
     }
 
     sealed class Parser(YamlErrors errors)

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Foresight.Server.Plumbing;
@@ -26,9 +28,12 @@ public static class BodyLimits
             }
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
                 feature.MaxRequestBodySize = limit;
-            if (context.Request.ContentLength is null && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method)))
+            bool chunked = context.Request.ContentLength is null
+                && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method));
+            // JSON is read whole (it is within the limit) to check its encoding: the JSON reader does not look at the
+            // bytes of names it skips or of values kept as JsonElement, so invalid UTF-8 there was taken or failed later.
+            if (chunked || context.Request.HasJsonContentType())
             {
-                // A body without Content-Length (chunked) is read up to the limit before the endpoint sees it.
                 var buffer = new MemoryStream();
                 var chunk = new byte[16 * 1024];
                 int read;
@@ -42,11 +47,29 @@ public static class BodyLimits
                         return;
                     }
                 }
+                if (context.Request.HasJsonContentType() && InvalidUtf8At(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } at)
+                {
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                    await Problems.BadRequest($"The body is not UTF-8 text (byte {at + 1} starts no UTF-8 character); JSON must be sent as UTF-8.").ExecuteAsync(context);
+                    return;
+                }
                 buffer.Position = 0;
                 context.Request.Body = buffer;
                 context.Request.ContentLength = buffer.Length;
             }
             await next();
         });
+    }
+
+    /// <summary>The offset of the first byte that is not well-formed UTF-8, or null.</summary>
+    static int? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        if (Utf8.IsValid(bytes)) return null;
+        for (int at = 0; at < bytes.Length;)
+        {
+            if (Rune.DecodeFromUtf8(bytes[at..], out _, out int used) != System.Buffers.OperationStatus.Done) return at;
+            at += used;
+        }
+        return null;
     }
 }

@@ -102,8 +102,10 @@ public static class ExpertsEndpoints
                 work = @Work, expertise = @expertise, language = @language WHERE id = @id
             """, Params(body, id), tx);
         await Audit.LogAsync(c, tx, user.UserId(), null, "expert.updated", new { id });
+        // Read back inside the transaction: after the commit the transaction can no longer be used.
+        var view = (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View;
         await tx.CommitAsync();
-        return TypedResults.Ok((await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View);
+        return TypedResults.Ok(view);
     }
 
     internal static async Task<Results<Ok<ImportResult>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db)

@@ -106,7 +106,9 @@ public static class PanelEndpoints
             if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @s AND expert_id = @e", new { s = survey.Id, e = expert.Id }, tx) > 0)
                 errors.Add($"members[{i}]: {expert.Name} (expert {expert.Id}) is on the panel already; renew their link or change their fields instead");
             if (planned.Any(p => p.ExpertId == expert.Id)) errors.Add($"members[{i}]: {expert.Name} is listed twice");
-            planned.Add((expert.Id, expert.Name, codes.Select(code => fieldIds.Keys.First(k => k.Equals(code, StringComparison.OrdinalIgnoreCase))).Distinct().ToList()));
+            // Unknown codes are reported above; the plan (never carried out then) keeps the known ones in the survey's spelling.
+            planned.Add((expert.Id, expert.Name, codes.Where(fieldIds.ContainsKey)
+                .Select(code => fieldIds.Keys.First(k => k.Equals(code, StringComparison.OrdinalIgnoreCase))).Distinct().ToList()));
         }
         if (errors.Count > 0) return Problems.BadRequest(errors[0] + (errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "") + ". Nobody was added.", errors);
 

@@ -244,7 +244,14 @@ public static class SurveysEndpoints
         Stream stream;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync();
+            IFormCollection form;
+            try { form = await request.ReadFormAsync(); }
+            // A broken form is the sender's fault (no boundary, a bad section header, cut short), not the server's.
+            catch (Exception e) when (e is InvalidDataException || e is IOException and not BadHttpRequestException)
+            {
+                var why = e is InvalidDataException ? e.Message : "it ends before its closing boundary.";
+                return (null, name, Problems.BadRequest($"The upload is not a readable multipart/form-data body: {why} Send the file as the form field 'file', or as the body itself."));
+            }
             var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
             if (file is null) return (null, name, Problems.BadRequest("Upload the file as the form field 'file'."));
             name = Path.GetFileName(file.FileName);
