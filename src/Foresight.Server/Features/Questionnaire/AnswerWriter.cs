@@ -88,7 +88,8 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                         outcomes[i] = Process(st, batch[i], now, roundOpen);
                         st.Release.ExecuteNonQuery();
                     }
-                    catch (SqliteException e)
+                    // Any failure of one submission (not only SQLite's) is that submission's alone: the others commit.
+                    catch (Exception e)
                     {
                         st.RollbackTo.ExecuteNonQuery();
                         st.Release.ExecuteNonQuery();
@@ -112,8 +113,11 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
         {
             var s = batch[i];
             if (outcomes[i] is not { } outcome) { s.Done.TrySetException(new InvalidOperationException("the answer could not be stored")); continue; }
+            // The answer is committed: it is acknowledged even if the live view fails to take it; otherwise the
+            // rest of the batch would never be answered.
             if (outcome is SaveOutcome.Saved { Changed.Count: > 0 } saved)
-                live.AnswerSaved(s.SurveyId, s.MemberId, s.Pseudonym, s.Topic, saved.Answers);
+                try { live.AnswerSaved(s.SurveyId, s.MemberId, s.Pseudonym, s.Topic, saved.Answers); }
+                catch (Exception e) { log.LogError(e, "The live view could not take the answers of member {Member} to {Topic}", s.MemberId, s.Topic); }
             s.Done.TrySetResult(outcome);
         }
     }
