@@ -1048,7 +1048,9 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         {
             if (endpoint.Metadata.GetMetadata<PageActionDescriptor>() is null) continue;
             var pattern = "/" + endpoint.RoutePattern.RawText;
-            var caller = pattern.StartsWith("/survey/", StringComparison.Ordinal) ? Who.Expert : pattern == "/reports" ? Who.Stakeholder : Who.Coordinator;
+            // Each page is posted to by someone allowed to see it, so that the antiforgery check is what refuses.
+            var adminOnly = endpoint.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any(a => a.Policy == Foresight.Server.Plumbing.Policies.Admin);
+            var caller = adminOnly ? Who.Admin : pattern.StartsWith("/survey/", StringComparison.Ordinal) ? Who.Expert : pattern == "/reports" ? Who.Stakeholder : Who.Coordinator;
             var path = Fill(pattern, route);
             for (int i = 0; i < 8; i++)
             {

@@ -73,7 +73,7 @@ public sealed class PanelTests : IDisposable
         Assert.True(panel[0]!["revoked"]!.GetValue<bool>());
 
         // The link in the browser signs the expert in with a cookie.
-        var browser = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var browser = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = new Uri("https://localhost") }); // the session cookie is Secure
         var visit = await browser.GetAsync($"/x/{study.Secrets[1]}");
         Assert.Equal(HttpStatusCode.Redirect, visit.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(visit.Headers.Location!)).StatusCode);

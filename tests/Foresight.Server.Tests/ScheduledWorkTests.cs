@@ -51,10 +51,11 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
     [Fact]
     public async Task A_round_with_a_deadline_invites_reminds_closes_and_reports_on_its_own_across_a_restart()
     {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(14);
+        // Room for invitations, answers and the restart before the reminder, even with other test hosts and Chromium busy.
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(26);
         // The database lives in the second server's folder (a factory deletes its own folder when disposed).
-        var next = Configure(new ForesightFactory()).With("Foresight:Mail:Reminders:0", "00:00:07");
-        _app.With("Foresight:Database", next.DatabasePath).With("Foresight:Mail:Reminders:0", "00:00:07");
+        var next = Configure(new ForesightFactory()).With("Foresight:Mail:Reminders:0", "00:00:13");
+        _app.With("Foresight:Database", next.DatabasePath).With("Foresight:Mail:Reminders:0", "00:00:13");
         var study = await QuickStudy.CreateAsync(_app, experts: 4, open: false);
         var opened = await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{S}/rounds", new { deadline }));
         Assert.NotNull(opened["deadline"]);
@@ -76,7 +77,7 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         _app = next;
         var coordinator = await _app.SignInAsync("coordinator@test.local", "coordinator-password");
 
-        // Seven seconds before the deadline: reminders to the two who have not finished, nobody else.
+        // Thirteen seconds before the deadline: reminders to the two who have not finished, nobody else.
         var reminders = await _sink.WaitAsync(m => (m.Subject ?? "").StartsWith("Reminder") || (m.Subject ?? "").StartsWith("提醒"), 2, "reminders", 30);
         Assert.Equal(["quick2@test.local", "quick3@test.local"], reminders.Select(To).Order());
         Assert.Equal($"http://foresight.test/x/{study.Secrets[2]}", LinkIn(reminders.Single(m => To(m) == "quick2@test.local")));
