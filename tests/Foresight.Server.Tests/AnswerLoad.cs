@@ -285,7 +285,10 @@ public sealed class AnswerLoad(int experts)
     {
         using var c = Open(database);
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT member_id, value, count(*) FROM answer_history WHERE question = 'comment' AND value IS NOT NULL GROUP BY member_id, value";
+        cmd.CommandText = """
+            SELECT h.member_id, j.value ->> 'value' AS comment, count(*) FROM answer_history h, json_each(h.changes) j
+            WHERE j.key = 'comment' AND comment IS NOT NULL GROUP BY h.member_id, comment
+            """;
         var result = new Dictionary<(long, string), int>();
         using var r = cmd.ExecuteReader();
         while (r.Read()) result[(r.GetInt64(0), r.GetString(1))] = r.GetInt32(2);
@@ -298,8 +301,8 @@ public sealed class AnswerLoad(int experts)
         using var c = Open(database);
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            SELECT h.member_id, t.code, h.value FROM answer_history h JOIN topics t ON t.id = h.topic_id
-            WHERE h.id IN (SELECT max(id) FROM answer_history WHERE question = 'comment' GROUP BY member_id, topic_id)
+            SELECT h.member_id, t.code, h.changes -> '$.comment' ->> 'value' FROM answer_history h JOIN topics t ON t.id = h.topic_id
+            WHERE h.id IN (SELECT max(id) FROM answer_history WHERE changes -> '$.comment' IS NOT NULL GROUP BY member_id, topic_id)
             """;
         var result = new Dictionary<(long, string), string>();
         using var r = cmd.ExecuteReader();

@@ -32,7 +32,8 @@ public sealed class Db
             DefaultTimeout = 30,
         }.ToString();
         var sync = options.Value.Synchronous.ToUpperInvariant() is "FULL" or "EXTRA" ? options.Value.Synchronous.ToUpperInvariant() : "NORMAL";
-        WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync};";
+        // No automatic checkpoint in a writer's commit: the Checkpointer does it beside them.
+        WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = 0;";
     }
 
     static Db()

@@ -166,6 +166,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
 
         // Only what changed is written; an unchanged answer writes nothing, so a repeated request is stored once.
         var changed = new List<string>();
+        AnswerHistory.Writer? history = null;
         foreach (var question in current.Keys.Union(outcome.Answers.Keys).Order(StringComparer.Ordinal))
         {
             current.TryGetValue(question, out var old);
@@ -185,14 +186,17 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 write.Parameters["$now"].Value = now;
             }
             write.ExecuteNonQuery();
+            history ??= AnswerHistory.Start();
+            AnswerHistory.Add(history, question, @new?.Value.Text, @new?.Value.Number, @new?.Rationale);
+        }
+        if (history is not null)
+        {
+            // One history row per save, with every question it changed.
             var h = st.InsertHistory.Parameters;
             h["$round"].Value = s.RoundId;
             h["$member"].Value = s.MemberId;
             h["$topic"].Value = s.TopicId;
-            h["$question"].Value = question;
-            h["$value"].Value = (object?)@new?.Value.Text ?? DBNull.Value;
-            h["$number"].Value = (object?)@new?.Value.Number ?? DBNull.Value;
-            h["$rationale"].Value = (object?)@new?.Rationale ?? DBNull.Value;
+            h["$changes"].Value = AnswerHistory.Finish(history);
             h["$now"].Value = now;
             st.InsertHistory.ExecuteNonQuery();
         }
@@ -226,7 +230,9 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             var c = await db.OpenAsync();
             await using (var pragma = c.CreateCommand())
             {
-                pragma.CommandText = db.WriterPragmas;
+                // A page cache that holds the answer indexes of a national round (SQLite's default is 2 MB), so
+                // that the writer finds its pages in memory instead of reading them again from the file.
+                pragma.CommandText = db.WriterPragmas + " PRAGMA cache_size = -131072;";
                 await pragma.ExecuteNonQueryAsync();
             }
             SqliteCommand Cmd(string sql, params string[] parameters)
@@ -256,10 +262,8 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                     """, "$round", "$member", "$topic", "$question", "$value", "$number", "$rationale", "$now"),
                 DeleteAnswer = Cmd("DELETE FROM answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic AND question = $question",
                     "$round", "$member", "$topic", "$question"),
-                InsertHistory = Cmd("""
-                    INSERT INTO answer_history (round_id, member_id, topic_id, question, value, number, rationale, recorded_at)
-                    VALUES ($round, $member, $topic, $question, $value, $number, $rationale, $now)
-                    """, "$round", "$member", "$topic", "$question", "$value", "$number", "$rationale", "$now"),
+                InsertHistory = Cmd("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES ($round, $member, $topic, $changes, $now)",
+                    "$round", "$member", "$topic", "$changes", "$now"),
             };
             foreach (var cmd in st.All) cmd.Prepare();
             return st;

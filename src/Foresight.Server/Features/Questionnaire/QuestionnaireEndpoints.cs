@@ -266,9 +266,9 @@ public static class QuestionnaireEndpoints
     {
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<(long Round, string Question, string? Value, string? Rationale, string RecordedAt)>("""
-            SELECT r.number, h.question, h.value, h.rationale, h.recorded_at
-            FROM answer_history h JOIN rounds r ON r.id = h.round_id JOIN topics t ON t.id = h.topic_id
-            WHERE h.member_id = @member AND t.code = @code AND t.survey_id = @Id ORDER BY h.id
+            SELECT r.number, j.key, j.value ->> 'value', j.value ->> 'rationale', h.recorded_at
+            FROM answer_history h JOIN rounds r ON r.id = h.round_id JOIN topics t ON t.id = h.topic_id, json_each(h.changes) j
+            WHERE h.member_id = @member AND t.code = @code AND t.survey_id = @Id ORDER BY h.id, j.key
             """, new { member = user.MemberId(), code, survey.Id });
         return TypedResults.Ok(rows.Select(r => new HistoryEntry((int)r.Round, r.Question, r.Value, r.Rationale, r.RecordedAt)).ToList());
     }
@@ -318,10 +318,8 @@ public static class QuestionnaireEndpoints
                     """, args, tx);
             else
                 await c.ExecuteAsync("DELETE FROM answers WHERE round_id = @roundId AND member_id = @memberId AND topic_id = @topicId AND question = @ranking", args, tx);
-            await c.ExecuteAsync("""
-                INSERT INTO answer_history (round_id, member_id, topic_id, question, value, number, recorded_at)
-                VALUES (@roundId, @memberId, @topicId, @ranking, @value, @number, @now)
-                """, args, tx);
+            await c.ExecuteAsync("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES (@roundId, @memberId, @topicId, @changes, @now)",
+                new { args.roundId, args.memberId, args.topicId, changes = AnswerHistory.Of(ranking, args.value, args.number), args.now }, tx);
         }
         await tx.CommitAsync();
         return TypedResults.Ok(new RankingView(r.Id, r.Text, r.Scope, field, scope.Keys.ToList(), body.Order));
