@@ -33,7 +33,7 @@ public static class NationalBenchmark
             $"(about {planned / (double)experts:0} per expert); {concurrency} concurrent sessions; at most {maxAnswers:N0} submissions or {seconds} s after a {warmup} s warm-up");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
-        await using var server = await Foresight.Testing.ServerProcess.StartAsync(null, [], line => { if (line.Contains("PROFILE")) Console.WriteLine(line); });
+        await using var server = await Foresight.Testing.ServerProcess.StartAsync();
         var api = new BenchApi(server.Address);
         await api.SignInAsync(Foresight.Testing.ServerProcess.AdminEmail, Foresight.Testing.ServerProcess.AdminPassword);
         var setup = Stopwatch.StartNew();

@@ -80,7 +80,8 @@ public static class RoundConsensus
     {
         var byTopic = answers.ToLookup(a => a.Topic, StringComparer.Ordinal);
         var previousByTopic = previousAnswers?.ToLookup(a => a.Topic, StringComparer.Ordinal);
-        var results = topics.Select(t => ComputeTopic(survey, rules, round, t, byTopic[t.Code].ToList(),
+        // Topics are independent: computed on every core, in the round's order.
+        var results = topics.AsParallel().AsOrdered().Select(t => ComputeTopic(survey, rules, round, t, byTopic[t.Code].ToList(),
             t.PreviousCode is not null && previousByTopic is not null ? previousByTopic[t.PreviousCode].ToList() : null)).ToList();
 
         var rankings = new List<RankingResult>();

@@ -13,17 +13,18 @@ namespace Foresight.Server.Features.Consensus;
 /// </summary>
 public sealed class ConsensusService(SurveyCatalog catalog)
 {
-    public async Task<RoundResult> ComputeAsync(SqliteConnection c, RoundRow round, SqliteTransaction? tx = null)
+    /// <param name="answers">the round's answers when the caller has read them already</param>
+    public async Task<RoundResult> ComputeAsync(SqliteConnection c, RoundRow round, SqliteTransaction? tx = null, IReadOnlyList<AnswerRow>? answers = null)
     {
         var survey = await catalog.DefinitionAsync(round.SurveyId);
         var rules = await catalog.RulesAsync(round.SurveyId, round.RulesVersion);
         var topics = await RoundStore.TopicsAsync(c, round.Id, tx);
         var withPrevious = await RoundStore.WithPredecessorsAsync(c, round, topics, tx);
-        var answers = await RoundStore.AnswersAsync(c, round.Id, tx);
+        answers ??= (await RoundStore.AnswersAsync(c, round.Id, tx)).Select(a => a.Row).ToList();
         List<AnswerRow>? previous = null;
         if (round.Number > 1 && await RoundStore.RoundAsync(c, round.SurveyId, round.Number - 1, tx) is { } before)
             previous = (await RoundStore.AnswersAsync(c, before.Id, tx)).Select(a => a.Row).ToList();
-        return RoundConsensus.Compute(survey, rules, round.Number, withPrevious, answers.Select(a => a.Row).ToList(), previous);
+        return RoundConsensus.Compute(survey, rules, round.Number, withPrevious, answers, previous);
     }
 
     /// <summary>The round's result: stored for a closed round, computed now for an open one.</summary>

@@ -73,12 +73,42 @@ public static class RoundStore
             WHERE rt.round_id = @roundId ORDER BY rt.position
             """, new { roundId }, tx)).ToList();
 
-    public static async Task<List<StoredAnswer>> AnswersAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null, string? topic = null) =>
-        (await c.QueryAsync<StoredAnswer>("""
-            SELECT a.member_id, m.pseudonym, t.code AS topic, a.question, a.value, a.number, a.rationale
-            FROM answers a JOIN panel_members m ON m.id = a.member_id JOIN topics t ON t.id = a.topic_id
-            WHERE a.round_id = @roundId AND (@topic IS NULL OR t.code = @topic)
-            """, new { roundId, topic }, tx)).ToList();
+    /// <summary>
+    /// The round's answers (of one topic, or all). Pseudonyms and topic codes are looked up once rather than joined
+    /// into every row, and rows are read without a mapper: a national round holds millions of answers.
+    /// </summary>
+    public static async Task<List<StoredAnswer>> AnswersAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null, string? topic = null)
+    {
+        var pseudonyms = (await c.QueryAsync<(long Id, string Pseudonym)>(
+            "SELECT m.id, m.pseudonym FROM panel_members m JOIN rounds r ON r.survey_id = m.survey_id WHERE r.id = @roundId", new { roundId }, tx))
+            .ToDictionary(m => m.Id, m => m.Pseudonym);
+        var codes = (await c.QueryAsync<(long Id, string Code)>(
+            "SELECT t.id, t.code FROM topics t JOIN rounds r ON r.survey_id = t.survey_id WHERE r.id = @roundId", new { roundId }, tx))
+            .ToDictionary(t => t.Id, t => t.Code);
+        await using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT member_id, topic_id, question, value, number, rationale FROM answers WHERE round_id = $round";
+        cmd.Parameters.AddWithValue("$round", roundId);
+        if (topic is not null)
+        {
+            var topicId = codes.FirstOrDefault(t => t.Value == topic).Key;
+            cmd.CommandText += " AND topic_id = $topic";
+            cmd.Parameters.AddWithValue("$topic", topicId);
+        }
+        // Question ids repeat on every row: one string each, not one per row.
+        var questions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var result = new List<StoredAnswer>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+        {
+            long member = r.GetInt64(0);
+            var q = r.GetString(2);
+            if (!questions.TryGetValue(q, out var question)) questions[q] = question = q;
+            result.Add(new StoredAnswer(member, pseudonyms[member], codes[r.GetInt64(1)], question, r.GetString(3),
+                r.IsDBNull(4) ? null : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
+        }
+        return result;
+    }
 
     /// <summary>
     /// The round's topics with the topic of the previous round each continues: itself when it was asked then,

@@ -155,13 +155,15 @@ public static class RoundsEndpoints
     {
         var now = Db.Iso(DateTimeOffset.UtcNow);
         var survey = await catalog.DefinitionAsync(round.SurveyId);
-        var result = await consensus.ComputeAsync(c, round, tx);
+        var stored = await RoundStore.AnswersAsync(c, round.Id, tx);
+        var answers = stored.Select(a => a.Row).ToList();
+        var result = await consensus.ComputeAsync(c, round, tx, answers);
         var topics = await RoundStore.TopicsAsync(c, round.Id, tx);
-        var answers = await RoundStore.AnswersAsync(c, round.Id, tx);
-        var hash = RoundConsensus.DataHash(round.Number, round.RulesVersion, topics.Select(t => t.Code), answers.Select(a => a.Row));
+        var hash = RoundConsensus.DataHash(round.Number, round.RulesVersion, topics.Select(t => t.Code), answers);
+        var topicIds = topics.ToDictionary(x => x.Code, x => x.TopicId);
         foreach (var t in result.Topics)
         {
-            var topicId = topics.Single(x => x.Code == t.Topic).TopicId;
+            var topicId = topicIds[t.Topic];
             var proposed = t.Settled ? "retire" : "carry";
             await c.ExecuteAsync("INSERT INTO consensus (round_id, topic_id, result) VALUES (@Id, @topicId, @json)",
                 new { round.Id, topicId, json = JsonSerializer.Serialize(t, Json.Stored) }, tx);
@@ -172,7 +174,7 @@ public static class RoundsEndpoints
             if (proposed == "retire")
                 await c.ExecuteAsync("UPDATE topics SET status = 'retired' WHERE id = @topicId AND status = 'active'", new { topicId }, tx);
         }
-        var p = await ParticipationAsync(c, survey, round, topics, answers, tx);
+        var p = await ParticipationAsync(c, survey, round, topics, stored, tx);
         await c.ExecuteAsync("""
             UPDATE rounds SET status = 'closed', closed_at = @now, closed_by = @userId, data_hash = @hash,
                 invited = @Invited, responded = @Responded, finished = @Finished,
