@@ -13,7 +13,7 @@ namespace Foresight.Benchmarks;
 /// about 44) driven over HTTP on 127.0.0.1 by concurrent expert sessions, one topic's answers per request, against
 /// the real server process. In the same run, two ceilings: a trivial endpoint of the same server (/health/live,
 /// the HTTP ceiling) and a raw batched Dapper insert of the same rows into the same kind of SQLite file (the storage
-/// ceiling); and the whole-round consensus of the study. --scale runs a fraction of the study (0.1, 0.3, 1).
+/// ceiling); and the whole-round consensus of the study. --scale runs a fraction of the panel (0.1, 0.3, 1).
 /// The run is bounded: it stops after --answers submissions or --seconds, whichever comes first.
 /// </summary>
 public static class NationalBenchmark
@@ -23,7 +23,9 @@ public static class NationalBenchmark
         double scale = ArgD(args, "--scale", 1.0);
         int concurrency = Arg(args, "--concurrency", 64), seconds = Arg(args, "--seconds", 600), warmup = Arg(args, "--warmup", 10),
             baselineSeconds = Arg(args, "--baseline-seconds", 10);
-        int topics = (int)Math.Round(700 * scale), experts = (int)Math.Round(5400 * scale);
+        // The scale is the panel's: a fraction of the 5,400 experts, each still answering the ~44 topics of a field of
+        // the whole 700-topic list, so that answers (the work) grow in proportion.
+        int topics = 700, experts = (int)Math.Round(5400 * scale);
         var yaml = SurveyYaml(topics);
         var survey = SurveyFile.Parse(yaml).Survey ?? throw new InvalidOperationException("the generated survey does not parse");
         var fieldTopics = survey.Fields.ToDictionary(f => f.Code, f => f.Topics.Select(t => t.Code).ToArray());
