@@ -53,7 +53,6 @@ builder.Services.AddForesightJobs(builder.Configuration);
 builder.Services.AddReports(builder.Configuration);
 builder.Services.AddMail(builder.Configuration);
 builder.Services.AddSingleton<RoundLifecycle>();
-builder.Services.AddHostedService<Checkpointer>();
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 

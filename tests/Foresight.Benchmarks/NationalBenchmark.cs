@@ -87,7 +87,7 @@ public static class NationalBenchmark
         var load = await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), maxAnswers, server, AnswerAsync, sampleEvery: TimeSpan.FromSeconds(10));
         Report("answer submissions PUT /questionnaire/topics/{code}", load);
         Console.WriteLine($"  answers / trivial throughput: {load.PerSecond / trivial.PerSecond:P0}");
-        Console.WriteLine("  memory over the run (s: RSS MiB): " + string.Join(", ", load.Samples.Select(s => $"{s.At:0}: {s.RssMiB:0}")));
+        Console.WriteLine("  memory over the run (s: RSS MiB / WAL MiB): " + string.Join(", ", load.Samples.Select(s => $"{s.At:0}: {s.RssMiB:0}/{s.WalMiB:0}")));
 
         // The whole-round consensus: what the coordinator asks for while the round is open, and then at the close.
         var stored = await CountAsync(server.Database);
@@ -152,7 +152,10 @@ public static class NationalBenchmark
         return JsonSerializer.SerializeToUtf8Bytes(new { answers });
     }
 
-    sealed record Sample(double At, double RssMiB, double CpuSeconds);
+    sealed record Sample(double At, double RssMiB, double CpuSeconds, double WalMiB);
+
+    static double WalMiB(Foresight.Testing.ServerProcess server) =>
+        new FileInfo(server.Database + "-wal") is { Exists: true } f ? f.Length / 1048576.0 : 0;
     sealed record Figures(int Ok, int Errors, double Seconds, double P50, double P99, double Max, double ServerCpuPct, double ToolCpuPct, double RssStart, double RssEnd, List<Sample> Samples)
     {
         public double PerSecond => Ok / Seconds;
@@ -174,7 +177,7 @@ public static class NationalBenchmark
             if (sampleEvery is not { } every) return;
             while (!stop.IsCancellationRequested)
             {
-                samples.Add(new Sample(clock.Elapsed.TotalSeconds, server.RssMiB(), server.CpuSeconds()));
+                samples.Add(new Sample(clock.Elapsed.TotalSeconds, server.RssMiB(), server.CpuSeconds(), WalMiB(server)));
                 try { await Task.Delay(every, stop.Token); } catch (OperationCanceledException) { }
             }
         });
@@ -193,7 +196,7 @@ public static class NationalBenchmark
         var elapsed = clock.Elapsed.TotalSeconds;
         stop.Cancel();
         await sampler;
-        samples.Add(new Sample(elapsed, server.RssMiB(), server.CpuSeconds()));
+        samples.Add(new Sample(elapsed, server.RssMiB(), server.CpuSeconds(), WalMiB(server)));
         var all = latencies.SelectMany(l => l).Order().ToList();
         var toolCpu = (Process.GetCurrentProcess().TotalProcessorTime - tool0).TotalSeconds;
         return new Figures(ok, errors, elapsed, Percentiles.Of(all, 0.50), Percentiles.Of(all, 0.99), all.Count == 0 ? 0 : all[^1],

@@ -32,8 +32,9 @@ public sealed class Db
             DefaultTimeout = 30,
         }.ToString();
         var sync = options.Value.Synchronous.ToUpperInvariant() is "FULL" or "EXTRA" ? options.Value.Synchronous.ToUpperInvariant() : "NORMAL";
-        // No automatic checkpoint in a writer's commit: the Checkpointer does it beside them.
-        WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = 0;";
+        // SQLite's automatic checkpoint stays in the writers' commits (every 1,000 WAL pages): a checkpointer beside
+        // them was tried (issue 9) and cannot let the WAL start over while commits go on, so it grew for the whole load.
+        WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync};";
     }
 
     static Db()

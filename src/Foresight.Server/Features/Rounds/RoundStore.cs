@@ -74,11 +74,17 @@ public static class RoundStore
             """, new { roundId }, tx)).ToList();
 
     /// <summary>
-    /// The round's answers (of one topic, or all). Pseudonyms and topic codes are looked up once rather than joined
-    /// into every row, and rows are read without a mapper: a national round holds millions of answers.
+    /// The round's answers (of one topic, or all). For the whole round, pseudonyms and topic codes are looked up once
+    /// rather than joined into every row, and rows are read without a mapper: a national round holds millions.
     /// </summary>
     public static async Task<List<StoredAnswer>> AnswersAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null, string? topic = null)
     {
+        if (topic is not null)
+            return (await c.QueryAsync<StoredAnswer>("""
+                SELECT a.member_id, m.pseudonym, t.code AS topic, a.question, a.value, a.number, a.rationale
+                FROM answers a JOIN panel_members m ON m.id = a.member_id JOIN topics t ON t.id = a.topic_id
+                WHERE a.round_id = @roundId AND t.code = @topic
+                """, new { roundId, topic }, tx)).ToList();
         var pseudonyms = (await c.QueryAsync<(long Id, string Pseudonym)>(
             "SELECT m.id, m.pseudonym FROM panel_members m JOIN rounds r ON r.survey_id = m.survey_id WHERE r.id = @roundId", new { roundId }, tx))
             .ToDictionary(m => m.Id, m => m.Pseudonym);
@@ -89,22 +95,19 @@ public static class RoundStore
         cmd.Transaction = tx;
         cmd.CommandText = "SELECT member_id, topic_id, question, value, number, rationale FROM answers WHERE round_id = $round";
         cmd.Parameters.AddWithValue("$round", roundId);
-        if (topic is not null)
-        {
-            var topicId = codes.FirstOrDefault(t => t.Value == topic).Key;
-            cmd.CommandText += " AND topic_id = $topic";
-            cmd.Parameters.AddWithValue("$topic", topicId);
-        }
-        // Question ids repeat on every row: one string each, not one per row.
+        // One string kept per question id, since the rows live as long as the computation that asked for them.
         var questions = new Dictionary<string, string>(StringComparer.Ordinal);
         var result = new List<StoredAnswer>();
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())
         {
             long member = r.GetInt64(0);
+            // Outside a transaction, a member added (and answering) after the lookup above is not in it: skipped, as
+            // the join it replaces would not have seen the row either.
+            if (!pseudonyms.TryGetValue(member, out var pseudonym) || !codes.TryGetValue(r.GetInt64(1), out var code)) continue;
             var q = r.GetString(2);
             if (!questions.TryGetValue(q, out var question)) questions[q] = question = q;
-            result.Add(new StoredAnswer(member, pseudonyms[member], codes[r.GetInt64(1)], question, r.GetString(3),
+            result.Add(new StoredAnswer(member, pseudonym, code, question, r.GetString(3),
                 r.IsDBNull(4) ? null : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
         }
         return result;

@@ -30,10 +30,14 @@ CREATE TABLE answer_saves (
     changes     TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
+-- The old rows of one save share their timestamp, but so do two saves of one topic in one commit: the n-th change
+-- of a question at that time goes to the n-th save, so no save names a question twice and later values stay later.
 INSERT INTO answer_saves (id, round_id, member_id, topic_id, changes, recorded_at)
     SELECT min(id), round_id, member_id, topic_id,
            json_group_object(question, json_object('value', value, 'number', number, 'rationale', rationale)), recorded_at
-    FROM answer_history GROUP BY round_id, member_id, topic_id, recorded_at ORDER BY min(id);
+    FROM (SELECT *, row_number() OVER (PARTITION BY round_id, member_id, topic_id, recorded_at, question ORDER BY id) AS nth
+          FROM answer_history)
+    GROUP BY round_id, member_id, topic_id, recorded_at, nth ORDER BY min(id);
 DROP TABLE answer_history;
 ALTER TABLE answer_saves RENAME TO answer_history;
 CREATE INDEX answer_history_member ON answer_history (member_id, topic_id);
