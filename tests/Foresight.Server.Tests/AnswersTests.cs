@@ -83,6 +83,19 @@ public sealed class AnswersTests : IDisposable
     const string T = $"{QuickStudy.S}/questionnaire/topics/Q-T01";
 
     [Fact]
+    public async Task The_history_keeps_a_Chinese_rationale_as_written()
+    {
+        const string why = "储能成本下降，示范项目已有成效";
+        var study = await QuickStudy.CreateAsync(_app, experts: 1);
+        await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(5, rationale: why));
+        var history = (await study.Experts[0].GetOkAsync($"{T}/history")).AsArray();
+        Assert.Equal(why, history.Single(h => h!["question"]!.GetValue<string>() == "importance")!["rationale"]!.GetValue<string>());
+        // Stored as the text itself, not as \u escapes at twice the size.
+        await using var c = new SqliteConnection($"Data Source={_app.DatabasePath}");
+        Assert.Contains(why, await c.ExecuteScalarAsync<string>("SELECT changes FROM answer_history"));
+    }
+
+    [Fact]
     public async Task Every_change_is_kept_the_last_counts_and_a_repeated_request_is_stored_once()
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 1);
