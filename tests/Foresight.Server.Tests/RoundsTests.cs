@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Foresight.Server.Tests;
 
@@ -80,5 +81,55 @@ public sealed class RoundsTests : IDisposable
         Assert.Equal(1, importance["groups_suppressed"]!.GetValue<int>());
         Assert.Equal(9, importance["n"]!.GetValue<int>());
         Assert.Equal(7, importance["distribution"]!.AsArray().Count); // every point of the 1-7 scale
+    }
+}
+
+/// <summary>The open round's consensus comes from the kept live state (issue 9); it must equal the store's.</summary>
+public sealed class KeptConsensusTests : IDisposable
+{
+    readonly ForesightFactory _app = new();
+    public void Dispose() => _app.Dispose();
+
+    async Task SameAsStoreAsync(int number, string when)
+    {
+        var services = _app.Services;
+        await using var c = await services.GetRequiredService<Foresight.Server.Plumbing.Db>().OpenAsync();
+        var surveyId = await Dapper.SqlMapper.ExecuteScalarAsync<long>(c, "SELECT id FROM surveys WHERE slug = 'quick-start'");
+        var round = await Foresight.Server.Features.Rounds.RoundStore.OpenRoundAsync(c, surveyId);
+        Assert.Equal(number, round!.Number);
+        var kept = await services.GetRequiredService<Foresight.Server.Features.Live.LivePublisher>().ConsensusAsync(surveyId, number);
+        Assert.NotNull(kept); // an open round is kept from the start
+        var stored = await services.GetRequiredService<Foresight.Server.Features.Consensus.ConsensusService>().ComputeAsync(c, round);
+        var json = Foresight.Server.Plumbing.Json.Stored;
+        Assert.True(System.Text.Json.JsonSerializer.Serialize(stored, json) == System.Text.Json.JsonSerializer.Serialize(kept, json), $"{when}: the kept consensus differs from the store's");
+    }
+
+    [Fact]
+    public async Task The_open_rounds_consensus_from_the_kept_state_equals_the_one_computed_from_the_store()
+    {
+        var study = await QuickStudy.CreateAsync(_app, experts: 6);
+        await SameAsStoreAsync(1, "before any answer");
+        for (int e = 0; e < 6; e++)
+            foreach (var t in QuickStudy.Topics)
+                await study.AnswerAsync(e, t, QuickStudy.Answer(2 + (e + t.Length) % 6, 2030 + e, rationale: $"reason {e}"));
+        await study.Experts[0].PutOkAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = QuickStudy.Topics });
+        await study.Experts[1].PutOkAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = QuickStudy.Topics.Reverse() });
+        await SameAsStoreAsync(1, "after first answers and rankings");
+        // Revisions, a ranking that drops topics, and a new deadline (taken in place, not by reading the round again).
+        await study.AnswerAsync(2, "Q-T01", QuickStudy.Answer(7, 2040));
+        await study.Experts[1].PutOkAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = QuickStudy.Topics.Take(2) });
+        await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline = DateTimeOffset.UtcNow.AddDays(3) });
+        var overview = await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1/consensus");
+        Assert.Equal(6, overview["topics"]!.AsArray().Single(t => t!["code"]!.GetValue<string>() == "Q-T01")!["respondents"]!.GetValue<int>());
+        await SameAsStoreAsync(1, "after revisions and a new deadline");
+        await study.CloseAsync(1);
+
+        // Round 2 compares with round 1 (stability) from the kept previous answers.
+        await study.OpenAsync();
+        await SameAsStoreAsync(2, "round 2 before any answer");
+        for (int e = 0; e < 4; e++)
+            foreach (var t in QuickStudy.Topics.Skip(1))
+                await study.AnswerAsync(e, t, QuickStudy.Answer(3 + e % 3, 2032 + e, rationale: $"second look {e}"));
+        await SameAsStoreAsync(2, "round 2 after answers");
     }
 }

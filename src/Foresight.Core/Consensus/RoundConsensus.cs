@@ -83,7 +83,19 @@ public static class RoundConsensus
         // Topics are independent: computed on every core, in the round's order.
         var results = topics.AsParallel().AsOrdered().Select(t => ComputeTopic(survey, rules, round, t, byTopic[t.Code].ToList(),
             t.PreviousCode is not null && previousByTopic is not null ? previousByTopic[t.PreviousCode].ToList() : null)).ToList();
+        return Assemble(survey, rules, round, topics, results, code => byTopic[code]);
+    }
 
+    /// <summary>
+    /// The round's result from its topics' results (however they were computed): the rankings, from each topic's
+    /// ranking rows, and the stop rule.
+    /// </summary>
+    /// <param name="results">one result per topic, in the round's order</param>
+    /// <param name="rowsOf">a topic's answer rows; only the ranking questions' rows are read</param>
+    public static RoundResult Assemble(
+        SurveyDefinition survey, ConsensusRules rules, int round,
+        IReadOnlyList<RoundTopic> topics, IReadOnlyList<TopicResult> results, Func<string, IEnumerable<AnswerRow>> rowsOf)
+    {
         var rankings = new List<RankingResult>();
         foreach (var ranking in survey.Rankings.Where(r => r.AskedIn(round)))
         {
@@ -93,7 +105,7 @@ public static class RoundConsensus
             foreach (var group in groups)
             {
                 var codes = group.Select(t => t.Code).ToList();
-                var rows = codes.SelectMany(c => byTopic[c]).Where(a => a.Question == ranking.Id && a.Number is not null).ToList();
+                var rows = codes.SelectMany(rowsOf).Where(a => a.Question == ranking.Id && a.Number is not null).ToList();
                 if (rows.Count == 0) continue;
                 var kendall = KendallW.Compute(codes, rows.Select(r => (r.Member, r.Topic, r.Number!.Value)));
                 var ranked = codes.Select(c =>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Foresight.Core.Consensus;
+using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
@@ -11,7 +12,7 @@ namespace Foresight.Server.Features.Consensus;
 /// Consensus of a round from the stored answers, through the Core statistics (the one implementation used by
 /// the API, the CLI and reports). A closed round answers from the snapshot stored when it closed.
 /// </summary>
-public sealed class ConsensusService(SurveyCatalog catalog)
+public sealed class ConsensusService(SurveyCatalog catalog, LivePublisher live)
 {
     /// <param name="answers">the round's answers when the caller has read them already</param>
     public async Task<RoundResult> ComputeAsync(SqliteConnection c, RoundRow round, SqliteTransaction? tx = null, IReadOnlyList<AnswerRow>? answers = null)
@@ -30,7 +31,8 @@ public sealed class ConsensusService(SurveyCatalog catalog)
     /// <summary>The round's result: stored for a closed round, computed now for an open one.</summary>
     public async Task<RoundResult> GetAsync(SqliteConnection c, RoundRow round)
     {
-        if (round.IsOpen) return await ComputeAsync(c, round);
+        // An open round's topics are kept computed as answers arrive; the store is the fallback.
+        if (round.IsOpen) return await live.ConsensusAsync(round.SurveyId, round.Number) ?? await ComputeAsync(c, round);
         var snapshot = await RoundStore.SnapshotAsync(c, round.Id);
         var topics = await RoundStore.TopicsAsync(c, round.Id);
         var rankings = round.Rankings is null ? [] : JsonSerializer.Deserialize<List<RankingResult>>(round.Rankings, Json.Stored)!;

@@ -100,11 +100,31 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
         return live;
     }
 
-    /// <summary>Forgets the survey's round state (panel or round changes) and, when someone watches, loads it again.</summary>
+    /// <summary>
+    /// Forgets the survey's round state (panel or round changes) and loads it again: an open round is always kept,
+    /// so that its consensus is the already-computed topics rather than a pass over every stored answer.
+    /// </summary>
     public void Invalidate(long surveyId)
     {
         _slots.TryRemove(surveyId, out _);
-        if (_streams.Values.Any(s => s.SurveyId == surveyId)) _ = RoundAsync(surveyId);
+        _ = RoundAsync(surveyId);
+    }
+
+    /// <summary>
+    /// The consensus of the survey's open round from its kept state; null when round <paramref name="number"/>
+    /// is not the open round held here (the caller computes it from the store).
+    /// </summary>
+    public async Task<Foresight.Core.Consensus.RoundResult?> ConsensusAsync(long surveyId, int number)
+    {
+        LiveRound? live;
+        try { live = await RoundAsync(surveyId); }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "The open round of survey {Survey} could not be loaded; its consensus is computed from the store", surveyId);
+            _slots.TryRemove(surveyId, out _);
+            return null;
+        }
+        return live is { Status: "open" } && live.Number == number ? live.Consensus() : null;
     }
 
     // ---------------------------------------------------------------- events from the endpoints
@@ -129,6 +149,20 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
         if (round.Survey.Live.RealTime && answers.Count > 0) _ = JoinTopicAsync(surveyId, memberId, topic, round);
     }
 
+    /// <summary>An expert's ranks after a ranking save (already committed): topic → rank, null where taken away.</summary>
+    public void RankingSaved(long surveyId, long memberId, string pseudonym, string ranking, IReadOnlyDictionary<string, double?> ranks)
+    {
+        if (!_slots.TryGetValue(surveyId, out var slot)) return;
+        void Apply(LiveRound r) => r.ApplyRanking(memberId, pseudonym, ranking, ranks);
+        LiveRound? round;
+        lock (slot.Gate)
+        {
+            round = slot.Round;
+            if (round is null) { if (!slot.Loading.IsCompleted) slot.Queued.Add(Apply); return; }
+        }
+        Apply(round);
+    }
+
     void MarkPending(long surveyId, string topic)
     {
         foreach (var name in new[] { Coord(surveyId), Stake(surveyId), Rt(surveyId, topic) })
@@ -137,7 +171,7 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
 
     public async Task RoundOpenedAsync(long surveyId) => await RoundEventAsync(surveyId, "opened", reload: true);
 
-    public async Task DeadlineChangedAsync(long surveyId) => await RoundEventAsync(surveyId, "deadline_changed", reload: true);
+    public async Task DeadlineChangedAsync(long surveyId) => await RoundEventAsync(surveyId, "deadline_changed", reload: false);
 
     public async Task RoundClosedAsync(long surveyId)
     {
@@ -152,6 +186,9 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
         await using var c = await db.OpenAsync();
         var round = await RoundStore.LatestAsync(c, surveyId);
         if (round is null) return;
+        // A new deadline changes no answer: the kept round takes it in place instead of being read again.
+        if (!reload && _slots.TryGetValue(surveyId, out var slot) && slot.Round is { } kept && kept.Number == round.Number)
+            kept.SetStatus(round.Status, round.Deadline);
         var info = new LiveRoundInfo(round.Number, round.Status, round.Deadline);
         foreach (var s in _streams.Values.Where(s => s.SurveyId == surveyId && s.Kind is "coord" or "stake" or "exp"))
         {
@@ -305,6 +342,14 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Open rounds are kept from the start, not from the first question asked of them.
+        try
+        {
+            await using (var c = await db.OpenAsync())
+                foreach (var surveyId in await c.QueryAsync<long>("SELECT DISTINCT survey_id FROM rounds WHERE status = 'open'"))
+                    _ = RoundAsync(surveyId);
+        }
+        catch (Exception e) { log.LogWarning(e, "The open rounds could not be loaded at start; they load on first use"); }
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using Foresight.Core.Answers;
 using Foresight.Core.Consensus;
@@ -90,6 +91,15 @@ public sealed class LiveRound
         if (mine is { Count: > 0 } && TopicAnswers.IsComplete(_survey, Number, mine)) complete.Add(topic); else complete.Remove(topic);
     }
 
+    readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+
+    string Pooled(string s)
+    {
+        if (_strings.TryGetValue(s, out var pooled)) return pooled;
+        _strings[s] = s;
+        return s;
+    }
+
     void Put(long member, string pseudonym, string topic, string question, AnswerRow row)
     {
         if (!_answers.TryGetValue(topic, out var byMember)) return;
@@ -108,13 +118,57 @@ public sealed class LiveRound
             // Keep the member's ranking rows: a topic save sends only its questions.
             var kept = byMember.TryGetValue(member, out var old) ? old.Where(kv => _survey.Question(kv.Key) is null).ToList() : [];
             var next = new Dictionary<string, AnswerRow>(StringComparer.Ordinal);
-            foreach (var (q, a) in answers) next[q] = new AnswerRow(pseudonym, topic, q, a.Value.Text, a.Value.Number, a.Rationale);
+            foreach (var (q, a) in answers)
+            {
+                // Question ids and short values repeat in every save: one string each, not one per answer kept.
+                var question = Pooled(q);
+                next[question] = new AnswerRow(pseudonym, topic, question, a.Value.Text.Length <= 16 ? Pooled(a.Value.Text) : a.Value.Text, a.Value.Number, a.Rationale);
+            }
             foreach (var kv in kept) next[kv.Key] = kv.Value;
             if (next.Count == 0) byMember.Remove(member); else byMember[member] = next;
             Track(member, topic);
             _versions[topic] = ++_version;
             _submissions++;
         }
+    }
+
+    /// <summary>One expert's ranks after a ranking save: topic → rank, null where the rank was taken away.</summary>
+    public void ApplyRanking(long member, string pseudonym, string ranking, IReadOnlyDictionary<string, double?> ranks)
+    {
+        lock (_gate)
+        {
+            _pseudonyms.TryAdd(member, pseudonym);
+            foreach (var (topic, rank) in ranks)
+            {
+                if (!_answers.TryGetValue(topic, out var byMember)) continue;
+                // A topic's answers are replaced, never changed in place, so a copy taken for a computation stays as it was.
+                var next = byMember.TryGetValue(member, out var old) ? new Dictionary<string, AnswerRow>(old, StringComparer.Ordinal) : new(StringComparer.Ordinal);
+                if (rank is { } r) next[ranking] = new AnswerRow(pseudonym, topic, ranking, ((int)r).ToString(CultureInfo.InvariantCulture), r);
+                else next.Remove(ranking);
+                if (next.Count == 0) byMember.Remove(member); else byMember[member] = next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The whole round's consensus from the kept answers: topics whose answers did not change since they were last
+    /// computed cost nothing, the others are computed on every core; then the rankings and the stop rule.
+    /// </summary>
+    public RoundResult Consensus()
+    {
+        var results = _order.AsParallel().AsOrdered().Select(Result).ToList();
+        var rankings = _survey.Rankings.Where(r => r.AskedIn(Number)).Select(r => r.Id).ToList();
+        var rankingRows = new Dictionary<string, List<AnswerRow>>(StringComparer.Ordinal);
+        lock (_gate)
+            foreach (var t in _order)
+            {
+                var rows = new List<AnswerRow>();
+                foreach (var mine in _answers[t].Values)
+                    foreach (var id in rankings)
+                        if (mine.TryGetValue(id, out var row)) rows.Add(row);
+                rankingRows[t] = rows;
+            }
+        return RoundConsensus.Assemble(_survey, _rules, Number, _order.Select(t => _topics[t]).ToList(), results, t => rankingRows[t]);
     }
 
     /// <summary>A panel member added while the round is open.</summary>

@@ -273,7 +273,7 @@ public static class QuestionnaireEndpoints
         return TypedResults.Ok(rows.Select(r => new HistoryEntry((int)r.Round, r.Question, r.Value, r.Rationale, r.RecordedAt)).ToList());
     }
 
-    internal static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<RankingView>, ProblemHttpResult>> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var w = await db.BeginWriteAsync();
@@ -322,6 +322,10 @@ public static class QuestionnaireEndpoints
                 new { args.roundId, args.memberId, args.topicId, changes = AnswerHistory.Of(ranking, args.value, args.number), args.now }, tx);
         }
         await tx.CommitAsync();
+        // Still under the write gate, so two saves of one expert reach the kept round in the order they committed.
+        var codeOf = scope.Values.ToDictionary(t => t.TopicId, t => t.Code);
+        live.RankingSaved(survey.Id, memberId, user.Identity!.Name!, ranking,
+            existing.Keys.Union(wanted.Keys).ToDictionary(id => codeOf[id], id => wanted.TryGetValue(id, out var rank) ? rank : (double?)null));
         return TypedResults.Ok(new RankingView(r.Id, r.Text, r.Scope, field, scope.Keys.ToList(), body.Order));
     }
 

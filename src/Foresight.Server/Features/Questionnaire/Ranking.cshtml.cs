@@ -1,3 +1,4 @@
+using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -46,7 +47,7 @@ public sealed class RankingPage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPag
         else
         {
             var order = Ranks.OrderBy(x => x.Value).Select(x => x.Key).ToList();
-            var result = (await QuestionnaireEndpoints.Rank(Survey, ranking, new RankingRequest(Ranking.Field, order), User, Db, Service<SurveyCatalog>())).Result;
+            var result = (await QuestionnaireEndpoints.Rank(Survey, ranking, new RankingRequest(Ranking.Field, order), User, Db, Service<SurveyCatalog>(), Service<LivePublisher>())).Result;
             if (result is ProblemHttpResult p) Error = p.StatusCode == 409 ? Ui.T("q.err.closed") : p.ProblemDetails.Detail;
             else return Redirect($"/survey/{Survey.Slug}");
         }

@@ -97,6 +97,7 @@ public static class RoundStore
         cmd.Parameters.AddWithValue("$round", roundId);
         // One string kept per question id, since the rows live as long as the computation that asked for them.
         var questions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var result = new List<StoredAnswer>();
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())
@@ -107,7 +108,10 @@ public static class RoundStore
             if (!pseudonyms.TryGetValue(member, out var pseudonym) || !codes.TryGetValue(r.GetInt64(1), out var code)) continue;
             var q = r.GetString(2);
             if (!questions.TryGetValue(q, out var question)) questions[q] = question = q;
-            result.Add(new StoredAnswer(member, pseudonym, code, question, r.GetString(3),
+            // Short values (option codes, years, numbers) repeat across millions of rows: one string each.
+            var v = r.GetString(3);
+            if (v.Length <= 16) { if (values.TryGetValue(v, out var pooled)) v = pooled; else values[v] = v; }
+            result.Add(new StoredAnswer(member, pseudonym, code, question, v,
                 r.IsDBNull(4) ? null : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
         }
         return result;
