@@ -57,7 +57,9 @@ public sealed class ServerProcess : IAsyncDisposable
     /// (a given one is kept, so that a server can start again on it)</param>
     /// <param name="settings">more command-line settings, e.g. "--Foresight:Synchronous=FULL"</param>
     /// <param name="output">receives each line the server prints; the last lines are kept in <see cref="RecentOutput"/> either way</param>
-    public static async Task<ServerProcess> StartAsync(string? directory, IEnumerable<string> settings, Action<string>? output = null)
+    /// <param name="serverGc">the garbage collector the server is deployed with (ASP.NET Core's default, server GC);
+    /// tests run many servers side by side and use the workstation collector</param>
+    public static async Task<ServerProcess> StartAsync(string? directory, IEnumerable<string> settings, Action<string>? output = null, bool serverGc = false)
     {
         var dll = ServerDll();
         bool owns = directory is null;
@@ -72,7 +74,7 @@ public sealed class ServerProcess : IAsyncDisposable
             "--Foresight:RateLimits:SignInPerMinute=100000", "--Foresight:RateLimits:AnswersPerMinute=1000000",
             "--Logging:LogLevel:Default=Warning",
         }.Concat(settings)) info.ArgumentList.Add(a);
-        info.Environment["DOTNET_gcServer"] = "0";
+        info.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
         // FORESIGHT_PERF_MAP=1 writes /tmp/perf-PID.map so that `perf` can name JIT-compiled frames.
         if (Environment.GetEnvironmentVariable("FORESIGHT_PERF_MAP") == "1") { info.Environment["DOTNET_PerfMapEnabled"] = "1"; info.Environment["DOTNET_EnableWriteXorExecute"] = "0"; }
 

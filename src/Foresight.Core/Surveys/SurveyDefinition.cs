@@ -30,7 +30,16 @@ public sealed record SurveyDefinition
     [JsonIgnore]
     public IEnumerable<TopicDefinition> Topics => Fields.SelectMany(f => f.Topics);
 
-    public Question? Question(string id) => Questions.FirstOrDefault(q => q.Id == id);
+    // Asked once per stored answer when a round is computed: a lookup, not a scan. Keyed by the list itself (not a
+    // field of the record, which would take part in its equality), since `with` may give a copy other questions.
+    public Question? Question(string id) => QuestionIndex.GetValue(Questions, list =>
+    {
+        var byId = new Dictionary<string, Question>(StringComparer.Ordinal);
+        foreach (var q in list) byId.TryAdd(q.Id, q);
+        return byId;
+    }).GetValueOrDefault(id);
+
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<Question>, Dictionary<string, Question>> QuestionIndex = new();
 
     /// <summary>The topic's familiarity question, if the survey has one.</summary>
     [JsonIgnore]

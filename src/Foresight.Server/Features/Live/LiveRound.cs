@@ -20,7 +20,11 @@ public sealed class LiveRound
     readonly ConsensusRules _rules;
     readonly Dictionary<string, RoundTopic> _topics;
     readonly List<string> _order;
-    readonly Dictionary<string, Dictionary<long, Dictionary<string, AnswerRow>>> _answers = new(StringComparer.Ordinal);
+    // Per topic, per expert: their current answers, one small object each (not one object per answer), so that
+    // millions of answers stay cheap for the collector and each topic's rows are made afresh, together, when computed.
+    readonly Dictionary<string, Dictionary<long, Kept>> _answers = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int> _questionIndex = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int> _rankingIndex = new(StringComparer.Ordinal);
     readonly Dictionary<string, IReadOnlyList<AnswerRow>> _previous;
     readonly Dictionary<long, string> _pseudonyms;
     readonly Dictionary<long, HashSet<string>> _assigned;
@@ -48,6 +52,40 @@ public sealed class LiveRound
         _topics = topics.ToDictionary(t => t.Code, StringComparer.Ordinal);
         _order = topics.Select(t => t.Code).ToList();
         foreach (var t in _order) { _answers[t] = []; _versions[t] = 0; }
+        for (int i = 0; i < survey.Questions.Count; i++) _questionIndex.TryAdd(survey.Questions[i].Id, i);
+        for (int i = 0; i < survey.Rankings.Count; i++) _rankingIndex.TryAdd(survey.Rankings[i].Id, i);
+    }
+
+    /// <summary>
+    /// One expert's answers to one topic: value and number per question of the survey (by position; null where not
+    /// answered) and rank per ranking. Replaced on every change, never changed in place.
+    /// </summary>
+    sealed class Kept(string pseudonym, string?[] values, double[] numbers, double[]? ranks)
+    {
+        public readonly string Pseudonym = pseudonym;
+        public readonly string?[] Values = values;
+        public readonly double[] Numbers = numbers; // NaN where there is no number
+        public readonly double[]? Ranks = ranks;    // NaN where there is no rank
+
+        public bool HasAnswers => Values.Any(v => v is not null);
+        public bool IsEmpty => !HasAnswers && (Ranks is null || Ranks.All(double.IsNaN));
+    }
+
+    Kept NewKept(string pseudonym, Kept? old, bool keepAnswers) => new(pseudonym,
+        keepAnswers && old is not null ? (string?[])old.Values.Clone() : new string?[_survey.Questions.Count],
+        keepAnswers && old is not null ? (double[])old.Numbers.Clone() : Enumerable.Repeat(double.NaN, _survey.Questions.Count).ToArray(),
+        old?.Ranks is { } r ? (double[])r.Clone() : _survey.Rankings.Count > 0 ? Enumerable.Repeat(double.NaN, _survey.Rankings.Count).ToArray() : null);
+
+    /// <summary>The expert's answers as rows, as the statistics read them (ranking rows only when asked).</summary>
+    IEnumerable<AnswerRow> Rows(string topic, Kept k, bool answers, bool rankings)
+    {
+        if (answers)
+            for (int i = 0; i < k.Values.Length; i++)
+                if (k.Values[i] is { } v) yield return new AnswerRow(k.Pseudonym, topic, _survey.Questions[i].Id, v, double.IsNaN(k.Numbers[i]) ? null : k.Numbers[i]);
+        if (rankings && k.Ranks is { } ranks)
+            for (int i = 0; i < ranks.Length; i++)
+                if (!double.IsNaN(ranks[i]))
+                    yield return new AnswerRow(k.Pseudonym, topic, _survey.Rankings[i].Id, ((int)ranks[i]).ToString(CultureInfo.InvariantCulture), ranks[i]);
     }
 
     public SurveyDefinition Survey => _survey;
@@ -74,6 +112,8 @@ public sealed class LiveRound
             members.Keys.ToDictionary(m => m, m => assignments[m].ToHashSet()), fields);
         foreach (var a in await RoundStore.AnswersAsync(c, round.Id))
             live.Put(a.MemberId, a.Pseudonym, a.Topic, a.Question, a.Row);
+        foreach (var byMember in live._answers.Values)
+            foreach (var (member, k) in byMember.Where(x => x.Value.IsEmpty).ToList()) byMember.Remove(member);
         foreach (var (topic, byMember) in live._answers)
             foreach (var member in byMember.Keys) live.Track(member, topic);
         return live;
@@ -82,9 +122,9 @@ public sealed class LiveRound
     /// <summary>Updates the expert's answered and complete sets for one topic (call under the lock).</summary>
     void Track(long member, string topic)
     {
-        var rows = _answers[topic].GetValueOrDefault(member);
-        var mine = rows?.Where(r => _survey.Question(r.Key) is not null)
-            .ToDictionary(r => r.Key, r => new QuestionAnswer(AnswerValue.FromStored(r.Value.Value, r.Value.Number), r.Value.Rationale));
+        var kept = _answers[topic].GetValueOrDefault(member);
+        var mine = kept is null ? null : Rows(topic, kept, answers: true, rankings: false)
+            .ToDictionary(r => r.Question, r => new QuestionAnswer(AnswerValue.FromStored(r.Value, r.Number), null));
         if (!_answeredBy.TryGetValue(member, out var answered)) _answeredBy[member] = answered = new(StringComparer.Ordinal);
         if (!_completeBy.TryGetValue(member, out var complete)) _completeBy[member] = complete = new(StringComparer.Ordinal);
         if (mine is { Count: > 0 }) answered.Add(topic); else answered.Remove(topic);
@@ -93,19 +133,23 @@ public sealed class LiveRound
 
     readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
 
+    /// <summary>Short values (option codes, years) repeat in every save: one string each, not one per answer kept.</summary>
     string Pooled(string s)
     {
+        if (s.Length > 16) return s;
         if (_strings.TryGetValue(s, out var pooled)) return pooled;
         _strings[s] = s;
         return s;
     }
 
+    /// <summary>One stored row, while loading (before the round is shared, so filled in place).</summary>
     void Put(long member, string pseudonym, string topic, string question, AnswerRow row)
     {
         if (!_answers.TryGetValue(topic, out var byMember)) return;
         _pseudonyms.TryAdd(member, pseudonym);
-        if (!byMember.TryGetValue(member, out var mine)) byMember[member] = mine = new(StringComparer.Ordinal);
-        mine[question] = row;
+        if (!byMember.TryGetValue(member, out var k)) byMember[member] = k = NewKept(pseudonym, null, keepAnswers: false);
+        if (_questionIndex.TryGetValue(question, out var qi)) { k.Values[qi] = Pooled(row.Value); k.Numbers[qi] = row.Number ?? double.NaN; }
+        else if (_rankingIndex.TryGetValue(question, out var ri) && row.Number is { } rank) k.Ranks![ri] = rank;
     }
 
     /// <summary>Replaces one expert's answers to one topic with their state after a save (idempotent).</summary>
@@ -115,17 +159,11 @@ public sealed class LiveRound
         {
             if (!_answers.TryGetValue(topic, out var byMember)) return;
             _pseudonyms.TryAdd(member, pseudonym);
-            // Keep the member's ranking rows: a topic save sends only its questions.
-            var kept = byMember.TryGetValue(member, out var old) ? old.Where(kv => _survey.Question(kv.Key) is null).ToList() : [];
-            var next = new Dictionary<string, AnswerRow>(StringComparer.Ordinal);
+            // The save carries all the topic's answers; the member's ranks are kept.
+            var next = NewKept(pseudonym, byMember.GetValueOrDefault(member), keepAnswers: false);
             foreach (var (q, a) in answers)
-            {
-                // Question ids and short values repeat in every save: one string each, not one per answer kept.
-                var question = Pooled(q);
-                next[question] = new AnswerRow(pseudonym, topic, question, a.Value.Text.Length <= 16 ? Pooled(a.Value.Text) : a.Value.Text, a.Value.Number, a.Rationale);
-            }
-            foreach (var kv in kept) next[kv.Key] = kv.Value;
-            if (next.Count == 0) byMember.Remove(member); else byMember[member] = next;
+                if (_questionIndex.TryGetValue(q, out var i)) { next.Values[i] = Pooled(a.Value.Text); next.Numbers[i] = a.Value.Number ?? double.NaN; }
+            if (next.IsEmpty) byMember.Remove(member); else byMember[member] = next;
             Track(member, topic);
             _versions[topic] = ++_version;
             _submissions++;
@@ -140,12 +178,10 @@ public sealed class LiveRound
             _pseudonyms.TryAdd(member, pseudonym);
             foreach (var (topic, rank) in ranks)
             {
-                if (!_answers.TryGetValue(topic, out var byMember)) continue;
-                // A topic's answers are replaced, never changed in place, so a copy taken for a computation stays as it was.
-                var next = byMember.TryGetValue(member, out var old) ? new Dictionary<string, AnswerRow>(old, StringComparer.Ordinal) : new(StringComparer.Ordinal);
-                if (rank is { } r) next[ranking] = new AnswerRow(pseudonym, topic, ranking, ((int)r).ToString(CultureInfo.InvariantCulture), r);
-                else next.Remove(ranking);
-                if (next.Count == 0) byMember.Remove(member); else byMember[member] = next;
+                if (!_answers.TryGetValue(topic, out var byMember) || !_rankingIndex.TryGetValue(ranking, out var ri)) continue;
+                var next = NewKept(pseudonym, byMember.GetValueOrDefault(member), keepAnswers: true);
+                next.Ranks![ri] = rank ?? double.NaN;
+                if (next.IsEmpty) byMember.Remove(member); else byMember[member] = next;
             }
         }
     }
@@ -154,20 +190,17 @@ public sealed class LiveRound
     /// The whole round's consensus from the kept answers: topics whose answers did not change since they were last
     /// computed cost nothing, the others are computed on every core; then the rankings and the stop rule.
     /// </summary>
-    public RoundResult Consensus()
+    /// <param name="computed">how many topics had to be computed (the others had not changed)</param>
+    public RoundResult Consensus(out int computed)
     {
+        int stale = 0;
+        lock (_gate) foreach (var t in _order) if (!_results.TryGetValue(t, out var r) || r.Version != _versions[t]) stale++;
+        computed = stale;
         var results = _order.AsParallel().AsOrdered().Select(Result).ToList();
-        var rankings = _survey.Rankings.Where(r => r.AskedIn(Number)).Select(r => r.Id).ToList();
         var rankingRows = new Dictionary<string, List<AnswerRow>>(StringComparer.Ordinal);
         lock (_gate)
             foreach (var t in _order)
-            {
-                var rows = new List<AnswerRow>();
-                foreach (var mine in _answers[t].Values)
-                    foreach (var id in rankings)
-                        if (mine.TryGetValue(id, out var row)) rows.Add(row);
-                rankingRows[t] = rows;
-            }
+                rankingRows[t] = _survey.Rankings.Count == 0 ? [] : _answers[t].Values.SelectMany(k => Rows(t, k, answers: false, rankings: true)).ToList();
         return RoundConsensus.Assemble(_survey, _rules, Number, _order.Select(t => _topics[t]).ToList(), results, t => rankingRows[t]);
     }
 
@@ -203,7 +236,7 @@ public sealed class LiveRound
         {
             version = _versions[topic];
             if (_results.TryGetValue(topic, out var cached) && cached.Version == version) return cached.Result;
-            rows = _answers[topic].Values.SelectMany(m => m.Values).ToList();
+            rows = _answers[topic].Values.SelectMany(k => Rows(topic, k, answers: true, rankings: false)).ToList();
         }
         var t = _topics[topic];
         IReadOnlyList<AnswerRow>? previous = t.PreviousCode is not null && Number > 1 ? _previous.GetValueOrDefault(t.PreviousCode) ?? [] : null;
@@ -222,12 +255,12 @@ public sealed class LiveRound
     /// <summary>Whether the expert has answered the topic (for the Real-Time Delphi rule).</summary>
     public bool Answered(long member, string topic)
     {
-        lock (_gate) return _answers.TryGetValue(topic, out var m) && m.TryGetValue(member, out var a) && a.Keys.Any(q => _survey.Question(q) is not null);
+        lock (_gate) return _answers.TryGetValue(topic, out var m) && m.TryGetValue(member, out var k) && k.HasAnswers;
     }
 
     public IReadOnlyList<string> AnsweredTopics(long member)
     {
-        lock (_gate) return _order.Where(t => _answers[t].TryGetValue(member, out var a) && a.Keys.Any(q => _survey.Question(q) is not null)).ToList();
+        lock (_gate) return _order.Where(t => _answers[t].TryGetValue(member, out var k) && k.HasAnswers).ToList();
     }
 
     public LiveProgress Progress()
