@@ -197,10 +197,11 @@ public sealed class LiveRound
         lock (_gate) foreach (var t in _order) if (!_results.TryGetValue(t, out var r) || r.Version != _versions[t]) stale++;
         computed = stale;
         var results = _order.AsParallel().AsOrdered().Select(Result).ToList();
-        var rankingRows = new Dictionary<string, List<AnswerRow>>(StringComparer.Ordinal);
-        lock (_gate)
-            foreach (var t in _order)
-                rankingRows[t] = _survey.Rankings.Count == 0 ? [] : _answers[t].Values.SelectMany(k => Rows(t, k, answers: false, rankings: true)).ToList();
+        var keptOf = new Dictionary<string, List<Kept>>(StringComparer.Ordinal);
+        if (_survey.Rankings.Any(r => r.AskedIn(Number)))
+            lock (_gate) foreach (var t in _order) keptOf[t] = _answers[t].Values.ToList();
+        var rankingRows = _order.ToDictionary(t => t,
+            t => keptOf.TryGetValue(t, out var kept) ? kept.SelectMany(k => Rows(t, k, answers: false, rankings: true)).ToList() : [], StringComparer.Ordinal);
         return RoundConsensus.Assemble(_survey, _rules, Number, _order.Select(t => _topics[t]).ToList(), results, t => rankingRows[t]);
     }
 
@@ -230,18 +231,22 @@ public sealed class LiveRound
     /// <summary>The topic's result now, computed by the statistics library when its answers changed since the last time.</summary>
     public TopicResult Result(string topic)
     {
-        List<AnswerRow> rows;
+        List<Kept> kept;
         long version;
         lock (_gate)
         {
             version = _versions[topic];
             if (_results.TryGetValue(topic, out var cached) && cached.Version == version) return cached.Result;
-            rows = _answers[topic].Values.SelectMany(k => Rows(topic, k, answers: true, rankings: false)).ToList();
+            kept = _answers[topic].Values.ToList();
         }
+        // Kept answers are replaced, never changed, once shared: the rows are made outside the lock, so that
+        // topics computed on several cores do not wait for each other.
+        var rows = kept.SelectMany(k => Rows(topic, k, answers: true, rankings: false)).ToList();
         var t = _topics[topic];
         IReadOnlyList<AnswerRow>? previous = t.PreviousCode is not null && Number > 1 ? _previous.GetValueOrDefault(t.PreviousCode) ?? [] : null;
         var result = RoundConsensus.ComputeTopic(_survey, _rules, Number, t, rows, previous);
-        lock (_gate) _results[topic] = (version, result);
+        lock (_gate)
+            if (!_results.TryGetValue(topic, out var newer) || newer.Version < version) _results[topic] = (version, result);
         return result;
     }
 
