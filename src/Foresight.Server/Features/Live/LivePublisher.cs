@@ -139,35 +139,32 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
     /// <summary>An expert's answers to a topic after a save (already committed).</summary>
     public void AnswerSaved(long surveyId, long memberId, string pseudonym, string topic, IReadOnlyDictionary<string, QuestionAnswer> answers)
     {
-        if (!_slots.TryGetValue(surveyId, out var slot)) return; // nobody is watching: the store is the truth
-        void Apply(LiveRound r)
-        {
-            if (!r.HasTopic(topic)) return;
-            r.Apply(memberId, pseudonym, topic, answers);
-        }
-        LiveRound? round;
-        lock (slot.Gate)
-        {
-            round = slot.Round;
-            if (round is null) { if (!slot.Loading.IsCompleted) slot.Queued.Add(Apply); return; }
-        }
-        Apply(round);
+        var round = ApplyToKept(surveyId, r => { if (r.HasTopic(topic)) r.Apply(memberId, pseudonym, topic, answers); });
+        if (round is null) return;
         MarkPending(surveyId, topic);
         if (round.Survey.Live.RealTime && answers.Count > 0) _ = JoinTopicAsync(surveyId, memberId, topic, round);
     }
 
     /// <summary>An expert's ranks after a ranking save (already committed): topic → rank, null where taken away.</summary>
-    public void RankingSaved(long surveyId, long memberId, string pseudonym, string ranking, IReadOnlyDictionary<string, double?> ranks)
+    public void RankingSaved(long surveyId, long memberId, string pseudonym, string ranking, IReadOnlyDictionary<string, double?> ranks) =>
+        ApplyToKept(surveyId, r => r.ApplyRanking(memberId, pseudonym, ranking, ranks));
+
+    /// <summary>
+    /// Applies a committed change to the kept round: now when it is loaded, after loading when it is being loaded
+    /// (changes replace an expert's state with a later one, so applying one the load already read is safe).
+    /// Returns the round when the change was applied now.
+    /// </summary>
+    LiveRound? ApplyToKept(long surveyId, Action<LiveRound> apply)
     {
-        if (!_slots.TryGetValue(surveyId, out var slot)) return;
-        void Apply(LiveRound r) => r.ApplyRanking(memberId, pseudonym, ranking, ranks);
+        if (!_slots.TryGetValue(surveyId, out var slot)) return null; // nothing kept: the store is the truth
         LiveRound? round;
         lock (slot.Gate)
         {
             round = slot.Round;
-            if (round is null) { if (!slot.Loading.IsCompleted) slot.Queued.Add(Apply); return; }
+            if (round is null) { if (!slot.Loading.IsCompleted) slot.Queued.Add(apply); return null; }
         }
-        Apply(round);
+        apply(round);
+        return round;
     }
 
     void MarkPending(long surveyId, string topic)
