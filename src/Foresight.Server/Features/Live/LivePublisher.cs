@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Claims;
 using Dapper;
 using Foresight.Core.Answers;
+using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
@@ -114,7 +115,7 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
     /// The consensus of the survey's open round from its kept state; null when round <paramref name="number"/>
     /// is not the open round held here (the caller computes it from the store).
     /// </summary>
-    public async Task<Foresight.Core.Consensus.RoundResult?> ConsensusAsync(long surveyId, int number)
+    public async Task<RoundResult?> ConsensusAsync(long surveyId, int number)
     {
         LiveRound? live;
         try { live = await RoundAsync(surveyId); }

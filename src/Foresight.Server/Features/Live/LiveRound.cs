@@ -4,6 +4,7 @@ using Foresight.Core.Answers;
 using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Rounds;
+using Foresight.Server.Plumbing;
 using Microsoft.Data.Sqlite;
 
 namespace Foresight.Server.Features.Live;
@@ -112,8 +113,6 @@ public sealed class LiveRound
             members.Keys.ToDictionary(m => m, m => assignments[m].ToHashSet()), fields);
         foreach (var a in await RoundStore.AnswersAsync(c, round.Id))
             live.Put(a.MemberId, a.Pseudonym, a.Topic, a.Question, a.Row);
-        foreach (var byMember in live._answers.Values)
-            foreach (var (member, k) in byMember.Where(x => x.Value.IsEmpty).ToList()) byMember.Remove(member);
         foreach (var (topic, byMember) in live._answers)
             foreach (var member in byMember.Keys) live.Track(member, topic);
         return live;
@@ -123,33 +122,34 @@ public sealed class LiveRound
     void Track(long member, string topic)
     {
         var kept = _answers[topic].GetValueOrDefault(member);
-        var mine = kept is null ? null : Rows(topic, kept, answers: true, rankings: false)
-            .ToDictionary(r => r.Question, r => new QuestionAnswer(AnswerValue.FromStored(r.Value, r.Number), null));
+        Dictionary<string, QuestionAnswer>? mine = null;
+        if (kept is not null)
+        {
+            mine = new(StringComparer.Ordinal);
+            for (int i = 0; i < kept.Values.Length; i++)
+                if (kept.Values[i] is { } v)
+                    mine[_survey.Questions[i].Id] = new QuestionAnswer(AnswerValue.FromStored(v, double.IsNaN(kept.Numbers[i]) ? null : kept.Numbers[i]), null);
+        }
         if (!_answeredBy.TryGetValue(member, out var answered)) _answeredBy[member] = answered = new(StringComparer.Ordinal);
         if (!_completeBy.TryGetValue(member, out var complete)) _completeBy[member] = complete = new(StringComparer.Ordinal);
         if (mine is { Count: > 0 }) answered.Add(topic); else answered.Remove(topic);
         if (mine is { Count: > 0 } && TopicAnswers.IsComplete(_survey, Number, mine)) complete.Add(topic); else complete.Remove(topic);
     }
 
-    readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
-
-    /// <summary>Short values (option codes, years) repeat in every save: one string each, not one per answer kept.</summary>
-    string Pooled(string s)
-    {
-        if (s.Length > 16) return s;
-        if (_strings.TryGetValue(s, out var pooled)) return pooled;
-        _strings[s] = s;
-        return s;
-    }
+    // Short values (option codes, years) repeat in every save: one string each, not one per answer kept.
+    readonly StringPool _strings = new();
 
     /// <summary>One stored row, while loading (before the round is shared, so filled in place).</summary>
     void Put(long member, string pseudonym, string topic, string question, AnswerRow row)
     {
         if (!_answers.TryGetValue(topic, out var byMember)) return;
+        bool isQuestion = _questionIndex.TryGetValue(question, out var qi);
+        int ri = -1;
+        if (!isQuestion && !(_rankingIndex.TryGetValue(question, out ri) && row.Number is not null)) return; // neither kept nor computed
         _pseudonyms.TryAdd(member, pseudonym);
         if (!byMember.TryGetValue(member, out var k)) byMember[member] = k = NewKept(pseudonym, null, keepAnswers: false);
-        if (_questionIndex.TryGetValue(question, out var qi)) { k.Values[qi] = Pooled(row.Value); k.Numbers[qi] = row.Number ?? double.NaN; }
-        else if (_rankingIndex.TryGetValue(question, out var ri) && row.Number is { } rank) k.Ranks![ri] = rank;
+        if (isQuestion) { k.Values[qi] = _strings.Get(row.Value); k.Numbers[qi] = row.Number ?? double.NaN; }
+        else k.Ranks![ri] = row.Number!.Value;
     }
 
     /// <summary>Replaces one expert's answers to one topic with their state after a save (idempotent).</summary>
@@ -162,7 +162,7 @@ public sealed class LiveRound
             // The save carries all the topic's answers; the member's ranks are kept.
             var next = NewKept(pseudonym, byMember.GetValueOrDefault(member), keepAnswers: false);
             foreach (var (q, a) in answers)
-                if (_questionIndex.TryGetValue(q, out var i)) { next.Values[i] = Pooled(a.Value.Text); next.Numbers[i] = a.Value.Number ?? double.NaN; }
+                if (_questionIndex.TryGetValue(q, out var i)) { next.Values[i] = _strings.Get(a.Value.Text); next.Numbers[i] = a.Value.Number ?? double.NaN; }
             if (next.IsEmpty) byMember.Remove(member); else byMember[member] = next;
             Track(member, topic);
             _versions[topic] = ++_version;

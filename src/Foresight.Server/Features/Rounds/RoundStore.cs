@@ -95,9 +95,8 @@ public static class RoundStore
         cmd.Transaction = tx;
         cmd.CommandText = "SELECT member_id, topic_id, question, value, number, rationale FROM answers WHERE round_id = $round";
         cmd.Parameters.AddWithValue("$round", roundId);
-        // One string kept per question id, since the rows live as long as the computation that asked for them.
-        var questions = new Dictionary<string, string>(StringComparer.Ordinal);
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Question ids and short values repeat across millions of rows, which live as long as the computation that asked for them.
+        var pool = new StringPool();
         var result = new List<StoredAnswer>();
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())
@@ -106,12 +105,7 @@ public static class RoundStore
             // Outside a transaction, a member added (and answering) after the lookup above is not in it: skipped, as
             // the join it replaces would not have seen the row either.
             if (!pseudonyms.TryGetValue(member, out var pseudonym) || !codes.TryGetValue(r.GetInt64(1), out var code)) continue;
-            var q = r.GetString(2);
-            if (!questions.TryGetValue(q, out var question)) questions[q] = question = q;
-            // Short values (option codes, years, numbers) repeat across millions of rows: one string each.
-            var v = r.GetString(3);
-            if (v.Length <= 16) { if (values.TryGetValue(v, out var pooled)) v = pooled; else values[v] = v; }
-            result.Add(new StoredAnswer(member, pseudonym, code, question, v,
+            result.Add(new StoredAnswer(member, pseudonym, code, pool.Get(r.GetString(2)), pool.Get(r.GetString(3)),
                 r.IsDBNull(4) ? null : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
         }
         return result;
