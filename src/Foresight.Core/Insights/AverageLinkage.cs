@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Foresight.Core.Insights;
 
 /// <summary>
@@ -13,6 +15,7 @@ internal static class AverageLinkage
     internal readonly record struct Merge(int A, int B, double Height);
 
     /// <summary>The n - 1 merges in ascending order of height.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Merge[] Merges(SparseVector[] points, int dims)
     {
         int n = points.Length;

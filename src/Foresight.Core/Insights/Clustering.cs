@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Foresight.Core.Insights;
 
 public enum ClusteringMethod
@@ -52,7 +54,15 @@ public readonly record struct KScore(int K, double Silhouette);
 /// clusters as documents); <see cref="Scores"/> lists each k tried when k was automatic. <see cref="Iterations"/> is
 /// the number of k-means rounds of the kept run (0 for agglomerative).
 /// </summary>
-public sealed record ClusteringResult(IReadOnlyList<int> Labels, int K, double? Silhouette, IReadOnlyList<KScore> Scores, int Iterations, ClusteringParameters Parameters);
+public sealed record ClusteringResult(IReadOnlyList<int> Labels, int K, double? Silhouette, IReadOnlyList<KScore> Scores, int Iterations, ClusteringParameters Parameters)
+{
+    /// <summary>
+    /// The parameters with <see cref="ClusteringParameters.K"/> fixed to the k found. Each k is clustered from the
+    /// seed afresh, so these give the same labels again without the search (unless k-means left a cluster empty and
+    /// fewer clusters were found than asked for).
+    /// </summary>
+    public ClusteringParameters Effective => Parameters with { K = K };
+}
 
 /// <summary>Clusters unit-length (or zero) vectors such as <see cref="TfIdfModel.Vectors"/>; deterministic for a given seed.</summary>
 public static class Clustering
@@ -134,6 +144,7 @@ public static class Silhouette
         return Mean(points, dims, labels);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double? Mean(IReadOnlyList<SparseVector> points, int dims, IReadOnlyList<int> labels)
     {
         int n = points.Count;

@@ -1,10 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace Foresight.Core.Insights;
 
 /// <summary>
 /// Spherical k-means (Dhillon and Modha 2001): unit document vectors, each centroid the normalized mean of its members,
 /// each document assigned to the centroid of highest cosine similarity (ties: the lower cluster number). Seeded by
-/// k-means++ (Arthur and Vassilvitskii 2007) with the cosine distance 1 - x·c: the first centre is a uniformly random
-/// document, each next one is drawn with probability proportional to the squared distance to its nearest centre.
+/// greedy k-means++ (Arthur and Vassilvitskii 2007; the variant scikit-learn uses) with the cosine distance 1 - x·c.
 /// A cluster left empty takes the document least similar to its own centroid. Stops when no assignment changes or
 /// after the maximum number of rounds. Of several restarts the run with the highest sum of similarities is kept
 /// (the first on a tie). Single-threaded, so the result depends only on the input order and the seed.
@@ -26,6 +27,8 @@ internal static class KMeans
         return (best!.Value.Labels, best.Value.Iterations);
     }
 
+    // The kernels run a few times with long loops: compiled optimized at once instead of through the JIT's slow first tier.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static (int[] Labels, int Iterations, double Objective) Once(SparseVector[] points, int dims, int k, SeededRandom rng, int maxIterations)
     {
         int n = points.Length;
@@ -93,60 +96,82 @@ internal static class KMeans
         return (labels, iterations, objective);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Dots(SparseVector p, double[] centroids, int k, double[] dots)
     {
-        Array.Clear(dots);
-        for (int j = 0; j < p.Idx.Length; j++)
+        var d = dots.AsSpan(0, k);
+        d.Clear();
+        var idx = p.Idx;
+        var val = p.Val;
+        for (int j = 0; j < idx.Length; j++)
         {
-            double v = p.Val[j];
-            long row = (long)p.Idx[j] * k;
-            for (int c = 0; c < k; c++) dots[c] += v * centroids[row + c];
+            double v = val[j];
+            var row = new ReadOnlySpan<double>(centroids, idx[j] * k, k);
+            for (int c = 0; c < row.Length; c++) d[c] += v * row[c];
         }
     }
 
-    /// <summary>k-means++ with cosine distance: the documents chosen as first centres.</summary>
+    /// <summary>
+    /// Greedy k-means++ with cosine distance, as scikit-learn's: the first centre is uniform; for each next one,
+    /// 2 + ⌊ln k⌋ candidates are drawn with probability proportional to D², the squared distance to the nearest centre
+    /// so far, and the candidate leaving the smallest total D² is taken.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int[] Seed(SparseVector[] points, int dims, int k, SeededRandom rng)
     {
         int n = points.Length;
+        int trials = 2 + (int)Math.Log(k);
         var chosen = new int[k];
-        var best = new double[n]; // highest similarity to a chosen centre so far
-        Array.Fill(best, double.NegativeInfinity);
+        var d2 = new double[n];        // squared distance to the nearest chosen centre
+        var candidate = new double[n]; // the same if a candidate were added
+        var bestCandidate = new double[n];
         var dense = new double[dims];
-        var isChosen = new bool[n];
-        chosen[0] = rng.NextInt(n);
-        for (int c = 0; ; c++)
-        {
-            int centre = chosen[c];
-            isChosen[centre] = true;
-            var q = points[centre];
-            for (int j = 0; j < q.Idx.Length; j++) dense[q.Idx[j]] = q.Val[j];
-            for (int i = 0; i < n; i++) best[i] = Math.Max(best[i], points[i].Dot(dense));
-            for (int j = 0; j < q.Idx.Length; j++) dense[q.Idx[j]] = 0;
-            if (c + 1 == k) break;
 
-            double total = 0;
-            for (int i = 0; i < n; i++) if (!isChosen[i]) { double d = Math.Max(0, 1 - best[i]); total += d * d; }
-            int next = -1;
-            if (total > 0)
+        chosen[0] = rng.NextInt(n);
+        SquaredDistances(points, points[chosen[0]], dense, null, d2);
+        for (int c = 1; c < k; c++)
+        {
+            double total = d2.Sum();
+            int pick = -1;
+            double pickTotal = double.PositiveInfinity;
+            for (int t = 0; t < trials; t++)
             {
-                double u = rng.NextDouble() * total, acc = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    if (isChosen[i]) continue;
-                    double d = Math.Max(0, 1 - best[i]);
-                    acc += d * d;
-                    if (acc > u) { next = i; break; }
-                }
-                if (next < 0) for (int i = n - 1; i >= 0; i--) if (!isChosen[i] && best[i] < 1) { next = i; break; } // rounding at the end of the sum
+                int x = total > 0 ? Draw(d2, total, rng) : rng.NextInt(n);
+                SquaredDistances(points, points[x], dense, d2, candidate);
+                double sum = candidate.Sum();
+                if (sum < pickTotal) { pickTotal = sum; pick = x; (bestCandidate, candidate) = (candidate, bestCandidate); }
             }
-            if (next < 0)
-            {
-                // Every remaining document coincides with a centre: take any not yet chosen.
-                int skip = rng.NextInt(n - c - 1);
-                for (int i = 0; i < n; i++) if (!isChosen[i] && skip-- == 0) { next = i; break; }
-            }
-            chosen[c + 1] = next;
+            chosen[c] = pick;
+            Array.Copy(bestCandidate, d2, n);
         }
         return chosen;
+    }
+
+    /// <summary>(1 - x·centre)² for each point, or the smaller of that and <paramref name="current"/>.</summary>
+    static void SquaredDistances(SparseVector[] points, SparseVector centre, double[] dense, double[]? current, double[] result)
+    {
+        for (int j = 0; j < centre.Idx.Length; j++) dense[centre.Idx[j]] = centre.Val[j];
+        for (int i = 0; i < points.Length; i++)
+        {
+            double d = Math.Max(0, 1 - points[i].Dot(dense));
+            d *= d;
+            result[i] = current is null ? d : Math.Min(current[i], d);
+        }
+        for (int j = 0; j < centre.Idx.Length; j++) dense[centre.Idx[j]] = 0;
+    }
+
+    /// <summary>An index drawn with probability proportional to its weight.</summary>
+    static int Draw(double[] weights, double total, SeededRandom rng)
+    {
+        double u = rng.NextDouble() * total, acc = 0;
+        int last = -1;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (weights[i] <= 0) continue;
+            acc += weights[i];
+            last = i;
+            if (acc > u) return i;
+        }
+        return last; // rounding at the end of the sum
     }
 }

@@ -101,6 +101,20 @@ public class ClusteringTests
     }
 
     [Fact]
+    public void The_effective_parameters_repeat_an_automatic_clustering()
+    {
+        var corpus = SyntheticCorpus.Generate(new SyntheticCorpus.Options { Seed = 8, RecordsPerTopic = 30 });
+        var vectors = TfIdfModel.Fit(corpus.Records.Select(r => r.Text).ToList(), new TfIdfOptions(2, 0.8)).Vectors;
+        foreach (var method in new[] { ClusteringMethod.KMeans, ClusteringMethod.Agglomerative })
+        {
+            var auto = Clustering.Cluster(vectors, new ClusteringParameters { Method = method, Seed = 4 });
+            Assert.Null(auto.Parameters.K);
+            Assert.Equal(auto.K, auto.Effective.K);
+            Assert.Equal(auto.Labels, Clustering.Cluster(vectors, auto.Effective).Labels);
+        }
+    }
+
+    [Fact]
     public void Small_inputs()
     {
         Assert.Equal(0, Clustering.Cluster([], new ClusteringParameters()).K);

@@ -133,6 +133,24 @@ public class TopicAnalysisTests
         Assert.Equal(300, result.Clusters.Sum(c => c.Size));
     }
 
+    [Fact]
+    public void No_records_no_topics()
+    {
+        var result = TopicAnalysis.Run([], fields: SyntheticCorpus.Fields);
+        Assert.Empty(result.Clusters);
+        Assert.Equal(0, result.Clustering.K);
+        Assert.Null(result.ReferenceYear);
+        Assert.Null(result.WeakSignalSizeThreshold);
+    }
+
+    [Fact]
+    public void Records_without_years_have_no_growth_and_no_weak_signal()
+    {
+        var records = Corpus.Records.Take(200).Select(r => r with { Year = null }).ToList();
+        var result = TopicAnalysis.Run(records, new ClusteringParameters { K = 3 });
+        Assert.All(result.Clusters, c => { Assert.Null(c.GrowthRate); Assert.False(c.WeakSignal); Assert.Empty(c.RecordsPerYear); });
+    }
+
     /// <summary>
     /// The whole pipeline on 2,000 records of ~150 words (automatic k over 2-12, three restarts each).
     /// Set INSIGHTS_TIMING_RECORDS to time another size; the figure is written to the test output.
