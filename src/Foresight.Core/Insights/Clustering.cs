@@ -44,8 +44,8 @@ public sealed record ClusteringParameters
     }
 }
 
-/// <summary>The mean silhouette of one candidate k.</summary>
-public readonly record struct KScore(int K, double Silhouette);
+/// <summary>The mean silhouette of one candidate k; null when undefined (k-means found fewer than 2 clusters).</summary>
+public readonly record struct KScore(int K, double? Silhouette);
 
 /// <summary>
 /// A clustering: for each document its cluster 0..K-1, or -1 when its vector is zero (no term of the vocabulary, so
@@ -101,8 +101,9 @@ public static class Clustering
             for (int k = parameters.KMin; k <= Math.Min(parameters.KMax, n - 1); k++)
             {
                 var (l, it) = run(k);
-                double s = Silhouette.Mean(points, dims, l) ?? double.NegativeInfinity;
-                scores.Add(new KScore(k, s));
+                double? score = Silhouette.Mean(points, dims, l);
+                scores.Add(new KScore(k, score));
+                double s = score ?? double.NegativeInfinity;
                 if (best is null || s > best.Value.Score) best = (l, it, s);
             }
             (labels, iterations) = best is { } b ? (b.Labels, b.Iterations) : run(1);

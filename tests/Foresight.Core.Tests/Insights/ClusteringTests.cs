@@ -67,7 +67,7 @@ public class ClusteringTests
         Assert.Equal(2, result.K);
         Assert.Equal([2, 3, 4], result.Scores.Select(s => s.K));
         Assert.True(Math.Abs(0.68951558961519044 - result.Silhouette!.Value) < 1e-12);
-        Assert.True(Math.Abs(0.68091865619727032 - result.Scores[1].Silhouette) < 1e-12);
+        Assert.True(Math.Abs(0.68091865619727032 - result.Scores[1].Silhouette!.Value) < 1e-12);
     }
 
     [Fact]

@@ -134,6 +134,17 @@ public class TopicAnalysisTests
     }
 
     [Fact]
+    public void Results_serialize_to_json_and_parameters_round_trip()
+    {
+        // The server stores these as JSON: no infinities or NaNs, no cycles.
+        var json = System.Text.Json.JsonSerializer.Serialize(KMeansResult);
+        Assert.Contains("\"WeakSignal\":true", json);
+        var p = KMeansResult.Clustering.Effective;
+        Assert.Equal(p, System.Text.Json.JsonSerializer.Deserialize<ClusteringParameters>(System.Text.Json.JsonSerializer.Serialize(p)));
+        Assert.Equal(KMeansResult.Options, System.Text.Json.JsonSerializer.Deserialize<DescriptorOptions>(System.Text.Json.JsonSerializer.Serialize(KMeansResult.Options)));
+    }
+
+    [Fact]
     public void No_records_no_topics()
     {
         var result = TopicAnalysis.Run([], fields: SyntheticCorpus.Fields);
