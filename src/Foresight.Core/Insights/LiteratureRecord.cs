@@ -15,9 +15,9 @@ public sealed record LiteratureRecord
     /// <summary>Author keywords, then index keywords (Scopus) or Keywords Plus (WoS), each once.</summary>
     public IReadOnlyList<string> Keywords { get; init; } = [];
     public int? Year { get; init; }
-    /// <summary>Countries of the authors' (or assignees') addresses, each once, in the order first seen, with common variants merged (<see cref="Countries.Normalize"/>).</summary>
+    /// <summary>Countries of the authors' (or assignees') addresses, each once, in the order first seen, with common variants merged (<see cref="CountryNames.Normalize"/>).</summary>
     public IReadOnlyList<string> Countries { get; init; } = [];
-    /// <summary>ISO 639-1 code for the languages <see cref="Languages.Normalize"/> knows ("en", "zh", ...), otherwise as written, lower-case.</summary>
+    /// <summary>ISO 639-1 code for the languages <see cref="LanguageNames.Normalize"/> knows ("en", "zh", ...), otherwise as written, lower-case.</summary>
     public string? Language { get; init; }
     public string? Doi { get; init; }
     /// <summary>Scopus record id, e.g. 2-s2.0-85123456789.</summary>

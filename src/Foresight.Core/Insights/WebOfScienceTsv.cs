@@ -38,7 +38,7 @@ public static partial class WebOfScienceTsv
                 Keywords = Fields.Union(Fields.SplitList(CsvTable.Get(f, de)), Fields.SplitList(CsvTable.Get(f, id))),
                 Year = y,
                 Countries = CountriesFromAddresses(CsvTable.Get(f, c1)),
-                Language = Languages.Normalize(CsvTable.Get(f, la)),
+                Language = LanguageNames.Normalize(CsvTable.Get(f, la)),
                 Doi = Fields.NullIfEmpty(CsvTable.Get(f, di)),
                 WosUt = Fields.NullIfEmpty(CsvTable.Get(f, ut)),
                 PatentNumber = Fields.NullIfEmpty(CsvTable.Get(f, pn)),
@@ -56,5 +56,5 @@ public static partial class WebOfScienceTsv
     private static partial Regex AuthorGroup();
 
     /// <summary>Countries of C1 addresses such as "[Li, W; Chen, X] Tsinghua Univ, Beijing 100084, Peoples R China; [Smith, J] MIT, Cambridge, MA 02139 USA".</summary>
-    internal static List<string> CountriesFromAddresses(string c1) => Countries.FromAffiliations(AuthorGroup().Replace(c1, ""));
+    internal static List<string> CountriesFromAddresses(string c1) => CountryNames.FromAffiliations(AuthorGroup().Replace(c1, ""));
 }
