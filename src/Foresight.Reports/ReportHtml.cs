@@ -42,6 +42,7 @@ public static class ReportHtml
         Polarized(h, m, t);
         Results(h, m, t);
         Ranking(h, m, t);
+        Machine(h, m, t);
         h.Append("</main></body></html>");
         return h.ToString();
     }
@@ -102,6 +103,7 @@ public static class ReportHtml
         }
         h.Append("</ol></li>");
         if (m.Ranking.Count > 0 || m.Selections.Count > 0) h.Append("<li><a href=\"#ranking\">").Append(t["ranking"]).Append("</a></li>");
+        if (m.Machine is not null) h.Append("<li><a href=\"#machine\">").Append(t["machine"]).Append("</a></li>");
         h.Append("</ol></nav>");
     }
 
@@ -411,5 +413,23 @@ public static class ReportHtml
             h.Append("</ol>");
         }
         h.Append("</section>");
+    }
+
+    static void Machine(StringBuilder h, ReportModel m, ReportText t)
+    {
+        if (m.Machine is not { } x) return;
+        h.Append("<section id=\"machine\"><h2>").Append(t["machine"]).Append("</h2><p>")
+            .Append(E(t.Format("machine.intro", x.Records, x.Analyses, x.Proposals, x.MachineTopics))).Append("</p>");
+        h.Append("<table><thead><tr><th>").Append(t["machine.decision"]).Append("</th><th class=\"num\">").Append(t["machine.proposals"])
+            .Append("</th><th class=\"num\">").Append(t["machine.share"]).Append("</th></tr></thead><tbody>");
+        foreach (var (key, count, share) in new[] { ("accepted", x.Decided.Accepted, x.Shares.Accepted), ("edited", x.Decided.Edited, x.Shares.Edited),
+            ("merged", x.Decided.Merged, x.Shares.Merged), ("split", x.Decided.Split, x.Shares.Split), ("rejected", x.Decided.Rejected, x.Shares.Rejected) })
+            h.Append("<tr><td>").Append(t["machine." + key]).Append("</td><td class=\"num\">").Append(count).Append("</td><td class=\"num\">")
+                .Append(Pct(share * 100)).Append("</td></tr>");
+        h.Append("</tbody></table>");
+        if (x.Open > 0) h.Append("<p>").Append(E(t.Format("machine.open", x.Open))).Append("</p>");
+        h.Append("<p>").Append(E(x.AdjustedRandIndex is { } ari
+            ? t.Format("machine.ari", N(ari, 3), x.AriRecords, x.AriProposals, x.AriFields)
+            : t["machine.ari.none"])).Append("</p></section>");
     }
 }

@@ -30,6 +30,8 @@ public sealed record ReportModel
     public required DateTimeOffset GeneratedAt { get; init; }
     /// <summary>Breakdowns by group show groups of at least this many experts.</summary>
     public int MinGroupSize { get; init; } = 5;
+    /// <summary>The study report's evaluation of the machine layer; null when it was not used (or is switched off).</summary>
+    public MachineLayer? Machine { get; init; }
 
     public IEnumerable<ReportTopic> Topics => Fields.SelectMany(f => f.Topics);
 }
@@ -57,3 +59,10 @@ public sealed record ReportTopic(
 public sealed record RankedKeyTechnology(int Rank, int? RankFamW, string Code, LocalizedText Title, double? ImportanceIndex, double? ImportanceIndexFamW, string State);
 
 public sealed record KeySelection(DateTimeOffset At, int Round, string Criteria, IReadOnlyList<(int Rank, string Code, LocalizedText Title)> Topics);
+
+/// <summary>
+/// How the machine proposals fared (design 1.7): decisions per proposal and their shares, and the adjusted Rand index
+/// of the machine's clusters against the fields the coordinators put the resulting topics in, over <paramref name="AriRecords"/> records.
+/// </summary>
+public sealed record MachineLayer(long Records, int Analyses, int Proposals, int Open, Foresight.Core.Insights.DecisionCounts Decided,
+    Foresight.Core.Insights.DecisionShares Shares, double? AdjustedRandIndex, int AriRecords, int AriProposals, int AriFields, int MachineTopics);

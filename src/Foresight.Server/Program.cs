@@ -3,6 +3,7 @@ using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Exports;
 using Foresight.Server.Features.KeyTechnologies;
+using Foresight.Server.Features.Insights;
 using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Mail;
 using Foresight.Server.Features.Messages;
@@ -55,15 +56,18 @@ builder.Services.AddMail(builder.Configuration);
 builder.Services.AddSingleton<RoundLifecycle>();
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
+builder.Services.AddSingleton<Analyses>();
 
 var app = builder.Build();
 // The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.
 app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
     app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
 await Startup.PrepareAsync(app);
-// Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail.
+// Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail,
+// analyses still queued.
 await app.Services.GetRequiredService<ReportService>().ResumeAsync();
 await app.Services.GetRequiredService<RoundLifecycle>().ReconcileAsync(schedule: true);
+await app.Services.GetRequiredService<Analyses>().ResumeAsync();
 app.Services.GetRequiredService<IRecurringJobManager>()
     .AddOrUpdate<RoundLifecycle>(RoundLifecycle.ReconcileJob, l => l.ReconcileAsync(false), Cron.Minutely());
 
@@ -106,6 +110,7 @@ app.MapExports();
 app.MapStakeholders();
 app.MapReports();
 app.MapMail();
+app.MapInsights();
 app.MapHub<LiveHub>(LiveHub.Path);
 app.MapJobsDashboard();
 

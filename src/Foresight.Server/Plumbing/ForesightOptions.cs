@@ -27,6 +27,21 @@ public sealed class ForesightOptions
 
     /// <summary>Largest survey file or CSV import accepted, in bytes.</summary>
     public long MaxImportBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>The machine layer: literature import, machine-proposed topics, argument clusters (Foresight:Insights).</summary>
+    public InsightsOptions Insights { get; set; } = new();
+}
+
+public sealed class InsightsOptions
+{
+    /// <summary>Off: no insights pages or endpoints, no evidence on topics; every other part of the platform works as before.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Largest literature export accepted, in bytes (a Scopus CSV of 10,000 records with abstracts is about 30 MB; a form upload cannot exceed 128 MB).</summary>
+    public long MaxImportBytes { get; set; } = 100 * 1024 * 1024;
+
+    /// <summary>Most records one analysis clusters: 10,000 take seconds on one core; more wants a narrower filter.</summary>
+    public int MaxAnalysisRecords { get; set; } = 50_000;
 }
 
 public sealed class AdminOptions

@@ -91,8 +91,8 @@ public static class Problems
     {
         var sent = http.Request.ContentType is { Length: > 0 } t ? $"'{t}'" : "missing";
         return $"This endpoint does not take a body of this type (the Content-Type is {sent}). JSON endpoints take application/json; "
-            + "survey and rules files application/yaml, expert lists text/csv (survey files and expert lists also as the form field 'file' "
-            + "of multipart/form-data); /openapi/v1.json lists each endpoint's.";
+            + "survey and rules files application/yaml, expert lists text/csv, literature exports text/csv, text/tab-separated-values, "
+            + "text/plain or application/x-ndjson (all files also as the form field 'file' of multipart/form-data); /openapi/v1.json lists each endpoint's.";
     }
 
     /// <summary>Where the JSON went wrong and what was expected there, in the caller's terms rather than the server's types.</summary>

@@ -24,7 +24,9 @@ public sealed record QuestionFeedback(
     IReadOnlyList<string> Rationales);
 
 /// <param name="Relation">same: this topic in the previous round; merged_from / split_from: a topic it replaces</param>
-public sealed record SourceFeedback(string Topic, LocalizedText Title, string Relation, string State, int Respondents, IReadOnlyList<QuestionFeedback> Questions);
+/// <param name="Arguments">the argument clusters of the rationales the coordinator chose to show (machine-grouped, anonymous quotes)</param>
+public sealed record SourceFeedback(string Topic, LocalizedText Title, string Relation, string State, int Respondents, IReadOnlyList<QuestionFeedback> Questions,
+    IReadOnlyList<Insights.ChosenArgument> Arguments);
 
 public sealed record TopicFeedback(int Round, IReadOnlyList<SourceFeedback> Sources);
 
@@ -93,7 +95,8 @@ public static class Feedback
                 questions.Add(new QuestionFeedback(q.Id, q.Kind, rows.Count, null, null, null, null, null, null, [],
                     own is null ? null : new OwnAnswer(own.Value, null), [], 0, Anonymous(rows.Select(a => a.Value))));
             }
-            result.Add(new SourceFeedback(source.Topic.Code, source.Topic.Title, source.Relation, stats.State, stats.Respondents, questions));
+            result.Add(new SourceFeedback(source.Topic.Code, source.Topic.Title, source.Relation, stats.State, stats.Respondents, questions,
+                await Insights.Arguments.FeedbackAsync(c, previous.Id, source.Topic.Id)));
         }
         return new TopicFeedback(previous.Number, result);
     }

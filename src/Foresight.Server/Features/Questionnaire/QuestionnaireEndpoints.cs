@@ -11,6 +11,7 @@ using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace Foresight.Server.Features.Questionnaire;
 
@@ -70,7 +71,7 @@ public sealed record QuestionnaireView(
 public sealed record TopicSheet(
     string Code, string Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string> Tags, string Origin,
     IReadOnlyList<TopicParent> Parents, RoundInfo Round, IReadOnlyList<string> Questions, IReadOnlyDictionary<string, AnswerView> Answers,
-    bool Complete, TopicFeedback? Feedback, int Messages);
+    bool Complete, TopicFeedback? Feedback, int Messages, IReadOnlyList<Insights.ProposalView> Evidence);
 
 public sealed record SavedTopic(string Code, int Round, IReadOnlyDictionary<string, AnswerView> Answers, IReadOnlyList<string> Changed, bool Complete);
 
@@ -177,7 +178,8 @@ public static class QuestionnaireEndpoints
             rankings, definition.Profile, profile, round is null ? new Progress(0, 0) : ProgressOf(definition, round, topics, answers), definition.Live.RealTime));
     }
 
-    internal static async Task<Results<Ok<TopicSheet>, ProblemHttpResult>> Topic(SurveyRef survey, string code, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    internal static async Task<Results<Ok<TopicSheet>, ProblemHttpResult>> Topic(SurveyRef survey, string code, ClaimsPrincipal user, Db db, SurveyCatalog catalog,
+        IOptions<ForesightOptions> options)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var c = await db.OpenAsync();
@@ -196,7 +198,8 @@ public static class QuestionnaireEndpoints
         var messages = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE topic_id = @Id AND hidden_at IS NULL", new { row.Id });
         return TypedResults.Ok(new TopicSheet(code, row.FieldCode, row.Title, row.Background, row.TagList, row.Origin, parents, Info(round),
             definition.Questions.Where(q => q.AskedIn(round.Number)).Select(q => q.Id).ToList(),
-            Views(definition, answers), answers.Count > 0 && TopicAnswers.IsComplete(definition, round.Number, answers), feedback, (int)messages));
+            Views(definition, answers), answers.Count > 0 && TopicAnswers.IsComplete(definition, round.Number, answers), feedback, (int)messages,
+            options.Value.Insights.Enabled ? await Insights.Review.EvidenceAsync(c, survey.Id, row.Id) : []));
     }
 
     public static Dictionary<string, AnswerView> Views(SurveyDefinition s, IReadOnlyDictionary<string, QuestionAnswer> answers) =>

@@ -47,7 +47,7 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
     async Task<bool> LoadAsync(string code, bool messages = true)
     {
         Overview = (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!;
-        if ((await QuestionnaireEndpoints.Topic(Survey, code, User, Db, Service<SurveyCatalog>())).Result is not Ok<TopicSheet> sheet) return false;
+        if ((await QuestionnaireEndpoints.Topic(Survey, code, User, Db, Service<SurveyCatalog>(), Service<Microsoft.Extensions.Options.IOptions<ForesightOptions>>())).Result is not Ok<TopicSheet> sheet) return false;
         Sheet = sheet.Value!;
         Questions = Sheet.Questions.Select(id => Definition.Question(id)!).ToList();
         Values = AnswerForm.FromStored(Sheet.Answers);

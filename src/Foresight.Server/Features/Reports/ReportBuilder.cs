@@ -19,7 +19,7 @@ namespace Foresight.Server.Features.Reports;
 /// topic's history over rounds, the wording the round asked, the anonymized rationales, the panel, the rules, the
 /// key-technology ranking and selections. Its data version is a hash of the whole model.
 /// </summary>
-public sealed class ReportBuilder(SurveyCatalog catalog)
+public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Options.IOptions<ForesightOptions> options)
 {
 
     /// <summary>
@@ -128,8 +128,19 @@ public sealed class ReportBuilder(SurveyCatalog catalog)
             DataVersion = "",
             GeneratedAt = DateTimeOffset.UtcNow,
             MinGroupSize = survey.Feedback.MinGroupSize,
+            Machine = kind == "study" && options.Value.Insights.Enabled ? await MachineAsync(c, surveyId) : null,
         };
         return model with { DataVersion = Version(model) };
+    }
+
+    /// <summary>The machine layer's evaluation for the study report; null when no analysis proposed anything.</summary>
+    static async Task<MachineLayer?> MachineAsync(SqliteConnection c, long surveyId)
+    {
+        var e = await Insights.InsightsEvaluation.ComputeAsync(c, surveyId);
+        if (e.Proposals == 0) return null;
+        var topics = await c.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT e.topic_id) FROM topic_evidence e JOIN topics t ON t.id = e.topic_id WHERE t.survey_id = @surveyId", new { surveyId });
+        return new MachineLayer(e.Records, e.Analyses, e.Proposals, e.Open, e.Decided, e.Shares, e.Agreement.AdjustedRandIndex, e.Agreement.Records,
+            e.Agreement.Proposals, e.Agreement.Fields, (int)topics);
     }
 
     /// <summary>A hash of everything the report shows (not when it was made), so that the same data gives the same version.</summary>

@@ -118,6 +118,7 @@ public static class SurveysEndpoints
         var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id", new { survey.Id }, tx) > 0)
             return Problems.Conflict("This survey has opened rounds; its data is kept. Only a survey that never opened a round can be deleted.");
+        await Features.Insights.Literature.ForgetAsync(c, tx, survey.Id);
         await c.ExecuteAsync("""
             DELETE FROM panel_members WHERE survey_id = @Id;
             DELETE FROM topic_lineage WHERE topic_id IN (SELECT id FROM topics WHERE survey_id = @Id);
