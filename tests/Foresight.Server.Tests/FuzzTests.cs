@@ -62,7 +62,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
 
     enum Who { Anonymous, Admin, Coordinator, Stakeholder, Expert }
 
-    enum Kind { Json, Survey, Rules, Csv }
+    enum Kind { Json, Survey, Rules, Csv, Literature }
 
     /// <summary>A hand-written invalid request: a body (JSON or file text), route values other than the example's, headers.</summary>
     sealed record Extra(string Label, string Body, Dictionary<string, string>? Route = null, (string Name, string Value)[]? Headers = null, int? Expect = null);
@@ -74,7 +74,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         /// <summary>Documented maximum lengths of string values (dotted paths into the JSON body).</summary>
         public (string Path, int Max)[] Limits { get; init; } = [];
         public List<Extra> Extras { get; init; } = [];
-        public string ContentType => Kind switch { Kind.Json => "application/json", Kind.Csv => "text/csv", _ => "application/yaml" };
+        public string ContentType => Kind switch { Kind.Json => "application/json", Kind.Csv or Kind.Literature => "text/csv", _ => "application/yaml" };
     }
 
     /// <summary>One generated request.</summary>
@@ -90,6 +90,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         public long MemberA5, MemberB0, VisibleMessage, HiddenMessage, OtherTopicMessage;
         public string RetiredTopic = "", AnswerTopic = "";
         public List<string> RoundTwoTopics = [];
+        /// <summary>Open machine proposals of survey C, one per decision the table's valid examples make.</summary>
+        public Dictionary<string, long> Proposals = [];
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -192,6 +194,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         + "\"Fuzz, First\",fuzz.first@example.org,Fuzz Lab,UNI,CN_EAST,Sensors,Q;A,en\n"
         + "Fuzz Second,fuzz.second@example.org,\"Fuzz \"\"Works\"\"\",ENT,CN_OTHER,Robots,A,zh-CN\n";
 
+    const string LiteratureCsv = "Authors,Title,Year,Source title,DOI,Abstract,Author Keywords,Affiliations\n"
+        + "\"Fuzz A.\",\"Superconducting qubits with error correction\",2023,\"Quantum\",\"10.1/fuzz.1\",\"Logical qubits, \"\"surface\"\" codes\",\"qubit\",\"Lab, Beijing, China\"\n"
+        + "\"Fuzz B.\",\"具身智能机器人抓取\",2024,\"Robotics\",\"10.1/fuzz.2\",\"Grasping robots\",\"robot\",\"Lab, Boston, United States\"\n";
+
     async Task<Study> SetUpAsync()
     {
         var admin = await _app.AdminAsync();
@@ -213,6 +219,15 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                 await expert.PutOkAsync($"/api/surveys/{C}/questionnaire/topics/{topic}", QuickStudy.Answer(3 + i % 3, 2040 + 5 * (i % 2)));
         }
         await Api.OkAsync(await coordinator.PostAsync($"/api/surveys/{C}/rounds/1/close", null));
+        // C: literature and two analyses, so that every review decision has an open proposal to act on.
+        using (var form = new MultipartFormDataContent { { new StringContent(InsightsTests.ScopusExport(perTheme: 10)), "file", "scopus.csv" } })
+            await Api.OkAsync(await coordinator.PostAsync($"/api/surveys/{C}/insights/records/import", form));
+        var analyses = new List<long>();
+        foreach (var seed in new[] { 42, 7 })
+            analyses.Add((await coordinator.PostOkAsync($"/api/surveys/{C}/insights/analyses", new { k = 3, seed }))["id"]!.GetValue<long>());
+        await SettleAsync();
+        var proposals = (await coordinator.GetOkAsync($"/api/surveys/{C}/insights/proposals?status=open")).AsArray();
+        long Proposal(long analysis, string word) => InsightsTests.About(proposals, analysis, word)["id"]!.GetValue<long>();
 
         // A, round 1: Q-T01 reaches consensus (and retires); the others are spread (4 or 5, 2040 or 2045) and go on.
         for (int e = 0; e < 6; e++)
@@ -235,6 +250,11 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                 [Who.Anonymous] = _app.Anonymous(), [Who.Admin] = admin, [Who.Coordinator] = coordinator, [Who.Expert] = quick.Experts[0],
             },
             MemberA5 = quick.Members[5],
+            Proposals = new()
+            {
+                ["accept"] = Proposal(analyses[0], "robot"), ["edit"] = Proposal(analyses[0], "qubit"), ["reject"] = Proposal(analyses[0], "seabed"),
+                ["merge0"] = Proposal(analyses[1], "qubit"), ["merge1"] = Proposal(analyses[1], "seabed"), ["split"] = Proposal(analyses[1], "robot"),
+            },
             VisibleMessage = first["id"]!.GetValue<long>(),
             OtherTopicMessage = other["id"]!.GetValue<long>(),
         };
@@ -501,6 +521,89 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                 Limits = expertLimits,
                 Extras = [.. expertRules, new("email of another expert", With(expertUpdate, "email", "quick1@test.local"), Expect: 409),
                     new("no such expert", expertUpdate, R(("id", 999999)), Expect: 404)],
+            },
+            new("POST", "/api/surveys/{survey}/insights/records/import", Who.Coordinator, Kind.Literature, LiteratureCsv, R(("survey", B)))
+            {
+                Extras =
+                [
+                    new("no row has a title", "Authors,Title,Year\n\"A\",\"\",2020\n\"B\",\"  \",2021\n"),
+                    new("no row has a good year", "Authors,Title,Year\n\"A\",\"Quantum\",20x0\n"),
+                    new("quote never closed", LiteratureCsv[..LiteratureCsv.IndexOf('\n')] + "\n\"Fuzz, \"Open quote,2020\n"),
+                    new("JSONL without titles", "{\"abstract\": \"no title\"}\n{\"year\": 2020}\n"),
+                ],
+            },
+            new("POST", "/api/surveys/{survey}/insights/analyses", Who.Coordinator, Kind.Json, J(new { k = 3, seed = 1 }), R(("survey", C)))
+            {
+                Limits = [("query", 500)],
+                Extras =
+                [
+                    new("no record in the survey", J(new { k = 3 }), R(("survey", B))),
+                    new("more topics than records allow", J(new { k = 20 })),
+                    new("k of 1", J(new { k = 1 })),
+                    new("k of 101", J(new { k = 101 })),
+                    new("method unknown", J(new { method = "lda" })),
+                    new("k_min above k_max", J(new { k_min = 9, k_max = 3 })),
+                    new("years reversed", J(new { year_from = 2024, year_to = 2020 })),
+                    new("source type unknown", J(new { source_types = new[] { "tweet" } })),
+                    new("query of stop words", J(new { query = "the of and" })),
+                    new("query matching nothing", J(new { query = "zebra" })),
+                ],
+            },
+            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/accept", Who.Coordinator, Kind.Json, J(new { code = "M-1" }), R(("survey", C), ("id", s.Proposals["accept"])))
+            {
+                Extras =
+                [
+                    new("code with a space", J(new { code = "bad code" })),
+                    new("code taken", J(new { code = "Q-T01" }), Expect: 409),
+                    new("field unknown", J(new { code = "M-1", field = "ZZ" })),
+                    new("no such proposal", J(new { code = "M-1" }), R(("id", 999999)), Expect: 404),
+                    new("another survey's proposal", J(new { code = "M-1" }), R(("survey", B)), Expect: 404),
+                ],
+            },
+            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/edit", Who.Coordinator, Kind.Json,
+                J(new { code = "M-2", field = "Q", title = new { zh = "量子纠错", en = "Quantum error correction" }, background = new { zh = "背景", en = "Background" } }), R(("survey", C), ("id", s.Proposals["edit"])))
+            {
+                Limits = [("title.en", 1000), ("background.zh", 10000)],
+                Extras =
+                [
+                    new("title empty", J(new { code = "M-2", title = new { } })),
+                    new("no such proposal", J(new { code = "M-2", title = new { zh = "量子", en = "Quantum" } }), R(("id", 999999)), Expect: 404),
+                ],
+            },
+            new("POST", "/api/surveys/{survey}/insights/proposals/merge", Who.Coordinator, Kind.Json,
+                J(new { proposals = new[] { s.Proposals["merge0"], s.Proposals["merge1"] }, code = "M-3", title = new { zh = "量子与深海", en = "Quantum and the deep sea" } }), R(("survey", C)))
+            {
+                Extras =
+                [
+                    new("one proposal", J(new { proposals = new[] { s.Proposals["merge0"] }, code = "M-3", title = new { zh = "量子", en = "Quantum" } })),
+                    new("a proposal twice", J(new { proposals = new[] { s.Proposals["merge0"], s.Proposals["merge0"] }, code = "M-3", title = new { zh = "量子", en = "Quantum" } })),
+                    new("no such proposal", J(new { proposals = new[] { s.Proposals["merge0"], 999999 }, code = "M-3", title = new { zh = "量子", en = "Quantum" } }), Expect: 404),
+                ],
+            },
+            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/split", Who.Coordinator, Kind.Json,
+                J(new { into = new[] { new { code = "M-4", title = new { zh = "机器人抓取", en = "Robot grasping" } }, new { code = "M-5", title = new { zh = "仓储机器人", en = "Warehouse robots" } } } }),
+                R(("survey", C), ("id", s.Proposals["split"])))
+            {
+                Extras =
+                [
+                    new("one part", J(new { into = new[] { new { code = "M-4", title = new { zh = "量子", en = "Quantum" } } } })),
+                    new("codes the same", J(new { into = new[] { new { code = "M-4", title = new { zh = "量子", en = "Quantum" } }, new { code = "M-4", title = new { zh = "量子", en = "Quantum" } } } })),
+                ],
+            },
+            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/reject", Who.Coordinator, Kind.Json, J(new { note = "out of scope" }), R(("survey", C), ("id", s.Proposals["reject"])))
+            {
+                Limits = [("note", 2000)],
+                Extras = [new("no such proposal", J(new { note = "x" }), R(("id", 999999)), Expect: 404)],
+            },
+            new("PUT", "/api/surveys/{survey}/insights/rounds/{round:int}/arguments/{topic}", Who.Coordinator, Kind.Json, J(new { clusters = Array.Empty<int>() }), R(("survey", C), ("round", 1), ("topic", "Q-T02")))
+            {
+                Extras =
+                [
+                    new("no such cluster", J(new { clusters = new[] { 5 } })),
+                    new("round 2 has opened", J(new { clusters = Array.Empty<int>() }), R(("survey", A), ("topic", "Q-T02")), Expect: 409),
+                    new("no such round", J(new { clusters = Array.Empty<int>() }), R(("round", 9)), Expect: 404),
+                    new("topic not asked", J(new { clusters = Array.Empty<int>() }), R(("topic", "NOPE")), Expect: 404),
+                ],
             },
             new("POST", "/api/experts/import", Who.Coordinator, Kind.Csv, ExpertsCsv, [])
             {
@@ -885,6 +988,15 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             pool.Add(() => new Bad("truncated", Encoding.UTF8.GetBytes(text[..random.Next(1, text.Length)]), type));
             pool.Add(() => { int at = random.Next(1, text.Length - 1); return new Bad("stray bracket", Encoding.UTF8.GetBytes(text[..at] + "]" + text[at..]), type); });
         }
+        if (example.Kind == Kind.Literature)
+        {
+            // Whole-file faults only: a literature import skips a bad row and stores the others (reported by line), so
+            // a file changes nothing only when no row can be read.
+            int header = text.IndexOf('\n');
+            pool.Add(() => new Bad("truncated in the header", Encoding.UTF8.GetBytes(text[..random.Next(1, text.IndexOf("Title", StringComparison.Ordinal) + 3)]), type));
+            pool.Add(() => new Bad("header only", Encoding.UTF8.GetBytes(text[..(header + 1)]), type));
+            pool.Add(() => new Bad("unknown header", Encoding.UTF8.GetBytes("zzz_" + random.Next(1000) + ",qqq\n" + text[(header + 1)..]), type));
+        }
         if (example.Kind == Kind.Csv)
         {
             int header = text.IndexOf('\n');
@@ -1093,7 +1205,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     async Task<Outcome> SendAsync(Study s, Example example, Bad bad)
     {
         var path = bad.Path ?? Fill(example.Pattern, example.Route);
-        if (example.Kind != Kind.Json) path += $"?file_name={example.Kind switch { Kind.Csv => "experts.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml" }}";
+        if (example.Kind != Kind.Json) path += $"?file_name={example.Kind switch { Kind.Csv => "experts.csv", Kind.Literature => "scopus.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml" }}";
         using var request = new HttpRequestMessage(new HttpMethod(example.Method), path) { Content = Content(bad) };
         foreach (var (name, value) in bad.Headers ?? []) request.Headers.TryAddWithoutValidation(name, value);
         var clock = Stopwatch.StartNew();

@@ -138,6 +138,24 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
 
         ["GET /api/surveys/{survey}/outbox"] = Who.CoordinatorsOfA,
 
+        ["POST /api/surveys/{survey}/insights/records/import"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/records/imports"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/records"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/records/{id:long}"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/insights/analyses"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/analyses"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/analyses/{id:long}"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/proposals"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/insights/proposals/{id:long}/accept"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/insights/proposals/{id:long}/edit"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/insights/proposals/merge"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/insights/proposals/{id:long}/split"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/insights/proposals/{id:long}/reject"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/decisions"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/evaluation"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/rounds/{round:int}/arguments"] = Who.CoordinatorsOfA,
+        ["PUT /api/surveys/{survey}/insights/rounds/{round:int}/arguments/{topic}"] = Who.CoordinatorsOfA,
+
         // Pages
         ["GET /signin"] = Who.Everyone,
         ["POST /signin"] = Who.Everyone,
@@ -176,6 +194,15 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         ["POST /console/surveys/{survey}/topics?handler=Merge"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/topics?handler=Split"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/topics?handler=Remove"] = Who.CoordinatorsOfA,
+        ["GET /console/surveys/{survey}/insights"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Import"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Analyse"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Accept"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Edit"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Merge"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Split"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Reject"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/insights?handler=Arguments"] = Who.CoordinatorsOfA,
         ["GET /survey/{survey}"] = Who.ExpertA,
         ["GET /survey/{survey}/profile"] = Who.ExpertA,
         ["POST /survey/{survey}/profile"] = Who.ExpertA,
@@ -191,6 +218,7 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
     {
         ["survey"] = "quick-start", ["number"] = "99", ["code"] = "ZZ-NONE", ["member"] = "999999", ["id"] = "999999", ["userId"] = "999999",
         ["ranking"] = "no-such", ["token"] = "not-a-token", ["secret"] = "not-a-secret", ["documentName"] = "v1", ["path"] = "",
+        ["round"] = "99", ["topic"] = "ZZ-NONE",
     };
 
     readonly ForesightFactory _app = new();

@@ -62,7 +62,7 @@ public static class BodyLimits
     }
 
     /// <summary>The offset of the first byte that is not well-formed UTF-8, or null.</summary>
-    static int? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    internal static int? InvalidUtf8At(ReadOnlySpan<byte> bytes)
     {
         if (Utf8.IsValid(bytes)) return null;
         for (int at = 0; at < bytes.Length;)

@@ -24,6 +24,7 @@ public sealed record AnalysisRequest(string? Query, int? YearFrom, int? YearTo, 
         if (K is < 2 or > 100) yield return "k must be between 2 and 100";
         if (KMin is < 2 or > 100 || KMax is < 2 or > 100) yield return "k_min and k_max must be between 2 and 100";
         if ((KMin ?? 2) > (KMax ?? 12)) yield return "k_min is larger than k_max";
+        if (Seed is < 0 or > int.MaxValue) yield return "seed must be between 0 and 2147483647";
     }
 
     public ClusteringParameters Parameters => new()

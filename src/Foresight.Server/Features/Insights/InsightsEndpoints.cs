@@ -70,6 +70,11 @@ public static class InsightsEndpoints
         await stream.CopyToAsync(copy);
         copy.Position = 0;
         if (copy.Length == 0) return Problems.BadRequest($"{name} is empty.");
+        // Text that is not UTF-8 (and has no UTF-16 byte-order mark) would be stored with replacement characters: refuse it whole.
+        var bytes = copy.GetBuffer().AsSpan(0, (int)copy.Length);
+        bool utf16 = bytes is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..];
+        if (!utf16 && BodyLimits.InvalidUtf8At(bytes) is { } at)
+            return Problems.BadRequest($"{name} is not UTF-8 text: line {bytes[..at].Count((byte)'\n') + 1} has a byte that starts no UTF-8 character. Save the export as UTF-8 (or UTF-16) and import it again. Nothing was stored.");
         var result = LiteratureImport.Read(copy, declared);
         if (result.Format is null)
             return Problems.BadRequest($"{name}: the first line is not the header of a Scopus CSV, a Web of Science tab-delimited export, a generic CSV (title, abstract, keywords, year, ...) or JSONL. Say which with ?format=.",
