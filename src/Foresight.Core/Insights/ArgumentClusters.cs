@@ -78,6 +78,9 @@ public static class ArgumentClusters
             .Select(g => g.Order().ToList())
             .OrderByDescending(g => g.Count).ThenBy(g => g[0]).ToList();
 
+        // Labels contrast each argument with all rationales of the topic, so a word every expert uses (the topic's own
+        // name, 技术) labels none; a single argument has nothing to contrast with.
+        var background = ordered.Count >= 2 ? TermShares.Of(all, live) : null;
         var clusters = new List<ArgumentCluster>();
         foreach (var members in ordered)
         {
@@ -87,7 +90,7 @@ public static class ArgumentClusters
                 .Take(Math.Max(1, options.Quotes)).Select(x => rationales[x.i]).ToList();
             double chineseShare = members.Count(i => TopicAnalysis.ChineseLetterShare(rationales[i].Text) >= 0.3) / (double)members.Count;
             clusters.Add(new ArgumentCluster(clusters.Count, members.Select(i => rationales[i].Id).ToList(),
-                TopicAnalysis.Labels(all, centroid, options.LabelTerms, chineseShare), quotes));
+                TopicAnalysis.Labels(all, centroid, options.LabelTerms, chineseShare, background?.Lift(TermShares.Of(all, members))), quotes));
         }
         return new ArgumentClustering(clusters, unclustered, parameters with { K = clusters.Count }, options, silhouette);
     }
