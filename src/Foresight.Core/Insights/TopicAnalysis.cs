@@ -50,9 +50,9 @@ public readonly record struct CountryShare(string Country, int Records, double S
 /// add up to more than 1; ordered by share, then name.
 /// <see cref="LabelTerms"/> are the terms most distinctive of the cluster, shown as words: ranked by
 /// w × ln(lift), w the term's mean TF-IDF weight in the cluster and lift its mean share in the cluster's records over
-/// its mean share in the other clustered records (smoothed by one pseudo-record at the mean of all), a record's share of a term being taken among the terms of the same script
-/// (Chinese, or other). Only terms with lift above 1 qualify, so a word used alike in every cluster
-/// (技术, development) labels none. The slots are shared between Chinese and Latin-script terms in proportion to the
+/// its mean share in the other clustered records (smoothed by one pseudo-record at the mean of all), a record's share
+/// of a term being taken among its terms of the same script (Chinese, or other). Only terms with lift above 1
+/// qualify, so a word used alike in every cluster (技术, development) labels none. The slots are shared between Chinese and Latin-script terms in proportion to the
 /// cluster's Chinese and other records (at least one each when both are present), then ordered by that score.
 /// With one cluster there is nothing to contrast and terms are ranked by weight.
 /// </summary>
@@ -201,8 +201,8 @@ public static class TopicAnalysis
     /// Weight alone favours words frequent everywhere (技术, 发展, system); the lift alone favours rare words seen in a
     /// few members. Their product is, up to the smoothing, the term's contribution to the Kullback-Leibler
     /// divergence of the cluster from the rest, the usual way to pick words both frequent in a group and peculiar to it.
-    /// The lift is taken against the other records, not all, so a word merely more common in the cluster (ratio 2-3) ranks well below one found
-    /// nowhere else (ratio of tens to thousands).
+    /// The lift is taken against the other records, not all, so a word merely more common in the cluster (ratio 2-3)
+    /// ranks well below one found nowhere else (ratio of tens to thousands).
     /// </summary>
     internal static List<LabelTerm> Labels(TfIdfModel model, double[] centroid, int count, double chineseShare, double[]? lift = null)
     {
