@@ -9,6 +9,7 @@ return verb switch
     "live" => await LiveBenchmark.RunAsync(args[1..]),
     "report" => await ReportBenchmark.RunAsync(args[1..]),
     "national" => await NationalBenchmark.RunAsync(args[1..]),
+    "insights" => InsightsBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -18,5 +19,6 @@ static int Usage()
     Console.Error.WriteLine("       Foresight.Benchmarks report [--topics 700]");
     Console.Error.WriteLine("       Foresight.Benchmarks national [--scale 1] [--concurrency 64] [--seconds 600] [--answers N] [--warmup 10] [--baseline-seconds 10]");
     Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 30] [--warmup 10] [--experts 500]");
+    Console.Error.WriteLine("       Foresight.Benchmarks insights [--records 10000] [--repeat 3]");
     return 2;
 }

@@ -27,6 +27,11 @@ public sealed record ArgumentOptions
     /// <summary>Quotes per cluster (at most this, at least 1).</summary>
     public int Quotes { get; init; } = 3;
     public int LabelTerms { get; init; } = 5;
+    /// <summary>
+    /// Compare rationales with the words of <see cref="RationaleConcepts.All"/> replaced by their concept, so that
+    /// "cost" and "成本" count as the same term. Labels and quotes still use the words as written.
+    /// </summary>
+    public bool BilingualConcepts { get; init; } = true;
 }
 
 /// <summary>
@@ -44,8 +49,10 @@ public sealed record ArgumentOptions
 /// to the cluster's centroid, so a rationale that mostly talks about something else is quoted last.</item>
 /// </list>
 /// No rationale gives no cluster; one gives one cluster; two form one cluster when they share a term.
-/// Chinese and English rationales are tokenized alike; the same argument made in two languages shares no terms and
-/// lands in two clusters (nothing is translated). At most <see cref="Clustering.MaxAgglomerativeDocuments"/> rationales.
+/// Chinese and English rationales are tokenized alike, and nothing is translated: the same argument made in two
+/// languages shares only the words of the small bilingual list <see cref="RationaleConcepts"/> (cost/成本,
+/// safety/安全, ...), which the comparison treats as one term each. An argument put in words outside that list lands
+/// in one cluster per language. At most <see cref="Clustering.MaxAgglomerativeDocuments"/> rationales.
 /// </summary>
 public static class ArgumentClusters
 {
@@ -60,7 +67,8 @@ public static class ArgumentClusters
         var live = Enumerable.Range(0, rationales.Count).Where(i => !all.Vectors[i].IsZero).ToList();
         var unclustered = Enumerable.Range(0, rationales.Count).Where(i => all.Vectors[i].IsZero).Select(i => rationales[i].Id).ToList();
 
-        var shared = TfIdfModel.Fit(live.Select(i => rationales[i].Text).ToList(), parameters.TfIdf);
+        var shared = TfIdfModel.Fit(live.Select(i => rationales[i].Text).ToList(), parameters.TfIdf,
+            options.BilingualConcepts ? RationaleConcepts.Rewrite : null);
         var sharing = Enumerable.Range(0, live.Count).Where(j => !shared.Vectors[j].IsZero).ToList();
         var points = sharing.Select(j => shared.Vectors[j]).ToArray();
         var labels = AverageLinkage.CutAtHeight(points.Length, AverageLinkage.Merges(points, shared.TermCount), 1 - options.MinSimilarity);
@@ -78,6 +86,9 @@ public static class ArgumentClusters
             .Select(g => g.Order().ToList())
             .OrderByDescending(g => g.Count).ThenBy(g => g[0]).ToList();
 
+        // Labels contrast each argument with all rationales of the topic, so a word every expert uses (the topic's own
+        // name, 技术) labels none; a single argument has nothing to contrast with.
+        var background = ordered.Count >= 2 ? TermShares.Of(all, live) : null;
         var clusters = new List<ArgumentCluster>();
         foreach (var members in ordered)
         {
@@ -87,7 +98,7 @@ public static class ArgumentClusters
                 .Take(Math.Max(1, options.Quotes)).Select(x => rationales[x.i]).ToList();
             double chineseShare = members.Count(i => TopicAnalysis.ChineseLetterShare(rationales[i].Text) >= 0.3) / (double)members.Count;
             clusters.Add(new ArgumentCluster(clusters.Count, members.Select(i => rationales[i].Id).ToList(),
-                TopicAnalysis.Labels(all, centroid, options.LabelTerms, chineseShare), quotes));
+                TopicAnalysis.Labels(all, centroid, options.LabelTerms, chineseShare, background?.Lift(TermShares.Of(all, members))), quotes));
         }
         return new ArgumentClustering(clusters, unclustered, parameters with { K = clusters.Count }, options, silhouette);
     }

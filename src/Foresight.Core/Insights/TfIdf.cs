@@ -48,7 +48,10 @@ public sealed class TfIdfModel
     public int IndexOf(string term) => index.TryGetValue(term, out int i) ? i : -1;
 
     /// <summary>Fits the vocabulary and idf on the documents and returns their vectors with the model.</summary>
-    public static TfIdfModel Fit(IReadOnlyList<string> documents, TfIdfOptions? options = null)
+    public static TfIdfModel Fit(IReadOnlyList<string> documents, TfIdfOptions? options = null) => Fit(documents, options, null);
+
+    /// <summary>As <see cref="Fit(IReadOnlyList{string}, TfIdfOptions?)"/>, with each document's tokens rewritten (in place) before counting.</summary>
+    internal static TfIdfModel Fit(IReadOnlyList<string> documents, TfIdfOptions? options, Action<List<Token>>? rewrite)
     {
         options ??= new TfIdfOptions();
         if (options.MinDf < 1) throw new ArgumentOutOfRangeException(nameof(options), "MinDf must be at least 1");
@@ -68,6 +71,7 @@ public sealed class TfIdfModel
         {
             tokens.Clear();
             tokenizer.Tokenize(documents[d] ?? "", tokens);
+            rewrite?.Invoke(tokens);
             counts.Clear();
             foreach (var t in tokens)
             {

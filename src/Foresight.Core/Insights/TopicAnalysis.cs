@@ -30,7 +30,15 @@ public sealed record DescriptorOptions
     public double WeakSignalMinGrowth { get; init; } = 0.3;
 }
 
-public readonly record struct LabelTerm(string Term, string Display, double Weight);
+/// <summary>
+/// A label term: the term, the word it is shown as, <see cref="Weight"/> its mean TF-IDF weight in the cluster, and
+/// <see cref="Distinctiveness"/> the score it was ranked by (see <see cref="TopicCluster"/>; equal to the weight when
+/// there was nothing to contrast the cluster with).
+/// </summary>
+public readonly record struct LabelTerm(string Term, string Display, double Weight)
+{
+    public double Distinctiveness { get; init; }
+}
 public readonly record struct YearCount(int Year, int Count);
 /// <summary>Records of the cluster that list the country, and their share of the cluster's records that list any country.</summary>
 public readonly record struct CountryShare(string Country, int Records, double Share);
@@ -40,9 +48,13 @@ public readonly record struct CountryShare(string Country, int Records, double S
 /// <see cref="Members"/> and <see cref="Representatives"/> are indices into the analysed record list.
 /// <see cref="Countries"/> uses whole counting (a record with authors in two countries counts for both), so shares can
 /// add up to more than 1; ordered by share, then name.
-/// <see cref="LabelTerms"/> are the terms of highest mean TF-IDF weight in the cluster, shown as words, shared between
-/// Chinese and Latin-script terms in proportion to the cluster's Chinese and other records (at least one each when
-/// both are present), then ordered by weight.
+/// <see cref="LabelTerms"/> are the terms most distinctive of the cluster, shown as words: ranked by
+/// w × ln(lift), w the term's mean TF-IDF weight in the cluster and lift its mean share in the cluster's records over
+/// its mean share in the other clustered records (smoothed by one pseudo-record at the mean of all), a record's share
+/// of a term being taken among its terms of the same script (Chinese, or other). Only terms with lift above 1
+/// qualify, so a word used alike in every cluster (技术, development) labels none. The slots are shared between Chinese and Latin-script terms in proportion to the
+/// cluster's Chinese and other records (at least one each when both are present), then ordered by that score.
+/// With one cluster there is nothing to contrast and terms are ranked by weight.
 /// </summary>
 public sealed record TopicCluster(
     int Id,
@@ -109,11 +121,13 @@ public static class TopicAnalysis
         var sizes = members.Select(m => (double)m.Count).Order().ToArray();
         double? sizeThreshold = sizes.Length == 0 ? null : Quantile.Type7(sizes, options.WeakSignalSizeQuantile);
 
+        var background = clustering.K >= 2 ? TermShares.Of(model, members.SelectMany(m => m)) : null;
         var clusters = new List<TopicCluster>();
         for (int c = 0; c < clustering.K; c++)
         {
             var m = members[c];
             var centroid = Centroid(m.Select(i => model.Vectors[i]), model.TermCount);
+            var lift = background?.Lift(TermShares.Of(model, m));
             var unit = Unit(centroid);
 
             var representatives = m.Select(i => (i, Sim: model.Vectors[i].Dot(unit))).OrderByDescending(x => x.Sim).ThenBy(x => x.i)
@@ -132,7 +146,7 @@ public static class TopicAnalysis
             double chineseShare = m.Count == 0 ? 0 : m.Count(i => IsChinese(records[i])) / (double)m.Count;
             clusters.Add(new TopicCluster(
                 c, m.Count, m,
-                Labels(model, centroid, options.LabelTerms, chineseShare),
+                Labels(model, centroid, options.LabelTerms, chineseShare, lift),
                 representatives,
                 m.Where(i => records[i].Year is not null).GroupBy(i => records[i].Year!.Value).OrderBy(g => g.Key)
                     .Select(g => new YearCount(g.Key, g.Count())).ToList(),
@@ -181,11 +195,22 @@ public static class TopicAnalysis
         return letters == 0 ? 0 : cjk / (double)letters;
     }
 
-    /// <summary>Top terms by centroid weight, split between Chinese and other terms by the given Chinese share.</summary>
-    internal static List<LabelTerm> Labels(TfIdfModel model, double[] centroid, int count, double chineseShare)
+    /// <summary>
+    /// Label terms: those with lift above 1 ranked by centroid weight × ln(lift), or, with no lift (nothing to contrast
+    /// with), all terms by centroid weight; split between Chinese and other terms by the given Chinese share.
+    /// Weight alone favours words frequent everywhere (技术, 发展, system); the lift alone favours rare words seen in a
+    /// few members. Their product is, up to the smoothing, the term's contribution to the Kullback-Leibler
+    /// divergence of the cluster from the rest, the usual way to pick words both frequent in a group and peculiar to it.
+    /// The lift is taken against the other records, not all, so a word merely more common in the cluster (ratio 2-3)
+    /// ranks well below one found nowhere else (ratio of tens to thousands).
+    /// </summary>
+    internal static List<LabelTerm> Labels(TfIdfModel model, double[] centroid, int count, double chineseShare, double[]? lift = null)
     {
-        var ranked = Enumerable.Range(0, centroid.Length).Where(t => centroid[t] > 0)
-            .OrderByDescending(t => centroid[t]).ThenBy(t => model.Terms[t], StringComparer.Ordinal).ToList();
+        var score = new double[centroid.Length];
+        for (int t = 0; t < centroid.Length; t++)
+            score[t] = lift is null ? centroid[t] : centroid[t] > 0 && lift[t] > 1 ? centroid[t] * Math.Log(lift[t]) : 0;
+        var ranked = Enumerable.Range(0, centroid.Length).Where(t => score[t] > 0)
+            .OrderByDescending(t => score[t]).ThenBy(t => model.Terms[t], StringComparer.Ordinal).ToList();
         var zh = ranked.Where(t => Tokenizer.IsCjk(model.Terms[t][0])).ToList();
         var other = ranked.Where(t => !Tokenizer.IsCjk(model.Terms[t][0])).ToList();
         int zhSlots = (int)Math.Round(count * chineseShare, MidpointRounding.AwayFromZero);
@@ -195,8 +220,8 @@ public static class TopicAnalysis
         int otherSlots = Math.Min(count - zhSlots, other.Count);
         zhSlots = Math.Min(count - otherSlots, zh.Count); // Chinese terms fill what other terms cannot
         return zh.Take(zhSlots).Concat(other.Take(otherSlots))
-            .OrderByDescending(t => centroid[t]).ThenBy(t => model.Terms[t], StringComparer.Ordinal)
-            .Select(t => new LabelTerm(model.Terms[t], model.Display[t], centroid[t])).ToList();
+            .OrderByDescending(t => score[t]).ThenBy(t => model.Terms[t], StringComparer.Ordinal)
+            .Select(t => new LabelTerm(model.Terms[t], model.Display[t], centroid[t]) { Distinctiveness = score[t] }).ToList();
     }
 
     internal static List<CountryShare> CountryShares(IEnumerable<LiteratureRecord> records)
@@ -211,5 +236,73 @@ public static class TopicAnalysis
         }
         return counts.Select(kv => new CountryShare(kv.Key, kv.Value, kv.Value / (double)withCountry))
             .OrderByDescending(s => s.Records).ThenBy(s => s.Country, StringComparer.Ordinal).ToList();
+    }
+}
+
+/// <summary>
+/// How much of a set of records' text each term makes up, within its script. A record's share of a term is the
+/// term's count over the count of all vocabulary terms of the same script (Chinese, or other) in the record; the
+/// shares are summed over the records, and the records that have any term of each script are counted.
+/// Shares within a script, not TF-IDF weights, because a Chinese title over an English abstract (as in CNKI records)
+/// gives its Chinese terms small normalized weights: compared by weight, every generic Chinese word would look
+/// peculiar to the clusters of all-Chinese records, and compared over all records, to the clusters with more Chinese.
+/// </summary>
+internal sealed class TermShares
+{
+    readonly double[] sums;
+    readonly int records, chineseRecords, otherRecords;
+    readonly bool[] chinese;
+
+    TermShares(double[] sums, int records, int chineseRecords, int otherRecords, bool[] chinese)
+    {
+        this.sums = sums; this.records = records; this.chineseRecords = chineseRecords; this.otherRecords = otherRecords; this.chinese = chinese;
+    }
+
+    public static TermShares Of(TfIdfModel model, IEnumerable<int> records) =>
+        Of(model, records.Select(i => model.Vectors[i]));
+
+    public static TermShares Of(TfIdfModel model, IEnumerable<SparseVector> vectors)
+    {
+        var chinese = model.Terms.Select(t => Tokenizer.IsCjk(t[0])).ToArray();
+        var sums = new double[model.TermCount];
+        int records = 0, zhRecords = 0, otherRecords = 0;
+        foreach (var v in vectors)
+        {
+            records++;
+            // Counts up to the record's norm, which cancels in the shares: tf = weight / idf × norm.
+            double zh = 0, other = 0;
+            for (int j = 0; j < v.Idx.Length; j++)
+            {
+                double tf = v.Val[j] / model.Idf[v.Idx[j]];
+                if (chinese[v.Idx[j]]) zh += tf; else other += tf;
+            }
+            if (zh > 0) zhRecords++;
+            if (other > 0) otherRecords++;
+            for (int j = 0; j < v.Idx.Length; j++)
+                sums[v.Idx[j]] += v.Val[j] / model.Idf[v.Idx[j]] / (chinese[v.Idx[j]] ? zh : other);
+        }
+        return new TermShares(sums, records, zhRecords, otherRecords, chinese);
+    }
+
+    /// <summary>
+    /// For each term, its mean share in <paramref name="part"/> (a subset of these records) over its mean share in the
+    /// rest; 0 where the part lacks it. The rest's mean is smoothed with one pseudo-record holding the term's mean over
+    /// all records of either script (an informative prior, as in Monroe, Colaresi and Quinn's weighted log-odds), so a
+    /// term found only in the part gets a large but finite ratio. When the part holds every record of the term's
+    /// script (the only Chinese argument among English ones) the ratio is the same for all its terms, which are then
+    /// ranked by weight; with no records outside the part at all it is 1.
+    /// </summary>
+    public double[] Lift(TermShares part)
+    {
+        var lift = new double[sums.Length];
+        for (int t = 0; t < sums.Length; t++)
+        {
+            if (part.sums[t] <= 0) continue;
+            int all = chinese[t] ? chineseRecords : otherRecords, inPart = chinese[t] ? part.chineseRecords : part.otherRecords;
+            double prior = sums[t] / records;
+            double rest = (Math.Max(0, sums[t] - part.sums[t]) + prior) / (all - inPart + 1);
+            lift[t] = part.sums[t] / inPart / rest;
+        }
+        return lift;
     }
 }

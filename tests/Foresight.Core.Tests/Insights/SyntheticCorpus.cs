@@ -9,7 +9,8 @@ namespace Foresight.Core.Tests.Insights;
 /// Topic 0-5 are large and grow slowly; "neuromorphic" is small and doubles every year (a planted weak signal);
 /// "deep-sea mining" matches none of <see cref="Fields"/> (planted outside the fields).
 /// Chinese records of bilingual topics have a Chinese title and keywords and an English abstract, as CNKI records do;
-/// the TCM topic is Chinese throughout.
+/// the TCM topic is Chinese throughout. With <see cref="Options.ChineseAbstracts"/> the Chinese records are Chinese
+/// throughout, so the general Chinese words (技术, 发展, ...) occur in every topic that has Chinese records.
 /// </summary>
 static class SyntheticCorpus
 {
@@ -75,6 +76,8 @@ static class SyntheticCorpus
         public int LastYear { get; init; } = 2023;
         /// <summary>Topics to include, by name; null for all.</summary>
         public string[]? Only { get; init; }
+        /// <summary>Chinese records of bilingual topics get a Chinese abstract (as CNKI records give one) instead of an English one.</summary>
+        public bool ChineseAbstracts { get; init; }
     }
 
     public sealed record Corpus(List<LiteratureRecord> Records, int[] Truth, Topic[] Topics);
@@ -100,7 +103,7 @@ static class SyntheticCorpus
                     : EnglishText(rng, topic.English, rng.Next(6, 11), 0.7, filler: false);
                 var keywords = Enumerable.Range(0, rng.Next(3, 6))
                     .Select(_ => Pick(rng, chinese || allChinese ? topic.Chinese : topic.English)).Distinct().ToList();
-                string abs = allChinese
+                string abs = allChinese || chinese && o.ChineseAbstracts
                     ? ChineseText(rng, topic.Chinese, o.AbstractWords / 2, o.TopicShare)
                     : EnglishText(rng, topic.English, o.AbstractWords, o.TopicShare, filler: true);
                 var countries = new List<string> { Pick(rng, topic.Countries) };

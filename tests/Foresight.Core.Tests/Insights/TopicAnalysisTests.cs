@@ -78,8 +78,48 @@ public class TopicAnalysisTests
         Assert.InRange(zh, 1, 4);
         Assert.Contains("hydrogen", hydrogen.Select(l => l.Display));
         Assert.All(ClusterOf(KMeansResult, "tcm").LabelTerms, l => Assert.True(Tokenizer.IsCjk(l.Display[0])));
-        // Ordered by weight.
-        Assert.Equal(hydrogen.OrderByDescending(l => l.Weight).ToList(), hydrogen);
+        // Ordered by distinctiveness, which is positive.
+        Assert.Equal(hydrogen.OrderByDescending(l => l.Distinctiveness).ToList(), hydrogen);
+        Assert.All(hydrogen, l => Assert.True(l.Distinctiveness > 0));
+    }
+
+    [Fact]
+    public void Words_common_to_every_cluster_label_none_and_the_planted_terms_do()
+    {
+        // Four topics with Chinese records written in Chinese throughout, so the general Chinese words (技术 and 发展
+        // are the commonest) occur in every cluster, and the general English words in every cluster with English text.
+        var corpus = SyntheticCorpus.Generate(new SyntheticCorpus.Options
+            { Seed = 11, Only = ["batteries", "hydrogen", "satellites", "tcm"], ChineseAbstracts = true });
+        // Described on the planted topics: a Chinese and an English record of one topic share no term, so k-means
+        // splits these topics by language, which is not what this test is about.
+        var parameters = new ClusteringParameters { K = 4 };
+        var model = TfIdfModel.Fit(corpus.Records.Select(r => r.Text).ToList(), parameters.TfIdf);
+        var result = TopicAnalysis.Describe(corpus.Records, model, new ClusteringResult(corpus.Truth, 4, null, [], 0, parameters));
+        foreach (var c in result.Clusters)
+            foreach (var common in new[] { "技术", "发展" })
+                Assert.True(c.Members.Count(i => corpus.Records[i].Text.Contains(common)) >= c.Size / 10, $"{common} is not common to cluster {c.Id}");
+
+        string[] Labels(int topic)
+        {
+            var members = Enumerable.Range(0, corpus.Records.Count).Where(i => corpus.Truth[i] == topic).ToList();
+            return result.Clusters[result.Clustering.Labels[members[0]]].LabelTerms.Select(l => l.Display).ToArray();
+        }
+        var planted = new Dictionary<string, string[]>
+        {
+            ["batteries"] = ["battery", "electrolyte", "lithium"],
+            ["hydrogen"] = ["hydrogen", "electrolysis", "氢能"],
+            ["satellites"] = ["satellite", "orbit", "卫星"],
+            ["tcm"] = ["中药", "方剂", "针灸", "经络"],
+        };
+        for (int t = 0; t < corpus.Topics.Length; t++)
+        {
+            var labels = Labels(t);
+            Assert.Equal(8, labels.Length);
+            foreach (var generic in new[] { "技术", "发展", "系统", "应用", "system", "performance", "development", "technology" })
+                Assert.DoesNotContain(generic, labels);
+            foreach (var term in planted[corpus.Topics[t].Name])
+                Assert.Contains(term, labels);
+        }
     }
 
     [Fact]
