@@ -220,14 +220,14 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         }
         await Api.OkAsync(await coordinator.PostAsync($"/api/surveys/{C}/rounds/1/close", null));
         // C: literature and two analyses, so that every review decision has an open proposal to act on.
-        using (var form = new MultipartFormDataContent { { new StringContent(InsightsTests.ScopusExport(perTheme: 10)), "file", "scopus.csv" } })
+        using (var form = new MultipartFormDataContent { { new StringContent(LiteratureExport.Scopus(perTheme: 10)), "file", "scopus.csv" } })
             await Api.OkAsync(await coordinator.PostAsync($"/api/surveys/{C}/insights/records/import", form));
         var analyses = new List<long>();
         foreach (var seed in new[] { 42, 7 })
             analyses.Add((await coordinator.PostOkAsync($"/api/surveys/{C}/insights/analyses", new { k = 3, seed }))["id"]!.GetValue<long>());
         await SettleAsync();
         var proposals = (await coordinator.GetOkAsync($"/api/surveys/{C}/insights/proposals?status=open")).AsArray();
-        long Proposal(long analysis, string word) => InsightsTests.About(proposals, analysis, word)["id"]!.GetValue<long>();
+        long Proposal(long analysis, string word) => LiteratureExport.About(proposals, analysis, word)["id"]!.GetValue<long>();
 
         // A, round 1: Q-T01 reaches consensus (and retires); the others are spread (4 or 5, 2040 or 2045) and go on.
         for (int e = 0; e < 6; e++)

@@ -19,47 +19,6 @@ public sealed class InsightsTests
     const string S = QuickStudy.S;
     const string I = S + "/insights";
 
-    /// <summary>
-    /// A Scopus CSV export on three planted subjects: quantum computing (field Q of the quick-start survey), embodied-AI
-    /// robots (field A; a third of them Chinese records), and deep-sea mining (no field). 60 records each, then a
-    /// repeated record (same DOI), a row without a title and a row with a bad year (lines 183 and 184).
-    /// </summary>
-    public static string ScopusExport(int perTheme = 60)
-    {
-        var rng = new Random(7);
-        var themes = new (string Name, string[] Words, string[] Zh, string Keywords, string[] Countries)[]
-        {
-            ("quantum", ["quantum", "qubit", "qubits", "superconducting", "entanglement", "decoherence", "fidelity", "cryogenic", "photonic", "logical", "gate", "coherence"], [], "quantum computing; qubit", ["China", "United States", "Germany"]),
-            ("robots", ["robot", "robots", "embodied", "grasping", "manipulation", "logistics", "warehouse", "locomotion", "perception", "humanoid", "gripper", "navigation"],
-                ["具身智能", "机器人", "抓取", "操作", "物流", "感知", "导航"], "robot; embodied intelligence", ["China", "United States"]),
-            ("seabed", ["seabed", "nodules", "polymetallic", "mining", "manganese", "cobalt", "sediment", "plume", "abyssal", "dredging", "seafloor", "ore"], [], "deep-sea mining; nodules", ["Norway", "Japan"]),
-        };
-        string[] general = ["novel", "performance", "experimental", "framework", "evaluation", "significant", "improved", "demonstrate", "efficient", "scalable", "robust", "design"];
-        string Q(string s) => "\"" + s.Replace("\"", "\"\"") + "\"";
-        string Words(string[] theme, int n) => string.Join(' ', Enumerable.Range(0, n).Select(i => rng.NextDouble() < 0.65 ? theme[rng.Next(theme.Length)] : general[rng.Next(general.Length)]));
-        var sb = new StringBuilder("Authors,Title,Year,Source title,DOI,Abstract,Author Keywords,Index Keywords,Affiliations,Language of Original Document,EID\n");
-        string? first = null;
-        int n = 0;
-        foreach (var t in themes)
-            for (int i = 0; i < perTheme; i++, n++)
-            {
-                bool chinese = t.Zh.Length > 0 && i % 3 == 0;
-                var title = chinese ? string.Concat(Enumerable.Range(0, 4).Select(_ => t.Zh[rng.Next(t.Zh.Length)])) + "研究" : Words(t.Words, 8);
-                // Deep-sea mining grows fast: most of its records are recent.
-                int year = t.Name == "seabed" ? 2024 - (int)Math.Floor(Math.Sqrt(rng.Next(25))) : 2019 + rng.Next(6);
-                var country = t.Countries[rng.Next(t.Countries.Length)];
-                var row = string.Join(',', Q($"Author{n} A."), Q(title), year.ToString(), Q(t.Name == "seabed" ? "Marine Policy" : "Journal of " + t.Name), Q($"10.1000/test.{n}"),
-                    Q(Words(t.Words, 40)), Q(chinese ? string.Join("; ", t.Zh.Take(2)) + "; " + t.Keywords : t.Keywords), Q(""), Q($"Institute {n}, City, {country}"),
-                    Q(chinese ? "Chinese" : "English"), Q($"2-s2.0-{1000 + n}"));
-                first ??= row;
-                sb.Append(row).Append('\n');
-            }
-        sb.Append(first).Append('\n');
-        sb.Append(string.Join(',', Q("X"), Q(""), "2020", Q("J"), Q("10.1000/empty"), Q("no title"), Q(""), Q(""), Q(""), Q("English"), Q("2-s2.0-9"))).Append('\n');
-        sb.Append(string.Join(',', Q("Y"), Q("A title with a bad year"), "20x5", Q("J"), Q("10.1000/year"), Q("bad year"), Q(""), Q(""), Q(""), Q("English"), Q("2-s2.0-8"))).Append('\n');
-        return sb.ToString();
-    }
-
     static async Task<JsonNode> ImportAsync(HttpClient c, string csv, string name = "scopus.csv")
     {
         using var form = new MultipartFormDataContent();
@@ -83,26 +42,6 @@ public sealed class InsightsTests
         throw new TimeoutException($"analysis {id} did not finish in 60 s");
     }
 
-    static string Terms(JsonNode p) => string.Join(' ', p["label_terms"]!.AsArray().Select(t => t!["display"]!.GetValue<string>()));
-
-    static readonly Dictionary<string, string[]> ThemeWords = new()
-    {
-        ["qubit"] = ["quantum", "qubit", "qubits", "superconducting", "entanglement", "decoherence", "fidelity", "cryogenic", "photonic", "logical", "gate", "coherence"],
-        ["robot"] = ["robot", "robots", "embodied", "grasping", "manipulation", "logistics", "warehouse", "locomotion", "perception", "humanoid", "gripper", "navigation"],
-        ["seabed"] = ["seabed", "nodules", "polymetallic", "mining", "manganese", "cobalt", "sediment", "plume", "abyssal", "dredging", "seafloor", "ore"],
-    };
-
-    /// <summary>The proposal of an analysis on a planted subject (named by one of its words): the one whose label terms share most words with it.</summary>
-    public static JsonNode About(JsonArray proposals, long analysis, string word)
-    {
-        var mine = proposals.Where(p => p!["analysis"]!.GetValue<long>() == analysis).ToList();
-        int Overlap(JsonNode p, string theme) => Terms(p).Split(' ').Count(ThemeWords[theme].Contains);
-        var best = mine.OrderByDescending(p => Overlap(p!, word)).First()!;
-        Assert.True(Overlap(best, word) > 0 && ThemeWords.Keys.All(t => t == word || Overlap(best, t) < Overlap(best, word)),
-            $"no proposal of analysis {analysis} is about {word}: {string.Join(" | ", mine.Select(p => Terms(p!)))}");
-        return best;
-    }
-
     /// <summary>ARI from the contingency table (Hubert and Arabie), written out here independently of the server.</summary>
     static double Ari(IReadOnlyList<(int Size, string Field)> cells)
     {
@@ -123,12 +62,12 @@ public sealed class InsightsTests
         var c = study.Coordinator;
 
         // Import: counts, duplicates and bad rows with their lines; the same file again adds nothing.
-        var imported = await ImportAsync(c, ScopusExport());
+        var imported = await ImportAsync(c, LiteratureExport.Scopus());
         Assert.Equal("scopus", imported["format"]!.GetValue<string>());
         Assert.Equal(180, imported["added"]!.GetValue<int>());
         Assert.Equal(1, imported["duplicates"]!.GetValue<int>());
         Assert.Equal([183, 184], imported["errors"]!.AsArray().Select(e => e!["line"]!.GetValue<int>()));
-        var again = await ImportAsync(c, ScopusExport(), "again.csv");
+        var again = await ImportAsync(c, LiteratureExport.Scopus(), "again.csv");
         Assert.Equal(0, again["added"]!.GetValue<int>());
         Assert.Equal(181, again["duplicates"]!.GetValue<int>());
         Assert.Equal(180, again["records_in_survey"]!.GetValue<long>());
@@ -150,9 +89,9 @@ public sealed class InsightsTests
         long a1 = first["id"]!.GetValue<long>();
         var queue = (await c.GetOkAsync($"{I}/proposals?status=open")).AsArray();
         Assert.Equal(3, queue.Count);
-        var quantum = About(queue, a1, "qubit");
-        var robots = About(queue, a1, "robot");
-        var seabed = About(queue, a1, "seabed");
+        var quantum = LiteratureExport.About(queue, a1, "qubit");
+        var robots = LiteratureExport.About(queue, a1, "robot");
+        var seabed = LiteratureExport.About(queue, a1, "seabed");
         Assert.Equal("Q", quantum["nearest_field"]!.GetValue<string>());
         Assert.Equal("A", robots["nearest_field"]!.GetValue<string>());
         Assert.False(quantum["outside_fields"]!.GetValue<bool>());
@@ -179,7 +118,7 @@ public sealed class InsightsTests
         var second = await AnalyseAsync(c, new { k = 3, seed = 7 });
         long a2 = second["id"]!.GetValue<long>();
         queue = (await c.GetOkAsync($"{I}/proposals?status=open")).AsArray();
-        var (q2, r2, s2) = (About(queue, a2, "qubit"), About(queue, a2, "robot"), About(queue, a2, "seabed"));
+        var (q2, r2, s2) = (LiteratureExport.About(queue, a2, "qubit"), LiteratureExport.About(queue, a2, "robot"), LiteratureExport.About(queue, a2, "seabed"));
         await c.PostOkAsync($"{I}/proposals/merge", new
         {
             proposals = new[] { q2["id"]!.GetValue<long>(), r2["id"]!.GetValue<long>() }, code = "M-X1", field = "A",
@@ -288,7 +227,7 @@ public sealed class InsightsTests
 
         var empty = await Api.ProblemAsync(await c.PostAsJsonAsync($"{I}/analyses", new { }), HttpStatusCode.BadRequest);
         Assert.Contains("No record matches", empty["detail"]!.GetValue<string>());
-        await ImportAsync(c, ScopusExport(perTheme: 4));
+        await ImportAsync(c, LiteratureExport.Scopus(perTheme: 4));
         var tooFew = await Api.ProblemAsync(await c.PostAsJsonAsync($"{I}/analyses", new { k = 10 }), HttpStatusCode.BadRequest);
         Assert.Contains("needs at least 20", tooFew["detail"]!.GetValue<string>());
         var invalid = await Api.ProblemAsync(await c.PostAsJsonAsync($"{I}/analyses", new { method = "lda", k_min = 9, k_max = 3 }), HttpStatusCode.BadRequest);
@@ -305,7 +244,7 @@ public sealed class InsightsTests
         var study = await QuickStudy.CreateAsync(app, experts: 3);
         var off = await Api.ProblemAsync(await study.Coordinator.GetAsync($"{I}/proposals"), HttpStatusCode.NotFound);
         Assert.Contains("Foresight:Insights:Enabled", off["detail"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Coordinator.PostAsync($"{I}/records/import", new StringContent(ScopusExport(4))), HttpStatusCode.NotFound);
+        await Api.ProblemAsync(await study.Coordinator.PostAsync($"{I}/records/import", new StringContent(LiteratureExport.Scopus(4))), HttpStatusCode.NotFound);
         Assert.Equal(HttpStatusCode.NotFound, (await study.Coordinator.GetAsync("/console/surveys/quick-start/insights")).StatusCode);
         var overview = await (await study.Coordinator.GetAsync("/console/surveys/quick-start?lang=en")).Content.ReadAsStringAsync();
         Assert.DoesNotContain("/insights", overview);
