@@ -48,23 +48,8 @@ public static class InsightsEndpoints
         ImportFormat? declared = null;
         if (!string.IsNullOrEmpty(format) && (declared = Literature.ParseFormat(format)) is null)
             return Problems.BadRequest($"format '{format}' is not one of scopus, wos, csv, jsonl.");
-        string name = request.Query["file_name"].FirstOrDefault() is { Length: > 0 } q ? Path.GetFileName(q) : "records";
-        Stream stream;
-        if (request.HasFormContentType)
-        {
-            IFormCollection form;
-            try { form = await request.ReadFormAsync(); }
-            catch (Exception e) when (e is InvalidDataException || e is IOException and not BadHttpRequestException)
-            {
-                return Problems.BadRequest("The upload is not a readable multipart/form-data body. Send the file as the form field 'file', or as the body itself.");
-            }
-            var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
-            if (file is null || file.Length == 0) return Problems.BadRequest("Upload the export as the form field 'file'.");
-            name = Path.GetFileName(file.FileName);
-            stream = file.OpenReadStream();
-        }
-        else stream = request.Body;
-
+        var (stream, name, problem) = await SurveysEndpoints.OpenUploadAsync(request, "records");
+        if (stream is null) return problem!;
         // The importers read from a seekable copy: they detect UTF-16 and BOMs themselves.
         var copy = new MemoryStream();
         await stream.CopyToAsync(copy);

@@ -239,26 +239,28 @@ public static class SurveysEndpoints
     }
 
     /// <summary>Reads an uploaded text file: a raw body, or the form field 'file'. It must be UTF-8.</summary>
-    public static async Task<(string? Text, string FileName, ProblemHttpResult? Error)> ReadFileAsync(HttpRequest request, string defaultName = "survey.yaml")
+    /// <summary>An uploaded file: the form field 'file' of a multipart/form-data body, or the body itself.</summary>
+    public static async Task<(Stream? Stream, string FileName, ProblemHttpResult? Error)> OpenUploadAsync(HttpRequest request, string defaultName)
     {
         string name = request.Query["file_name"].FirstOrDefault() is { Length: > 0 } q ? Path.GetFileName(q) : defaultName;
-        Stream stream;
-        if (request.HasFormContentType)
+        if (!request.HasFormContentType) return (request.Body, name, null);
+        IFormCollection form;
+        try { form = await request.ReadFormAsync(); }
+        // A broken form is the sender's fault (no boundary, a bad section header, cut short), not the server's.
+        catch (Exception e) when (e is InvalidDataException || e is IOException and not BadHttpRequestException)
         {
-            IFormCollection form;
-            try { form = await request.ReadFormAsync(); }
-            // A broken form is the sender's fault (no boundary, a bad section header, cut short), not the server's.
-            catch (Exception e) when (e is InvalidDataException || e is IOException and not BadHttpRequestException)
-            {
-                var why = e is InvalidDataException ? e.Message : "it ends before its closing boundary.";
-                return (null, name, Problems.BadRequest($"The upload is not a readable multipart/form-data body: {why} Send the file as the form field 'file', or as the body itself."));
-            }
-            var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
-            if (file is null) return (null, name, Problems.BadRequest("Upload the file as the form field 'file'."));
-            name = Path.GetFileName(file.FileName);
-            stream = file.OpenReadStream();
+            var why = e is InvalidDataException ? e.Message : "it ends before its closing boundary.";
+            return (null, name, Problems.BadRequest($"The upload is not a readable multipart/form-data body: {why} Send the file as the form field 'file', or as the body itself."));
         }
-        else stream = request.Body;
+        var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
+        if (file is null) return (null, name, Problems.BadRequest("Upload the file as the form field 'file'."));
+        return (file.OpenReadStream(), Path.GetFileName(file.FileName), null);
+    }
+
+    public static async Task<(string? Text, string FileName, ProblemHttpResult? Error)> ReadFileAsync(HttpRequest request, string defaultName = "survey.yaml")
+    {
+        var (stream, name, problem) = await OpenUploadAsync(request, defaultName);
+        if (stream is null) return (null, name, problem);
         try
         {
             using var reader = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true));
