@@ -56,7 +56,7 @@ builder.Services.AddMail(builder.Configuration);
 builder.Services.AddSingleton<RoundLifecycle>();
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
-builder.Services.AddSingleton<Analyses>();
+builder.Services.AddInsights(builder.Configuration);
 
 var app = builder.Build();
 // The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.

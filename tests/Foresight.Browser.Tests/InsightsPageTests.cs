@@ -34,7 +34,9 @@ public sealed class InsightsPageTests(BrowserFixture browser) : IDisposable
 
         // Upload: counts and the skipped rows with their lines.
         var file = Path.Combine(Directory.CreateTempSubdirectory("foresight-insights").FullName, "scopus.csv");
-        await File.WriteAllTextAsync(file, LiteratureExport.Scopus(perTheme: 30));
+        // Over a megabyte (the default body limit of pages): the page takes exports as large as the API does.
+        await File.WriteAllTextAsync(file, LiteratureExport.Scopus(perTheme: 30, abstractWords: 1500));
+        Assert.True(new FileInfo(file).Length > 1024 * 1024);
         await page.Locator("#file").SetInputFilesAsync(file);
         await page.GetByRole(AriaRole.Button, new() { Name = "Import", Exact = true }).ClickAsync();
         await Expect(page.Locator("#imported")).ToContainTextAsync("90 records added, 1 duplicates, 2 bad rows skipped");

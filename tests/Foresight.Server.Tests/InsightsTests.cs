@@ -139,6 +139,11 @@ public sealed class InsightsTests
         Assert.All(log, d => Assert.Equal("Test coordinator", d!["by"]!.GetValue<string>()));
         Assert.All(log, d => Assert.True(DateTimeOffset.TryParse(d!["created_at"]!.GetValue<string>(), out _)));
 
+        // A topic deleted before round 1 sends its proposal back to the queue, to be decided again.
+        Assert.Equal(HttpStatusCode.NoContent, (await c.DeleteAsync($"{S}/topics/M-A1")).StatusCode);
+        Assert.Contains((await c.GetOkAsync($"{I}/proposals?status=open")).AsArray(), p => p!["id"]!.GetValue<long>() == robots["id"]!.GetValue<long>());
+        await c.PostOkAsync($"{I}/proposals/{robots["id"]}/accept", new { code = "M-A1" });
+
         // Round 1 runs on the machine's topics; experts see the evidence, read-only and marked machine-generated.
         await study.OpenAsync();
         var sheet = await study.Experts[0].GetOkAsync($"{S}/questionnaire/topics/M-Q1");
@@ -191,10 +196,12 @@ public sealed class InsightsTests
         Assert.Equal(1 / 6.0, shares["rejected"]!.GetValue<double>(), 12);
         var all = (await c.GetOkAsync($"{I}/proposals")).AsArray();
         int Size(JsonNode p) => all.Single(x => x!["id"]!.GetValue<long>() == p["id"]!.GetValue<long>())!["size"]!.GetValue<int>();
-        var cells = new List<(int, string)> { (Size(quantum), "Q"), (Size(robots), "A"), (Size(q2), "A"), (Size(r2), "A"), (Size(s2), "Q") };
+        // Analysis 2 has more records in kept proposals (all three) than analysis 1 (two): its records are compared.
+        var cells = new List<(int, string)> { (Size(q2), "A"), (Size(r2), "A"), (Size(s2), "Q") };
         var agreement = evaluation["agreement"]!;
+        Assert.Equal(a2, agreement["analysis"]!.GetValue<long>());
         Assert.Equal(cells.Sum(x => x.Item1), agreement["records"]!.GetValue<int>());
-        Assert.Equal(5, agreement["proposals"]!.GetValue<int>());
+        Assert.Equal(3, agreement["proposals"]!.GetValue<int>());
         Assert.Equal(Ari(cells), agreement["adjusted_rand_index"]!.GetValue<double>(), 9);
         int nearest = new[] { (quantum, "Q"), (robots, "A"), (q2, "A"), (r2, "A"), (s2, "Q") }.Count(x => x.Item1["nearest_field"]?.GetValue<string>() == x.Item2);
         Assert.Equal(nearest, agreement["nearest_field_matches"]!.GetValue<int>());

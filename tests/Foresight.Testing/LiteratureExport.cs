@@ -12,7 +12,7 @@ public static class LiteratureExport
     /// robots (field A; a third of them Chinese records), and deep-sea mining (no field). 60 records each, then a
     /// repeated record (same DOI), a row without a title and a row with a bad year (lines 183 and 184).
     /// </summary>
-    public static string Scopus(int perTheme = 60)
+    public static string Scopus(int perTheme = 60, int abstractWords = 40)
     {
         var rng = new Random(7);
         var themes = new (string Name, string[] Words, string[] Zh, string Keywords, string[] Countries)[]
@@ -37,7 +37,7 @@ public static class LiteratureExport
                 int year = t.Name == "seabed" ? 2024 - (int)Math.Floor(Math.Sqrt(rng.Next(25))) : 2019 + rng.Next(6);
                 var country = t.Countries[rng.Next(t.Countries.Length)];
                 var row = string.Join(',', Q($"Author{n} A."), Q(title), year.ToString(), Q(t.Name == "seabed" ? "Marine Policy" : "Journal of " + t.Name), Q($"10.1000/test.{n}"),
-                    Q(Words(t.Words, 40)), Q(chinese ? string.Join("; ", t.Zh.Take(2)) + "; " + t.Keywords : t.Keywords), Q(""), Q($"Institute {n}, City, {country}"),
+                    Q(Words(t.Words, abstractWords)), Q(chinese ? string.Join("; ", t.Zh.Take(2)) + "; " + t.Keywords : t.Keywords), Q(""), Q($"Institute {n}, City, {country}"),
                     Q(chinese ? "Chinese" : "English"), Q($"2-s2.0-{1000 + n}"));
                 first ??= row;
                 sb.Append(row).Append('\n');

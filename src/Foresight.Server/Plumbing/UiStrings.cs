@@ -273,6 +273,7 @@ public static class UiStrings
         ["ins.arguments.note"] = ("专家理由按论点由机器分组，引文已匿名。勾选的论点会作为反馈显示在第 {0} 轮。", "Experts' rationales grouped by argument by the machine, quotes anonymous. The arguments ticked are shown in the feedback of round {0}."),
         ["ins.arguments.count"] = ("{0} 条理由，{1} 个论点", "{0} rationales, {1} arguments"),
         ["ins.arguments.chosen"] = ("已选 {0}", "{0} chosen"),
+        ["ins.arguments.group"] = ("按论点分组专家理由", "Group the rationales by argument"),
         ["ins.arguments.submit"] = ("用于下一轮反馈", "Use in the next round's feedback"),
         ["done.ins.imported"] = ("记录已导入。", "The records are imported."),
         ["done.ins.analysis"] = ("分析已开始，完成后候选课题会出现在待审列表中。", "The analysis has started; its proposals join the review queue when it is done."),

@@ -51,11 +51,14 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
     {
         if (!options.Value.Insights.Enabled) return;
         await using var c = await db.OpenAsync();
+        // Queued analyses run one after another on the default queue (Hangfire's workers are shared with deadlines and e-mail).
         foreach (var id in await c.QueryAsync<long>("SELECT id FROM insight_analyses WHERE status = 'queued' ORDER BY id")) Enqueue(id);
     }
 
     public async Task RunAsync(long analysisId)
     {
+        // Switched off: the analysis stays queued and runs when the layer is on again (ResumeAsync).
+        if (!options.Value.Insights.Enabled) return;
         (long SurveyId, string Filter, string Parameters) row;
         List<Literature.RecordRow>? records;
         List<FieldDescription> fields;
@@ -80,6 +83,12 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
         {
             // The library refuses input it cannot cluster (too few records for k, no shared vocabulary): say why.
             error = e.Message;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Anything else (e.g. memory) is recorded as failed too: retrying a run that failed this way only repeats it.
+            logger.LogError(e, "Analysis {Id} failed", analysisId);
+            error = "The analysis stopped with an error on the server (see its log); try fewer records.";
         }
         watch.Stop();
 

@@ -30,6 +30,8 @@ public sealed class IndexPage : ConsolePage
     public List<TopicArguments> RoundArguments { get; private set; } = [];
 
     [BindProperty(SupportsGet = true)] public string? Q { get; set; }
+    /// <summary>Grouping every topic's rationales takes a while at national scale: done when asked for.</summary>
+    [BindProperty(SupportsGet = true, Name = "arguments")] public bool ShowArguments { get; set; }
 
     /// <summary>With the machine layer switched off the page does not exist, like its API.</summary>
     public override async Task OnPageHandlerExecutionAsync(Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context, Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutionDelegate next)
@@ -51,7 +53,7 @@ public sealed class IndexPage : ConsolePage
         Fields = await SurveyStore.StructureAsync(c, Survey.Id);
         Latest = await RoundStore.LatestAsync(c, Survey.Id);
         if (!string.IsNullOrWhiteSpace(Q)) Found = await Literature.SearchAsync(c, Survey.Id, new RecordFilter(Q, null, null, null), 0, 20);
-        if (ArgumentsRound is { } round && (await Arguments.List(Survey, round, null, Db, Service<SurveyCatalog>())).Result is Microsoft.AspNetCore.Http.HttpResults.Ok<List<TopicArguments>> ok)
+        if (ShowArguments && ArgumentsRound is { } round && (await Arguments.List(Survey, round, null, Db, Service<SurveyCatalog>())).Result is Microsoft.AspNetCore.Http.HttpResults.Ok<List<TopicArguments>> ok)
             RoundArguments = ok.Value!;
     }
 

@@ -14,6 +14,16 @@ namespace Foresight.Server.Features.Insights;
 /// </summary>
 public static class InsightsEndpoints
 {
+    public static IServiceCollection AddInsights(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<Analyses>();
+        // The console's upload form takes exports as large as the API does (other pages keep the default limit).
+        long max = configuration.GetSection(ForesightOptions.Section).Get<ForesightOptions>()?.Insights.MaxImportBytes ?? new InsightsOptions().MaxImportBytes;
+        services.Configure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(o =>
+            o.Conventions.AddPageApplicationModelConvention("/Insights/Index", page => page.EndpointMetadata.Add(new BodyLimit(max))));
+        return services;
+    }
+
     public static void MapInsights(this IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<ForesightOptions>>().Value.Insights;
@@ -68,9 +78,10 @@ public static class InsightsEndpoints
             return Problems.BadRequest($"{name}: no record could be read{(result.Errors.Count > 0 ? $"; line {result.Errors[0].Line}: {result.Errors[0].Message}" : "")}. Nothing was stored.",
                 result.Errors.Select(e => (object)new RowError(e.Line, e.Message)));
 
+        var prepared = Literature.Prepare(result);
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
-        var view = await Literature.StoreAsync(c, tx, survey.Id, name, result, user.UserId());
+        var view = await Literature.StoreAsync(c, tx, survey.Id, name, prepared, user.UserId());
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.records.imported", new { file = name, format = view.Format, view.Added, view.Duplicates, errors = view.Errors.Count });
         await tx.CommitAsync();
         return TypedResults.Ok(view);

@@ -82,16 +82,22 @@ public static class Literature
         return terms.Count == 0 ? null : string.Join(' ', terms.Select(t => "\"" + t.Replace("\"", "\"\"") + "\""));
     }
 
-    public static async Task<LiteratureImportView> StoreAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, ImportResult file, long? userId)
+    /// <summary>A file's records deduplicated, keyed and tokenized: the work done before the write gate is taken.</summary>
+    public sealed record Prepared(ImportResult File, IReadOnlyList<(LiteratureRecord Record, string Key, string Terms)> Records);
+
+    public static Prepared Prepare(ImportResult file) =>
+        new(file, Deduplication.Distinct(file.Records).Records.Select(r => (r, Deduplication.Key(r), Terms(r.Text))).ToList());
+
+    public static async Task<LiteratureImportView> StoreAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, Prepared prepared, long? userId)
     {
-        var unique = Deduplication.Distinct(file.Records);
+        var file = prepared.File;
         var now = Db.Iso(DateTimeOffset.UtcNow);
         var importId = await c.ExecuteScalarAsync<long>("""
             INSERT INTO literature_imports (survey_id, file_name, format, added, duplicates, errors, created_at, created_by)
             VALUES (@surveyId, @fileName, @format, 0, 0, @errors, @now, @userId) RETURNING id
             """, new { surveyId, fileName, format = FormatName(file.Format), errors = JsonSerializer.Serialize(file.Errors.Select(e => new RowError(e.Line, e.Message)), Json.Stored), now, userId }, tx);
         int added = 0;
-        foreach (var r in unique.Records)
+        foreach (var (r, key, terms) in prepared.Records)
         {
             var id = await c.ExecuteScalarAsync<long?>("""
                 INSERT INTO literature_records (survey_id, import_id, dedup_key, source_type, title, abstract, keywords, year, countries, language, doi, source, authors, external_id)
@@ -99,13 +105,13 @@ public static class Literature
                 ON CONFLICT (survey_id, dedup_key) DO NOTHING RETURNING id
                 """, new
                 {
-                    surveyId, importId, key = Deduplication.Key(r), type = r.SourceType.ToString().ToLowerInvariant(), r.Title, r.Abstract,
+                    surveyId, importId, key, type = r.SourceType.ToString().ToLowerInvariant(), r.Title, r.Abstract,
                     keywords = string.Join("; ", r.Keywords), r.Year, countries = string.Join(";", r.Countries), r.Language, r.Doi, r.Source, r.Authors,
                     external = r.Eid ?? r.WosUt ?? r.PatentNumber ?? r.Id,
                 }, tx);
             if (id is null) continue;
             added++;
-            await c.ExecuteAsync("INSERT INTO literature_search (rowid, terms) VALUES (@id, @terms)", new { id, terms = Terms(r.Text) }, tx);
+            await c.ExecuteAsync("INSERT INTO literature_search (rowid, terms) VALUES (@id, @terms)", new { id, terms }, tx);
         }
         int duplicates = file.Records.Count - added;
         await c.ExecuteAsync("UPDATE literature_imports SET added = @added, duplicates = @duplicates WHERE id = @importId", new { added, duplicates, importId }, tx);

@@ -90,6 +90,16 @@ public static class Review
         }).ToList();
     }
 
+    /// <summary>
+    /// Proposals whose every topic was deleted (before round 1, or by replacing the survey file) go back to the review
+    /// queue, so that the queue and the evaluation count only proposals that stand in the topic list.
+    /// </summary>
+    public static Task ReopenOrphansAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) =>
+        c.ExecuteAsync("""
+            UPDATE insight_proposals SET status = 'open', decision_id = NULL
+            WHERE survey_id = @surveyId AND status IN ('accepted', 'edited', 'merged', 'split') AND id NOT IN (SELECT proposal_id FROM topic_evidence)
+            """, new { surveyId }, tx);
+
     /// <summary>The proposals a topic was made from: what experts see as its machine-generated background.</summary>
     public static async Task<List<ProposalView>> EvidenceAsync(SqliteConnection c, long surveyId, long topicId)
     {

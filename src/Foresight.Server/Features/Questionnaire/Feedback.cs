@@ -64,7 +64,8 @@ public static class Feedback
         return q => result.Question(q)?.Summary is { Q1: { } q1, Q3: { } q3 } ? new PreviousQuartiles(q1, q3) : null;
     }
 
-    public static async Task<TopicFeedback?> BuildAsync(SqliteConnection c, SurveyDefinition survey, RoundRow previous, TopicRow topic, long memberId)
+    /// <param name="arguments">whether the argument clusters chosen by the coordinator are shown (the machine layer is on)</param>
+    public static async Task<TopicFeedback?> BuildAsync(SqliteConnection c, SurveyDefinition survey, RoundRow previous, TopicRow topic, long memberId, bool arguments)
     {
         var sources = await SourcesAsync(c, previous.SurveyId, previous, topic);
         if (sources.Count == 0) return null;
@@ -96,7 +97,7 @@ public static class Feedback
                     own is null ? null : new OwnAnswer(own.Value, null), [], 0, Anonymous(rows.Select(a => a.Value))));
             }
             result.Add(new SourceFeedback(source.Topic.Code, source.Topic.Title, source.Relation, stats.State, stats.Respondents, questions,
-                await Insights.Arguments.FeedbackAsync(c, previous.Id, source.Topic.Id)));
+                arguments ? await Insights.Arguments.FeedbackAsync(c, previous.Id, source.Topic.Id) : []));
         }
         return new TopicFeedback(previous.Number, result);
     }

@@ -194,7 +194,7 @@ public static class QuestionnaireEndpoints
         var answers = (await MyAnswersAsync(c, definition, round, me.Id)).GetValueOrDefault(code) ?? [];
         TopicFeedback? feedback = null;
         if (round.Number > 1 && await RoundStore.RoundAsync(c, survey.Id, round.Number - 1) is { } previous)
-            feedback = await Feedback.BuildAsync(c, definition, previous, row, me.Id);
+            feedback = await Feedback.BuildAsync(c, definition, previous, row, me.Id, options.Value.Insights.Enabled);
         var messages = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE topic_id = @Id AND hidden_at IS NULL", new { row.Id });
         return TypedResults.Ok(new TopicSheet(code, row.FieldCode, row.Title, row.Background, row.TagList, row.Origin, parents, Info(round),
             definition.Questions.Where(q => q.AskedIn(round.Number)).Select(q => q.Id).ToList(),

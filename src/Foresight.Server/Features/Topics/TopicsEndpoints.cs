@@ -232,7 +232,11 @@ public static class TopicsEndpoints
         bool used = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM round_topics WHERE topic_id = @Id", new { topic.Id }, tx) > 0
             || await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM topic_lineage WHERE topic_id = @Id OR parent_id = @Id", new { topic.Id }, tx) > 0;
         if (used) await c.ExecuteAsync("UPDATE topics SET status = 'removed' WHERE id = @Id", new { topic.Id }, tx);
-        else await c.ExecuteAsync("DELETE FROM topic_revisions WHERE topic_id = @Id; DELETE FROM topics WHERE id = @Id", new { topic.Id }, tx);
+        else
+        {
+            await c.ExecuteAsync("DELETE FROM topic_revisions WHERE topic_id = @Id; DELETE FROM topics WHERE id = @Id", new { topic.Id }, tx);
+            await Insights.Review.ReopenOrphansAsync(c, tx, survey.Id);
+        }
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.removed", new { code, after_round = afterRound, kept = used });
         await tx.CommitAsync();
         return TypedResults.NoContent();
