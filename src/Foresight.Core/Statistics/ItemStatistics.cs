@@ -101,8 +101,17 @@ public static class ItemStatistics
         double gsum = 0; int gn = 0;
         // Summed in a fixed order (by value, then familiarity) so that the result does not depend on the order
         // of the experts, to the last bit: the server and `foresight stats` read the same answers in different orders.
-        var valid = list.Where(o => o.Mark == AnswerMark.Valid)
-            .OrderBy(o => o.Value).ThenBy(o => o.Familiarity ?? double.NegativeInfinity);
+        int count = 0;
+        foreach (var o in list) if (o.Mark == AnswerMark.Valid) count++;
+        var valid = new Observation[count];
+        count = 0;
+        foreach (var o in list) if (o.Mark == AnswerMark.Valid) valid[count++] = o;
+        // Answers equal in both keys add the same terms, so an unstable sort sums the same numbers in the same order.
+        Array.Sort(valid, static (a, b) =>
+        {
+            int c = a.Value.CompareTo(b.Value);
+            return c != 0 ? c : (a.Familiarity ?? double.NegativeInfinity).CompareTo(b.Familiarity ?? double.NegativeInfinity);
+        });
         foreach (var o in valid)
         {
             double s = (o.Value - min) / range;
