@@ -103,20 +103,26 @@ public static class ItemStatistics
         // of the experts, to the last bit: the server and `foresight stats` read the same answers in different orders.
         int count = 0;
         foreach (var o in list) if (o.Mark == AnswerMark.Valid) count++;
-        var valid = new Observation[count];
+        var values = new double[count];
+        var familiarities = new double[count]; // -infinity where unknown, which sorts first as before
         count = 0;
-        foreach (var o in list) if (o.Mark == AnswerMark.Valid) valid[count++] = o;
-        // Answers equal in both keys add the same terms, so an unstable sort sums the same numbers in the same order.
-        Array.Sort(valid, static (a, b) =>
+        foreach (var o in list)
+            if (o.Mark == AnswerMark.Valid) { values[count] = o.Value; familiarities[count++] = o.Familiarity ?? double.NegativeInfinity; }
+        // By value, then by familiarity within equal values: answers equal in both keys add the same terms, so the
+        // sums see the same numbers in the same order whatever the order of the experts.
+        Array.Sort(values, familiarities);
+        for (int start = 0; start < count;)
         {
-            int c = a.Value.CompareTo(b.Value);
-            return c != 0 ? c : (a.Familiarity ?? double.NegativeInfinity).CompareTo(b.Familiarity ?? double.NegativeInfinity);
-        });
-        foreach (var o in valid)
+            int end = start + 1;
+            while (end < count && values[end] == values[start]) end++;
+            if (end - start > 1) Array.Sort(familiarities, start, end - start);
+            start = end;
+        }
+        for (int i = 0; i < count; i++)
         {
-            double s = (o.Value - min) / range;
+            double s = (values[i] - min) / range;
             sum += s; n++;
-            if (o.Familiarity is { } f)
+            if (familiarities[i] is var f && !double.IsNegativeInfinity(f))
             {
                 double w = options.FamiliarityWeight?.Invoke(f) ?? f;
                 wsum += w; wxsum += w * s;
