@@ -56,6 +56,60 @@ public sealed record TopicResult
     public QuestionResult? Question(string id) => Questions.FirstOrDefault(q => q.Question == id);
 }
 
+/// <summary>
+/// One topic's answers as the statistics read them: an expert per row (their pseudonym), a question of the survey
+/// per column (by its position in <see cref="SurveyDefinition.Questions"/>), value and number per cell (null and NaN
+/// where there is none). Only experts with at least one answer to a question of the survey are rows. The arrays are
+/// read, never changed.
+/// </summary>
+public sealed class TopicTable(IReadOnlyList<string> members, IReadOnlyList<string?[]> values, IReadOnlyList<double[]> numbers)
+{
+    public IReadOnlyList<string> Members { get; } = members;
+    /// <summary>Values[expert][question]: the stored text, null where not answered.</summary>
+    public IReadOnlyList<string?[]> Values { get; } = values;
+    /// <summary>Numbers[expert][question]: the stored number, NaN where there is none.</summary>
+    public IReadOnlyList<double[]> Numbers { get; } = numbers;
+    public int Count => Members.Count;
+
+    /// <summary>The table of a topic's stored rows (rows of other questions, e.g. rankings, are left out); experts in the order they first appear.</summary>
+    public static TopicTable FromRows(SurveyDefinition survey, IEnumerable<AnswerRow> rows)
+    {
+        int width = survey.Questions.Count;
+        var position = new Dictionary<string, int>(width, StringComparer.Ordinal);
+        for (int i = 0; i < width; i++) position.TryAdd(survey.Questions[i].Id, i);
+        var rowOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var members = new List<string>();
+        var values = new List<string?[]>();
+        var numbers = new List<double[]>();
+        foreach (var a in rows)
+        {
+            if (!position.TryGetValue(a.Question, out var qi)) continue;
+            if (!rowOf.TryGetValue(a.Member, out var m))
+            {
+                rowOf[a.Member] = m = members.Count;
+                members.Add(a.Member);
+                values.Add(new string?[width]);
+                var n = new double[width];
+                Array.Fill(n, double.NaN);
+                numbers.Add(n);
+            }
+            values[m][qi] = a.Value;
+            numbers[m][qi] = a.Number ?? double.NaN;
+        }
+        return new TopicTable(members, values, numbers);
+    }
+
+    /// <summary>Each expert's familiarity (the number of their answer to question <paramref name="fi"/>), null where unknown.</summary>
+    internal double?[] Familiarity(int fi)
+    {
+        var result = new double?[Count];
+        if (fi >= 0)
+            for (int m = 0; m < Count; m++)
+                if (!double.IsNaN(Numbers[m][fi])) result[m] = Numbers[m][fi];
+        return result;
+    }
+}
+
 public sealed record RankedTopic(string Topic, double? MeanRank, int N);
 
 public sealed record RankingResult(string Ranking, string? Field, KendallResult Kendall, IReadOnlyList<RankedTopic> Topics);
@@ -132,42 +186,53 @@ public static class RoundConsensus
     /// <param name="previous">the previous round's answers to this topic's predecessor, for stability</param>
     public static TopicResult ComputeTopic(
         SurveyDefinition survey, ConsensusRules rules, int round, RoundTopic topic,
-        IReadOnlyList<AnswerRow> answers, IReadOnlyList<AnswerRow>? previous)
-    {
-        var own = answers.Where(a => survey.Question(a.Question) is not null).ToList();
-        var members = own.Select(a => a.Member).Distinct(StringComparer.Ordinal).ToList();
-        var byQuestion = own.ToLookup(a => a.Question, StringComparer.Ordinal);
-        var familiarity = Familiarity(survey, own);
-        var familiarityQ = survey.Familiarity;
-        int notFamiliar = familiarityQ is null ? 0 : byQuestion[familiarityQ.Id].Count(a => familiarityQ.OptionByCode(a.Value) is { SkipsTopic: true });
+        IReadOnlyList<AnswerRow> answers, IReadOnlyList<AnswerRow>? previous) =>
+        ComputeTopic(survey, rules, round, topic, TopicTable.FromRows(survey, answers),
+            previous is null ? null : TopicTable.FromRows(survey, previous));
 
-        var previousObservations = previous is null ? null : previous.Where(a => survey.Question(a.Question) is not null).ToLookup(a => a.Question, StringComparer.Ordinal);
-        var previousMembers = previous?.Select(a => a.Member).Distinct(StringComparer.Ordinal).ToList();
-        var previousFamiliarity = previous is null ? null : Familiarity(survey, previous);
+    /// <summary>
+    /// The topic's result from its answers as a table (an expert per row, a survey question per column): what
+    /// <see cref="ComputeTopic(SurveyDefinition, ConsensusRules, int, RoundTopic, IReadOnlyList{AnswerRow}, IReadOnlyList{AnswerRow}?)"/>
+    /// computes from rows, without a row object per answer.
+    /// </summary>
+    public static TopicResult ComputeTopic(
+        SurveyDefinition survey, ConsensusRules rules, int round, RoundTopic topic, TopicTable answers, TopicTable? previous)
+    {
+        var familiarityQ = survey.Familiarity;
+        int fi = familiarityQ is null ? -1 : IndexOf(survey.Questions, familiarityQ);
+        var familiarity = answers.Familiarity(fi);
+        int notFamiliar = 0;
+        if (fi >= 0)
+            for (int m = 0; m < answers.Count; m++)
+                if (answers.Values[m][fi] is { } v && familiarityQ!.OptionByCode(v) is { SkipsTopic: true }) notFamiliar++;
+        var previousFamiliarity = previous?.Familiarity(fi);
 
         var questionResults = new List<QuestionResult>();
-        foreach (var q in survey.Questions.Where(q => q.AskedIn(round)))
+        for (int qi = 0; qi < survey.Questions.Count; qi++)
         {
-            var rows = byQuestion[q.Id].ToList();
+            var q = survey.Questions[qi];
+            if (!q.AskedIn(round)) continue;
+            int answered = 0;
+            for (int m = 0; m < answers.Count; m++) if (answers.Values[m][qi] is not null) answered++;
             var result = new QuestionResult
             {
                 Question = q.Id,
                 Kind = q.Kind,
-                Answered = rows.Count,
-                Counts = Counts(q, rows),
+                Answered = answered,
+                Counts = Counts(q, answers, qi, answered),
             };
             if (q.IsNumeric)
             {
                 var options = Options(q, survey, rules);
-                var summary = ItemStatistics.Compute(Observations(rows, members, familiarity), options);
+                var after = Observations(answers, qi, familiarity);
+                var summary = ItemStatistics.Compute(after, options);
                 result = result with { Summary = summary };
                 var criterion = rules.Criteria.FirstOrDefault(c => c.Question == q.Id);
                 if (criterion is not null) result = result with { State = State(summary, criterion, rules) };
-                if (previousObservations is not null && previousMembers is not null)
+                if (previous is not null)
                 {
-                    var before = Observations(previousObservations[q.Id].ToList(), previousMembers, previousFamiliarity!);
+                    var before = Observations(previous, qi, previousFamiliarity!);
                     var beforeSummary = ItemStatistics.Compute(before, options);
-                    var after = Observations(rows, members, familiarity);
                     var stability = Statistics.Stability.Compute(before, after, beforeSummary, summary);
                     result = result with { Stability = stability, Stable = IsStable(stability, rules) };
                 }
@@ -194,7 +259,7 @@ public static class RoundConsensus
         {
             Topic = topic.Code,
             Field = topic.Field,
-            Respondents = members.Count,
+            Respondents = answers.Count,
             NotFamiliar = notFamiliar,
             State = state,
             Stable = stable,
@@ -202,6 +267,12 @@ public static class RoundConsensus
             Polarized = questionResults.Any(r => r.Summary?.Polarization?.Polarized == true),
             Questions = questionResults,
         };
+    }
+
+    static int IndexOf(IReadOnlyList<Question> questions, Question q)
+    {
+        for (int i = 0; i < questions.Count; i++) if (ReferenceEquals(questions[i], q)) return i;
+        return -1;
     }
 
     /// <summary>The statistics options a question implies: its scale, agreement set, familiarity weights and the rules' polarization test.</summary>
@@ -226,45 +297,53 @@ public static class RoundConsensus
         };
     }
 
-    static Dictionary<string, double> Familiarity(SurveyDefinition survey, IEnumerable<AnswerRow> rows)
+    /// <summary>Every expert who answered the topic is an observation: their answer to question <paramref name="qi"/>, or a skip.</summary>
+    static List<Observation> Observations(TopicTable t, int qi, double?[] familiarity)
     {
-        var q = survey.Familiarity;
-        var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (q is null) return result;
-        foreach (var a in rows.Where(a => a.Question == q.Id && a.Number is not null)) result[a.Member] = a.Number!.Value;
-        return result;
-    }
-
-    /// <summary>Every expert who answered the topic is an observation: their answer, or a skip.</summary>
-    static List<Observation> Observations(IReadOnlyList<AnswerRow> rows, IReadOnlyList<string> members, IReadOnlyDictionary<string, double> familiarity)
-    {
-        var byMember = rows.ToDictionary(r => r.Member, StringComparer.Ordinal);
-        var list = new List<Observation>(members.Count);
-        foreach (var m in members)
+        var list = new List<Observation>(t.Count);
+        for (int m = 0; m < t.Count; m++)
         {
-            double? fam = familiarity.TryGetValue(m, out var f) ? f : null;
-            if (!byMember.TryGetValue(m, out var a)) { list.Add(Observation.Skipped(m, fam)); continue; }
-            var v = AnswerValue.FromStored(a.Value, a.Number);
-            list.Add(v.Mark switch
+            var member = t.Members[m];
+            double? fam = familiarity[m];
+            var value = t.Values[m][qi];
+            double number = t.Numbers[m][qi];
+            list.Add(value switch
             {
-                AnswerMark.DontKnow => Observation.DontKnow(m, fam),
-                AnswerMark.Never => Observation.Never(m, fam),
-                _ when a.Number is { } x => Observation.Of(m, x, fam),
-                _ => Observation.Skipped(m, fam),
+                null => Observation.Skipped(member, fam),
+                AnswerValue.DontKnowText => Observation.DontKnow(member, fam),
+                AnswerValue.NeverText => Observation.Never(member, fam),
+                _ when !double.IsNaN(number) => Observation.Of(member, number, fam),
+                _ => Observation.Skipped(member, fam),
             });
         }
         return list;
     }
 
-    static IReadOnlyList<OptionCount> Counts(Question q, IReadOnlyList<AnswerRow> rows)
+    /// <summary>Answers per option code; a multiple-choice answer counts once for each code it names (codes joined by ';').</summary>
+    static IReadOnlyList<OptionCount> Counts(Question q, TopicTable t, int qi, int answered)
     {
         if (q.Options.Count == 0) return [];
-        var counts = q.Options.ToDictionary(o => o.Code, _ => 0, StringComparer.Ordinal);
-        foreach (var r in rows)
-            foreach (var code in r.Value.Split(';', StringSplitOptions.RemoveEmptyEntries))
-                if (counts.ContainsKey(code)) counts[code]++;
-        int n = rows.Count;
-        return q.Options.Select(o => new OptionCount(o.Code, counts[o.Code], n == 0 ? 0 : 100.0 * counts[o.Code] / n)).ToList();
+        var options = q.Options;
+        var counts = new int[options.Count];
+        for (int m = 0; m < t.Count; m++)
+        {
+            if (t.Values[m][qi] is not { } value) continue;
+            var rest = value.AsSpan();
+            while (true)
+            {
+                int cut = rest.IndexOf(';');
+                var code = cut < 0 ? rest : rest[..cut];
+                if (!code.IsEmpty)
+                    for (int o = 0; o < options.Count; o++)
+                        if (code.SequenceEqual(options[o].Code)) { counts[o]++; break; }
+                if (cut < 0) break;
+                rest = rest[(cut + 1)..];
+            }
+        }
+        var result = new OptionCount[options.Count];
+        for (int o = 0; o < options.Count; o++)
+            result[o] = new OptionCount(options[o].Code, counts[o], answered == 0 ? 0 : 100.0 * counts[o] / answered);
+        return result;
     }
 
     public static string State(ItemSummary s, QuestionCriterion c, ConsensusRules rules)

@@ -101,13 +101,28 @@ public static class ItemStatistics
         double gsum = 0; int gn = 0;
         // Summed in a fixed order (by value, then familiarity) so that the result does not depend on the order
         // of the experts, to the last bit: the server and `foresight stats` read the same answers in different orders.
-        var valid = list.Where(o => o.Mark == AnswerMark.Valid)
-            .OrderBy(o => o.Value).ThenBy(o => o.Familiarity ?? double.NegativeInfinity);
-        foreach (var o in valid)
+        int count = 0;
+        foreach (var o in list) if (o.Mark == AnswerMark.Valid) count++;
+        var values = new double[count];
+        var familiarities = new double[count]; // -infinity where unknown, which sorts first as before
+        count = 0;
+        foreach (var o in list)
+            if (o.Mark == AnswerMark.Valid) { values[count] = o.Value; familiarities[count++] = o.Familiarity ?? double.NegativeInfinity; }
+        // By value, then by familiarity within equal values: answers equal in both keys add the same terms, so the
+        // sums see the same numbers in the same order whatever the order of the experts.
+        Array.Sort(values, familiarities);
+        for (int start = 0; start < count;)
         {
-            double s = (o.Value - min) / range;
+            int end = start + 1;
+            while (end < count && values[end] == values[start]) end++;
+            if (end - start > 1) Array.Sort(familiarities, start, end - start);
+            start = end;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            double s = (values[i] - min) / range;
             sum += s; n++;
-            if (o.Familiarity is { } f)
+            if (familiarities[i] is var f && !double.IsNegativeInfinity(f))
             {
                 double w = options.FamiliarityWeight?.Invoke(f) ?? f;
                 wsum += w; wxsum += w * s;

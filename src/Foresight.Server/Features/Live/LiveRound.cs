@@ -26,7 +26,8 @@ public sealed class LiveRound
     readonly Dictionary<string, Dictionary<long, Kept>> _answers = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> _questionIndex = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> _rankingIndex = new(StringComparer.Ordinal);
-    readonly Dictionary<string, IReadOnlyList<AnswerRow>> _previous;
+    // The previous round's answers per topic, as the statistics read them (made once, at the load).
+    readonly Dictionary<string, TopicTable> _previous;
     readonly Dictionary<long, string> _pseudonyms;
     readonly Dictionary<long, HashSet<string>> _assigned;
     readonly Dictionary<long, HashSet<string>> _fieldsOf;
@@ -49,7 +50,8 @@ public sealed class LiveRound
         Dictionary<long, HashSet<string>> assigned, Dictionary<long, HashSet<string>> fieldsOf)
     {
         SurveyId = surveyId; Number = round.Number; Status = round.Status; Deadline = round.Deadline;
-        _survey = survey; _rules = rules; _previous = previous; _pseudonyms = pseudonyms; _assigned = assigned; _fieldsOf = fieldsOf;
+        _survey = survey; _rules = rules;
+        _previous = previous.ToDictionary(p => p.Key, p => TopicTable.FromRows(survey, p.Value), StringComparer.Ordinal); _pseudonyms = pseudonyms; _assigned = assigned; _fieldsOf = fieldsOf;
         _topics = topics.ToDictionary(t => t.Code, StringComparer.Ordinal);
         _order = topics.Select(t => t.Code).ToList();
         foreach (var t in _order) { _answers[t] = []; _versions[t] = 0; }
@@ -68,7 +70,14 @@ public sealed class LiveRound
         public readonly double[] Numbers = numbers; // NaN where there is no number
         public readonly double[]? Ranks = ranks;    // NaN where there is no rank
 
-        public bool HasAnswers => Values.Any(v => v is not null);
+        public bool HasAnswers
+        {
+            get
+            {
+                foreach (var v in Values) if (v is not null) return true;
+                return false;
+            }
+        }
         public bool IsEmpty => !HasAnswers && (Ranks is null || Ranks.All(double.IsNaN));
     }
 
@@ -239,16 +248,22 @@ public sealed class LiveRound
             if (_results.TryGetValue(topic, out var cached) && cached.Version == version) return cached.Result;
             kept = _answers[topic].Values.ToList();
         }
-        // Kept answers are replaced, never changed, once shared: the rows are made outside the lock, so that
-        // topics computed on several cores do not wait for each other.
-        var rows = kept.SelectMany(k => Rows(topic, k, answers: true, rankings: false)).ToList();
+        // Kept answers are replaced, never changed, once shared: the statistics read their arrays as they are, outside
+        // the lock, so that topics computed on several cores do not wait for each other (no row object per answer).
+        var members = new List<string>(kept.Count);
+        var values = new List<string?[]>(kept.Count);
+        var numbers = new List<double[]>(kept.Count);
+        foreach (var k in kept)
+            if (k.HasAnswers) { members.Add(k.Pseudonym); values.Add(k.Values); numbers.Add(k.Numbers); }
         var t = _topics[topic];
-        IReadOnlyList<AnswerRow>? previous = t.PreviousCode is not null && Number > 1 ? _previous.GetValueOrDefault(t.PreviousCode) ?? [] : null;
-        var result = RoundConsensus.ComputeTopic(_survey, _rules, Number, t, rows, previous);
+        TopicTable? previous = t.PreviousCode is not null && Number > 1 ? _previous.GetValueOrDefault(t.PreviousCode) ?? NoAnswers : null;
+        var result = RoundConsensus.ComputeTopic(_survey, _rules, Number, t, new TopicTable(members, values, numbers), previous);
         lock (_gate)
             if (!_results.TryGetValue(topic, out var newer) || newer.Version < version) _results[topic] = (version, result);
         return result;
     }
+
+    static readonly TopicTable NoAnswers = new([], [], []);
 
     /// <summary>Topics whose version is newer than the given ones (a stream's last sent versions).</summary>
     public List<(string Topic, long Version)> ChangedSince(IReadOnlyDictionary<string, long> sent)

@@ -39,6 +39,19 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
     Statements? _statements;
 
+    // WAL checkpoints (issue 9): SQLite's automatic checkpoint ran in the writer's commits, copying about 1,000 pages
+    // into the database file and syncing it every few batches while every queued save waited. A checkpointer on a
+    // connection of its own now copies committed pages beside the writer. The WAL only starts over when a write
+    // begins with every frame copied, which a checkpointer beside continuous commits never sees; so once the WAL
+    // holds RestartFrames frames, the writer copies the few pages the checkpointer has not reached yet, before its
+    // next batch, and the next commit starts the WAL over (unless a reader still needs it: then it tries again).
+    public int RestartFrames { get; set; } = 2000;
+    readonly SemaphoreSlim _checkpointWanted = new(0, 1);
+    volatile bool _restartWanted;
+    // One checkpoint at a time: the writer's waits for the checkpointer's pass to end instead of finding it busy.
+    readonly object _checkpointGate = new();
+    int _batchesSinceCheckpoint;
+
     /// <summary>Set by the endpoint: how a successful save is answered (also stored for an Idempotency-Key).</summary>
     public Func<Submission, SaveOutcome.Saved, string>? Respond { get; set; }
 
@@ -51,6 +64,8 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<Submission>(MaxBatch);
+        using var stopCheckpoints = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var checkpointer = Task.Factory.StartNew(() => CheckpointLoop(stopCheckpoints.Token), stopCheckpoints.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
@@ -63,9 +78,50 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
         catch (OperationCanceledException) { }
         finally
         {
+            stopCheckpoints.Cancel();
+            try { await checkpointer; } catch (OperationCanceledException) { }
             _statements?.Dispose();
             while (_queue.Reader.TryRead(out var s)) s.Done.TrySetCanceled();
         }
+    }
+
+    /// <summary>Copies committed pages from the WAL into the database file, beside the writer, whenever it has committed.</summary>
+    void CheckpointLoop(CancellationToken stop)
+    {
+        SqliteConnection? c = null;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                _checkpointWanted.Wait(stop);
+                try
+                {
+                    if (c is null) { c = db.OpenAsync(stop).GetAwaiter().GetResult(); }
+                    int rc, frames;
+                    lock (_checkpointGate) (rc, frames, _) = Checkpoint(c);
+                    if (rc == SQLitePCL.raw.SQLITE_OK) Interlocked.Exchange(ref _batchesSinceCheckpoint, 0);
+                    if (rc == SQLitePCL.raw.SQLITE_OK && frames >= RestartFrames) _restartWanted = true;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    log.LogWarning(e, "A WAL checkpoint beside the answer writer failed; the writer checkpoints itself");
+                    c?.Dispose();
+                    c = null;
+                    _restartWanted = true;
+                }
+                // Commits in the meantime are copied together by the next pass.
+                stop.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(20));
+            }
+        }
+        catch (OperationCanceledException) { }
+        finally { c?.Dispose(); }
+    }
+
+    /// <summary>A passive checkpoint (never waits for the writer or readers): the result code, the WAL's frames and those copied.</summary>
+    static (int Rc, int Log, int Copied) Checkpoint(SqliteConnection c)
+    {
+        int rc = SQLitePCL.raw.sqlite3_wal_checkpoint_v2(c.Handle, "main", SQLitePCL.raw.SQLITE_CHECKPOINT_PASSIVE, out int log, out int copied);
+        return (rc, log, copied);
     }
 
     async Task WriteBatchAsync(List<Submission> batch)
@@ -76,6 +132,14 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             await db.WithWriteGateAsync(async () =>
             {
                 var st = _statements ??= await Statements.OpenAsync(db);
+                // The WAL is long: copy what the checkpointer has not reached (little), so that this batch starts it
+                // over. Also if the checkpointer has not run for long, so the WAL stays bounded without it.
+                if (_restartWanted || Interlocked.Increment(ref _batchesSinceCheckpoint) > 500)
+                {
+                    _restartWanted = false;
+                    Interlocked.Exchange(ref _batchesSinceCheckpoint, 0);
+                    lock (_checkpointGate) Checkpoint(st.Connection);
+                }
                 using var tx = st.Connection.BeginTransaction(deferred: false);
                 st.Enlist(tx);
                 var now = Db.Iso(DateTimeOffset.UtcNow);
@@ -99,6 +163,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 }
                 tx.Commit();
                 st.Enlist(null);
+                if (_checkpointWanted.CurrentCount == 0) try { _checkpointWanted.Release(); } catch (SemaphoreFullException) { }
             });
         }
         catch (Exception e)
@@ -121,6 +186,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             s.Done.TrySetResult(outcome);
         }
     }
+
 
     SaveOutcome Process(Statements st, Submission s, string now, Dictionary<long, string?> roundOpen)
     {
@@ -232,7 +298,8 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             {
                 // A page cache that holds the answer indexes of a national round (SQLite's default is 2 MB), so
                 // that the writer finds its pages in memory instead of reading them again from the file.
-                pragma.CommandText = db.WriterPragmas + " PRAGMA cache_size = -131072;";
+                // Checkpoints are the checkpointer's (see RestartFrames), not this connection's commits'.
+                pragma.CommandText = db.WriterPragmas + " PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 0;";
                 await pragma.ExecuteNonQueryAsync();
             }
             SqliteCommand Cmd(string sql, params string[] parameters)
