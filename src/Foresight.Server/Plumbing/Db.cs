@@ -32,8 +32,8 @@ public sealed class Db
             DefaultTimeout = 30,
         }.ToString();
         var sync = options.Value.Synchronous.ToUpperInvariant() is "FULL" or "EXTRA" ? options.Value.Synchronous.ToUpperInvariant() : "NORMAL";
-        // SQLite's automatic checkpoint stays in the writers' commits (every 1,000 WAL pages): a checkpointer beside
-        // them was tried (issue 9) and cannot let the WAL start over while commits go on, so it grew for the whole load.
+        // SQLite's automatic checkpoint stays in these writers' commits (every 1,000 WAL pages). The answer writer, which
+        // commits all the time, turns it off and checkpoints beside itself, restarting the WAL (AnswerWriter).
         WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync};";
     }
 

@@ -187,7 +187,6 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
         }
     }
 
-
     SaveOutcome Process(Statements st, Submission s, string now, Dictionary<long, string?> roundOpen)
     {
         if (s.IdempotencyKey is not null)
