@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Dapper;
 using Foresight.Core.Insights;
@@ -48,13 +46,9 @@ public static class Arguments
     }
 
     /// <summary>The texts experts gave for a topic: rationales of answers, and answers to text questions shown in feedback.</summary>
-    static List<Rationale> Rationales(SurveyDefinition survey, IEnumerable<StoredAnswer> answers)
-    {
-        var texts = answers.Select(a => survey.Question(a.Question) is { } q && q.Kind == QuestionKind.Text ? (q.ShowInFeedback ? a.Value : null) : a.Rationale)
-            .Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t!.Trim())
-            .OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(t))), StringComparer.Ordinal).ToList();
-        return texts.Select((t, i) => new Rationale("r" + (i + 1), t)).ToList();
-    }
+    static List<Rationale> Rationales(SurveyDefinition survey, IEnumerable<StoredAnswer> answers) =>
+        Questionnaire.Feedback.Anonymous(answers.Select(a => Questionnaire.Feedback.ShownText(survey.Question(a.Question), a)))
+            .Select((t, i) => new Rationale("r" + (i + 1), t)).ToList();
 
     static async Task<List<ChosenArgument>> ChosenAsync(SqliteConnection c, long roundId, long topicId) =>
         await c.ExecuteScalarAsync<string?>("SELECT arguments FROM argument_feedback WHERE round_id = @roundId AND topic_id = @topicId", new { roundId, topicId }) is { } json

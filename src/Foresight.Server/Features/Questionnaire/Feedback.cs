@@ -117,8 +117,11 @@ public static class Feedback
         return s.Distribution.Select(d => new DistributionEntry(d.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), null, d.Count, 100.0 * d.Count / s.N)).ToList();
     }
 
+    /// <summary>The text an answer shows others: its rationale, or for a text question shown in feedback its value.</summary>
+    public static string? ShownText(Question? q, StoredAnswer a) => q?.Kind == QuestionKind.Text ? (q.ShowInFeedback ? a.Value : null) : a.Rationale;
+
     /// <summary>Rationales without names, in an order that says nothing about who wrote them or when.</summary>
-    static IReadOnlyList<string> Anonymous(IEnumerable<string?> texts) =>
+    public static IReadOnlyList<string> Anonymous(IEnumerable<string?> texts) =>
         texts.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t!)
             .OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(t))), StringComparer.Ordinal).ToList();
 

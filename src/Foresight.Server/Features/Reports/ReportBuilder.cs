@@ -74,10 +74,7 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
                 var target = rationales[(group.Key, byTopic.Key)];
                 foreach (var q in survey.Questions)
                 {
-                    var texts = byTopic.Where(a => a.Question == q.Id)
-                        .Select(a => q.Kind == QuestionKind.Text ? (q.ShowInFeedback ? a.Value : null) : a.Rationale)
-                        .Where(text => !string.IsNullOrWhiteSpace(text)).Select(text => text!)
-                        .OrderBy(text => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))), StringComparer.Ordinal).ToList();
+                    var texts = Feedback.Anonymous(byTopic.Where(a => a.Question == q.Id).Select(a => Feedback.ShownText(q, a)));
                     if (texts.Count > 0) target[q.Id] = texts;
                 }
             }
