@@ -22,7 +22,7 @@ public sealed class LiveRound
     readonly Dictionary<string, RoundTopic> _topics;
     readonly List<string> _order;
     // Per topic, per expert: their current answers, one small object each (not one object per answer), so that
-    // millions of answers stay cheap for the collector and each topic's rows are made afresh, together, when computed.
+    // millions of answers stay cheap for the collector; a topic's arrays go to the statistics as they are (TopicTable).
     readonly Dictionary<string, Dictionary<long, Kept>> _answers = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> _questionIndex = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> _rankingIndex = new(StringComparer.Ordinal);
@@ -86,13 +86,10 @@ public sealed class LiveRound
         keepAnswers && old is not null ? (double[])old.Numbers.Clone() : Enumerable.Repeat(double.NaN, _survey.Questions.Count).ToArray(),
         old?.Ranks is { } r ? (double[])r.Clone() : _survey.Rankings.Count > 0 ? Enumerable.Repeat(double.NaN, _survey.Rankings.Count).ToArray() : null);
 
-    /// <summary>The expert's answers as rows, as the statistics read them (ranking rows only when asked).</summary>
-    IEnumerable<AnswerRow> Rows(string topic, Kept k, bool answers, bool rankings)
+    /// <summary>The expert's ranks as rows, as the rankings' statistics read them (answers go over as a TopicTable).</summary>
+    IEnumerable<AnswerRow> RankingRows(string topic, Kept k)
     {
-        if (answers)
-            for (int i = 0; i < k.Values.Length; i++)
-                if (k.Values[i] is { } v) yield return new AnswerRow(k.Pseudonym, topic, _survey.Questions[i].Id, v, double.IsNaN(k.Numbers[i]) ? null : k.Numbers[i]);
-        if (rankings && k.Ranks is { } ranks)
+        if (k.Ranks is { } ranks)
             for (int i = 0; i < ranks.Length; i++)
                 if (!double.IsNaN(ranks[i]))
                     yield return new AnswerRow(k.Pseudonym, topic, _survey.Rankings[i].Id, ((int)ranks[i]).ToString(CultureInfo.InvariantCulture), ranks[i]);
@@ -210,7 +207,7 @@ public sealed class LiveRound
         if (_survey.Rankings.Any(r => r.AskedIn(Number)))
             lock (_gate) foreach (var t in _order) keptOf[t] = _answers[t].Values.ToList();
         var rankingRows = _order.ToDictionary(t => t,
-            t => keptOf.TryGetValue(t, out var kept) ? kept.SelectMany(k => Rows(t, k, answers: false, rankings: true)).ToList() : [], StringComparer.Ordinal);
+            t => keptOf.TryGetValue(t, out var kept) ? kept.SelectMany(k => RankingRows(t, k)).ToList() : [], StringComparer.Ordinal);
         return RoundConsensus.Assemble(_survey, _rules, Number, _order.Select(t => _topics[t]).ToList(), results, t => rankingRows[t]);
     }
 
