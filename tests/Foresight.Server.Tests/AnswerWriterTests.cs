@@ -36,4 +36,42 @@ public sealed class AnswerWriterTests : IDisposable
         await using var c = await _app.Services.GetRequiredService<Foresight.Server.Plumbing.Db>().OpenAsync();
         Assert.Equal(600, await Dapper.SqlMapper.ExecuteScalarAsync<long>(c, "SELECT COUNT(*) FROM answer_history"));
     }
+
+    [Fact]
+    public async Task The_WAL_starts_over_even_when_a_reader_always_holds_it()
+    {
+        // Two readers take turns so that at every moment one of them is inside a read transaction, as requests on a
+        // busy (or CPU-starved) server are. A WAL can only start over once no reader is using it: the writer has to
+        // wait for the readers of the moment to finish, not hope to find a moment with none.
+        var study = await QuickStudy.CreateAsync(_app, experts: 6);
+        var writer = _app.Services.GetRequiredService<AnswerWriter>();
+        writer.RestartFrames = 40;
+        var db = _app.Services.GetRequiredService<Foresight.Server.Plumbing.Db>();
+        using var stop = new CancellationTokenSource();
+        long reads = 0;
+        async Task ReadAsync(int offsetMs)
+        {
+            await using var c = await db.OpenAsync();
+            await Task.Delay(offsetMs);
+            while (!stop.IsCancellationRequested)
+            {
+                await using var tx = c.BeginTransaction(deferred: true);
+                await Dapper.SqlMapper.ExecuteScalarAsync<long>(c, "SELECT COUNT(*) FROM answers", transaction: tx);
+                Interlocked.Increment(ref reads);
+                Thread.Sleep(8); // a snapshot held across the other reader's start
+                tx.Commit();
+            }
+        }
+        var readers = new[] { Task.Run(() => ReadAsync(0)), Task.Run(() => ReadAsync(4)) };
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(async e =>
+        {
+            for (int i = 0; i < 100; i++)
+                await study.AnswerAsync(e, QuickStudy.Topics[i % QuickStudy.Topics.Length], QuickStudy.Answer(2 + i % 5, 2030 + i % 7));
+        }));
+        stop.Cancel();
+        await Task.WhenAll(readers);
+        Assert.True(reads > 100, $"the readers read only {reads} times");
+        var wal = new FileInfo(_app.DatabasePath + "-wal");
+        Assert.True(wal.Length < 2 * 1024 * 1024, $"the WAL is {wal.Length / 1024} KiB: it did not start over");
+    }
 }

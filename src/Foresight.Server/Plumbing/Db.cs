@@ -18,6 +18,9 @@ public sealed class Db
 
     public string Path { get; }
 
+    /// <summary>How long a writer waits for another process's lock before failing (set by <see cref="WriterPragmas"/>).</summary>
+    public const int BusyTimeoutMs = 5000;
+
     public static string ResolvePath(string database, IHostEnvironment env) => System.IO.Path.GetFullPath(database, env.ContentRootPath);
 
     public Db(IOptions<ForesightOptions> options, IHostEnvironment env)
@@ -34,7 +37,7 @@ public sealed class Db
         var sync = options.Value.Synchronous.ToUpperInvariant() is "FULL" or "EXTRA" ? options.Value.Synchronous.ToUpperInvariant() : "NORMAL";
         // SQLite's automatic checkpoint stays in these writers' commits (every 1,000 WAL pages). The answer writer, which
         // commits all the time, turns it off and checkpoints beside itself, restarting the WAL (AnswerWriter).
-        WriterPragmas = $"PRAGMA busy_timeout = 5000; PRAGMA synchronous = {sync};";
+        WriterPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {sync};";
     }
 
     static Db()

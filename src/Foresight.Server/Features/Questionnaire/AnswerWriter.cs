@@ -42,9 +42,9 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     // WAL checkpoints (issue 9): SQLite's automatic checkpoint ran in the writer's commits, copying about 1,000 pages
     // into the database file and syncing it every few batches while every queued save waited. A checkpointer on a
     // connection of its own now copies committed pages beside the writer. The WAL only starts over when a write
-    // begins with every frame copied, which a checkpointer beside continuous commits never sees; so once the WAL
-    // holds RestartFrames frames, the writer copies the few pages the checkpointer has not reached yet, before its
-    // next batch, and the next commit starts the WAL over (unless a reader still needs it: then it tries again).
+    // begins with every frame copied and no reader in the WAL, which a checkpointer beside continuous commits never
+    // sees; so once the WAL holds RestartFrames frames, the writer copies the few pages the checkpointer has not
+    // reached yet and waits for the readers of the moment to finish (Restart), and its next commit starts the WAL over.
     public int RestartFrames { get; set; } = 2000;
     readonly SemaphoreSlim _checkpointWanted = new(0, 1);
     volatile bool _restartWanted;
@@ -124,6 +124,21 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
         return (rc, log, copied);
     }
 
+    /// <summary>
+    /// Copies what is left and waits, briefly, until no reader uses the WAL, so that the next commit starts it over.
+    /// A passive checkpoint cannot do this: under steady requests some reader always holds a snapshot, and the WAL
+    /// then grows without end (SQLite's "checkpoint starvation").
+    /// </summary>
+    static int Restart(SqliteConnection c)
+    {
+        SQLitePCL.raw.sqlite3_busy_timeout(c.Handle, RestartWaitMs);
+        try { return SQLitePCL.raw.sqlite3_wal_checkpoint_v2(c.Handle, "main", SQLitePCL.raw.SQLITE_CHECKPOINT_RESTART, out _, out _); }
+        finally { SQLitePCL.raw.sqlite3_busy_timeout(c.Handle, Db.BusyTimeoutMs); }
+    }
+
+    // Readers hold a snapshot for a query's length (milliseconds); saves wait behind this at most once per restart.
+    const int RestartWaitMs = 50;
+
     async Task WriteBatchAsync(List<Submission> batch)
     {
         var outcomes = new SaveOutcome?[batch.Count];
@@ -136,9 +151,14 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 // over. Also if the checkpointer has not run for long, so the WAL stays bounded without it.
                 if (_restartWanted || Interlocked.Increment(ref _batchesSinceCheckpoint) > 500)
                 {
-                    _restartWanted = false;
-                    Interlocked.Exchange(ref _batchesSinceCheckpoint, 0);
-                    lock (_checkpointGate) Checkpoint(st.Connection);
+                    int rc;
+                    lock (_checkpointGate) rc = Restart(st.Connection);
+                    // Readers still busy: this batch goes ahead, the next one tries again.
+                    if (rc == SQLitePCL.raw.SQLITE_OK)
+                    {
+                        _restartWanted = false;
+                        Interlocked.Exchange(ref _batchesSinceCheckpoint, 0);
+                    }
                 }
                 using var tx = st.Connection.BeginTransaction(deferred: false);
                 st.Enlist(tx);
