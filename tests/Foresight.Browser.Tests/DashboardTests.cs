@@ -31,19 +31,24 @@ public sealed class DashboardTests(BrowserFixture browser) : IDisposable
         await page.GetByRole(AriaRole.Link, new() { Name = "Live dashboard" }).ClickAsync();
         await page.WaitForSelectorAsync("#connection[data-state=connected]");
 
-        // Each answer shows in its topic's row within a fraction of a second.
+        // Each answer shows in its topic's row within a fraction of a second. The delay is taken from the page's own
+        // stamp of the change (same clock as the test's), not from when Playwright, a process further, reports it.
         var latencies = new List<double>();
+        var seen = new List<double>();
         int[] importance = [6, 7, 7, 6, 7];
         for (int e = 0; e < 5; e++)
         {
-            var clock = Stopwatch.StartNew();
             await study.AnswerAsync(e, "Q-T01", QuickStudy.Answer(importance[e]));
-            var acked = clock.Elapsed;
+            var acked = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var clock = Stopwatch.StartNew();
             // A selector, not a function: the page's CSP forbids the eval a string predicate needs.
             await page.WaitForSelectorAsync($"#topic-Q-T01[data-respondents='{e + 1}']", new() { Timeout = 5000, State = WaitForSelectorState.Attached });
-            latencies.Add((clock.Elapsed - acked).TotalMilliseconds);
+            seen.Add(clock.Elapsed.TotalMilliseconds);
+            var shown = long.Parse((await page.Locator("#topic-Q-T01").GetAttributeAsync("data-updated-at"))!);
+            latencies.Add(shown - acked);
         }
-        Assert.All(latencies, ms => Assert.True(ms < 700, $"update shown {ms:0} ms after the answer was acknowledged"));
+        Assert.All(latencies, ms => Assert.True(ms < 700,
+            $"update shown {ms:0} ms after the answer was acknowledged (all: {string.Join(", ", latencies)} ms; seen by Playwright after {string.Join(", ", seen.Select(s => s.ToString("0")))} ms)"));
 
         var row = page.Locator("#topic-Q-T01");
         var stored = await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1/consensus");

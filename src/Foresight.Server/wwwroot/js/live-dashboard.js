@@ -112,6 +112,8 @@
     state.textContent = text["state." + t.state] || t.state;
     state.className = "state " + t.state;
     row.dataset.respondents = t.respondents;
+    // When the row last changed (ms since the epoch): the delay from a save to the screen is measured against it.
+    row.dataset.updatedAt = Date.now();
     if (flash) {
       row.classList.remove("changed");
       void row.offsetWidth;
