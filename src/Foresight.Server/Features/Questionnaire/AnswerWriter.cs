@@ -46,7 +46,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     // sees; so once the WAL holds RestartFrames frames, the writer copies the few pages the checkpointer has not
     // reached yet and waits for the readers of the moment to finish (Restart), and its next commit starts the WAL over.
     // Each restart holds the writer for two syncs and the last pages' copy (17 ms on average at national scale, up to
-    // 60): at 2,000 frames that was every 8 batches and 16 % of the writer's time; at 16,384 (a WAL of 64 MiB) 2 %.
+    // 60): at 2,000 frames that was every 8 batches and 16 % of the writer's time; at 16,384 (a WAL of 64 MiB) 3.5 %.
     public int RestartFrames { get; set; } = 16384;
     readonly SemaphoreSlim _checkpointWanted = new(0, 1);
     volatile bool _restartWanted;
