@@ -210,7 +210,8 @@ public static class BackupCommand
         using (var r = cmd.ExecuteReader())
             schema = r.Read() ? $"schema version {r.GetInt64(0)} ({r.GetString(1)})" : "no migration applied";
         var present = new HashSet<string>(StringComparer.Ordinal);
-        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+        // answers is a view over topic_answers since schema version 7; it still counts answers.
+        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')";
         using (var r = cmd.ExecuteReader())
             while (r.Read()) present.Add(r.GetString(0));
         // Table names come from the fixed list above, never from input.

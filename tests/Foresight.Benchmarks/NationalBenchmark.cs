@@ -222,14 +222,14 @@ public static class NationalBenchmark
     {
         await using var c = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         await c.OpenAsync();
-        return (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM (SELECT DISTINCT member_id, topic_id FROM answers)"),
+        return (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM topic_answers"),
             await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM answers"));
     }
 
     /// <summary>
-    /// Topic answers a second that plain Dapper inserts reach: the rows of one topic answer into answers and
-    /// one answer_history row (what the server writes), 512 topic answers to a transaction, into a new file with the
-    /// server's DDL for those tables, WAL and synchronous NORMAL.
+    /// Topic answers a second that plain Dapper inserts reach: one topic_answers row holding a topic answer's
+    /// questions and one answer_history row (what the server writes), 512 topic answers to a transaction, into a new
+    /// file with the server's DDL for those tables, WAL and synchronous NORMAL.
     /// </summary>
     static async Task<double> StorageCeilingAsync(string serverDatabase, int submissions, double rowsPerSubmission)
     {
@@ -237,7 +237,7 @@ public static class NationalBenchmark
         await using (var s = new SqliteConnection($"Data Source={serverDatabase};Mode=ReadOnly;Pooling=False"))
         {
             await s.OpenAsync();
-            ddl.AddRange(await s.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE tbl_name IN ('answers', 'answer_history') AND sql IS NOT NULL ORDER BY type DESC"));
+            ddl.AddRange(await s.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE tbl_name IN ('topic_answers', 'answer_history') AND sql IS NOT NULL ORDER BY type DESC"));
         }
         var path = Path.Combine(Path.GetTempPath(), $"foresight-ceiling-{Guid.NewGuid():n}.db");
         try
@@ -253,6 +253,7 @@ public static class NationalBenchmark
             var now = DateTime.UtcNow.ToString("O");
             var clock = Stopwatch.StartNew();
             var changes = "{" + string.Join(",", Enumerable.Range(0, perSubmission).Select(q => $"\"q{q}\":{{\"value\":\"3\",\"number\":3,\"rationale\":null}}")) + "}";
+            var answers = "{" + string.Join(",", Enumerable.Range(0, perSubmission).Select(q => $"\"q{q}\":{{\"value\":\"3\",\"number\":3,\"revision\":1,\"updated_at\":\"{now}\"}}")) + "}";
             for (int start = 0; start < submissions; start += 512)
             {
                 await using var tx = await c.BeginTransactionAsync();
@@ -260,11 +261,10 @@ public static class NationalBenchmark
                 var saves = new List<object>();
                 for (int i = start; i < Math.Min(submissions, start + 512); i++)
                 {
-                    for (int q = 0; q < perSubmission; q++)
-                        rows.Add(new { round = 1, member = i / 44, topic = i % 700, question = $"q{q}", value = "3", number = 3.0, now });
+                    rows.Add(new { round = 1, member = i / 44, topic = i % 700, answers, now });
                     saves.Add(new { round = 1, member = i / 44, topic = i % 700, changes, now });
                 }
-                await c.ExecuteAsync("INSERT INTO answers (round_id, member_id, topic_id, question, value, number, rationale, revision, updated_at) VALUES (@round, @member, @topic, @question, @value, @number, NULL, 1, @now)", rows, tx);
+                await c.ExecuteAsync("INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@round, @member, @topic, @answers, @now)", rows, tx);
                 await c.ExecuteAsync("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES (@round, @member, @topic, @changes, @now)", saves, tx);
                 await tx.CommitAsync();
             }

@@ -69,7 +69,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         var round = await RoundStore.RoundAsync(c, surveyId, roundNumber);
         if (round is null) return 0;
         var survey = await catalog.DefinitionAsync(surveyId);
-        var answered = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM answers WHERE round_id = @Id", new { round.Id })).ToHashSet();
+        var answered = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM topic_answers WHERE round_id = @Id", new { round.Id })).ToHashSet();
         var recipients = (await RecipientsAsync(c, round.Id)).Where(r => answered.Contains(r.MemberId)).ToList();
         var link = vault.Protect(reportLink);
         return await QueueAsync(recipients.Select(r =>

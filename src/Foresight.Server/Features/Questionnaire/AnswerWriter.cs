@@ -236,17 +236,15 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
         }
         if (closedWhy is not null) return new SaveOutcome.Refused(closedWhy);
 
-        var current = new Dictionary<string, QuestionAnswer>(StringComparer.Ordinal);
+        // The topic's row: every answer of the expert to it, the questions' and the rankings' (kept as they are).
         st.SelectCurrent.Parameters["$round"].Value = s.RoundId;
         st.SelectCurrent.Parameters["$member"].Value = s.MemberId;
         st.SelectCurrent.Parameters["$topic"].Value = s.TopicId;
-        using (var r = st.SelectCurrent.ExecuteReader())
-            while (r.Read())
-            {
-                var q = r.GetString(0);
-                if (s.Survey.Question(q) is null) continue; // ranking rows share the table
-                current[q] = new QuestionAnswer(AnswerValue.FromStored(r.GetString(1), r.IsDBNull(2) ? null : r.GetDouble(2)), r.IsDBNull(3) ? null : r.GetString(3));
-            }
+        var stored = st.SelectCurrent.ExecuteScalar() is string json ? TopicAnswerRow.Parse(json) : new Dictionary<string, TopicAnswerRow.Entry>(StringComparer.Ordinal);
+        var current = new Dictionary<string, QuestionAnswer>(StringComparer.Ordinal);
+        foreach (var (q, e) in stored)
+            if (s.Survey.Question(q) is not null)
+                current[q] = new QuestionAnswer(AnswerValue.FromStored(e.Value, e.Number), e.Rationale);
 
         var outcome = TopicAnswers.Apply(s.Survey, s.RoundNumber, current, s.Answers, s.Rationales, s.Quartiles);
         if (!outcome.Ok) return new SaveOutcome.Invalid(outcome.Errors);
@@ -260,24 +258,26 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             outcome.Answers.TryGetValue(question, out var @new);
             if (old is not null && @new is not null && old.Value.Text == @new.Value.Text && old.Rationale == @new.Rationale) continue;
             changed.Add(question);
-            var write = @new is null ? st.DeleteAnswer : st.UpsertAnswer;
-            write.Parameters["$round"].Value = s.RoundId;
-            write.Parameters["$member"].Value = s.MemberId;
-            write.Parameters["$topic"].Value = s.TopicId;
-            write.Parameters["$question"].Value = question;
-            if (@new is not null)
-            {
-                write.Parameters["$value"].Value = @new.Value.Text;
-                write.Parameters["$number"].Value = (object?)@new.Value.Number ?? DBNull.Value;
-                write.Parameters["$rationale"].Value = (object?)@new.Rationale ?? DBNull.Value;
-                write.Parameters["$now"].Value = now;
-            }
-            write.ExecuteNonQuery();
+            if (@new is null) stored.Remove(question);
+            else stored[question] = new TopicAnswerRow.Entry(@new.Value.Text, @new.Value.Number, @new.Rationale,
+                (stored.TryGetValue(question, out var before) ? before.Revision : 0) + 1, now);
             history ??= AnswerHistory.Start();
             AnswerHistory.Add(history, question, @new?.Value.Text, @new?.Value.Number, @new?.Rationale);
         }
         if (history is not null)
         {
+            // The whole row at once (one upsert instead of one per question), or no row once nothing is left.
+            var answers = TopicAnswerRow.Write(stored);
+            var write = answers is null ? st.DeleteAnswers : st.UpsertAnswers;
+            write.Parameters["$round"].Value = s.RoundId;
+            write.Parameters["$member"].Value = s.MemberId;
+            write.Parameters["$topic"].Value = s.TopicId;
+            if (answers is not null)
+            {
+                write.Parameters["$answers"].Value = answers;
+                write.Parameters["$now"].Value = now;
+            }
+            write.ExecuteNonQuery();
             // One history row per save, with every question it changed.
             var h = st.InsertHistory.Parameters;
             h["$round"].Value = s.RoundId;
@@ -306,9 +306,9 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     sealed class Statements : IDisposable
     {
         public required SqliteConnection Connection { get; init; }
-        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswer, DeleteAnswer, InsertHistory;
+        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory;
 
-        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswer, DeleteAnswer, InsertHistory];
+        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory];
 
         public void Enlist(SqliteTransaction? tx) { foreach (var c in All) c.Transaction = tx; }
 
@@ -340,16 +340,14 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 InsertSubmission = Cmd("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES ($member, $key, $hash, $response, $now)",
                     "$member", "$key", "$hash", "$response", "$now"),
                 SelectRound = Cmd("SELECT status, deadline FROM rounds WHERE id = $round", "$round"),
-                SelectCurrent = Cmd("SELECT question, value, number, rationale FROM answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic",
+                SelectCurrent = Cmd("SELECT answers FROM topic_answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic",
                     "$round", "$member", "$topic"),
-                UpsertAnswer = Cmd("""
-                    INSERT INTO answers (round_id, member_id, topic_id, question, value, number, rationale, revision, updated_at)
-                    VALUES ($round, $member, $topic, $question, $value, $number, $rationale, 1, $now)
-                    ON CONFLICT (round_id, member_id, topic_id, question) DO UPDATE SET value = excluded.value, number = excluded.number,
-                        rationale = excluded.rationale, revision = answers.revision + 1, updated_at = excluded.updated_at
-                    """, "$round", "$member", "$topic", "$question", "$value", "$number", "$rationale", "$now"),
-                DeleteAnswer = Cmd("DELETE FROM answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic AND question = $question",
-                    "$round", "$member", "$topic", "$question"),
+                UpsertAnswers = Cmd("""
+                    INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES ($round, $member, $topic, $answers, $now)
+                    ON CONFLICT (round_id, member_id, topic_id) DO UPDATE SET answers = excluded.answers, updated_at = excluded.updated_at
+                    """, "$round", "$member", "$topic", "$answers", "$now"),
+                DeleteAnswers = Cmd("DELETE FROM topic_answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic",
+                    "$round", "$member", "$topic"),
                 InsertHistory = Cmd("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES ($round, $member, $topic, $changes, $now)",
                     "$round", "$member", "$topic", "$changes", "$now"),
             };

@@ -117,13 +117,13 @@ public static class QuestionnaireEndpoints
 
     static async Task<Dictionary<string, Dictionary<string, QuestionAnswer>>> MyAnswersAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, long memberId, SqliteTransaction? tx = null)
     {
-        var rows = await c.QueryAsync<(string Topic, string Question, string Value, double? Number, string? Rationale)>("""
-            SELECT t.code, a.question, a.value, a.number, a.rationale FROM answers a JOIN topics t ON t.id = a.topic_id
+        var rows = await c.QueryAsync<(string Topic, string Answers)>("""
+            SELECT t.code, a.answers FROM topic_answers a JOIN topics t ON t.id = a.topic_id
             WHERE a.round_id = @Id AND a.member_id = @memberId
             """, new { round.Id, memberId }, tx);
-        return rows.GroupBy(r => r.Topic).ToDictionary(g => g.Key, g => g
-            .Where(r => survey.Question(r.Question) is not null)
-            .ToDictionary(r => r.Question, r => new QuestionAnswer(AnswerValue.FromStored(r.Value, r.Number), r.Rationale)));
+        return rows.ToDictionary(r => r.Topic, r => TopicAnswerRow.Parse(r.Answers)
+            .Where(a => survey.Question(a.Key) is not null)
+            .ToDictionary(a => a.Key, a => new QuestionAnswer(AnswerValue.FromStored(a.Value.Value, a.Value.Number), a.Value.Rationale)));
     }
 
     static Progress ProgressOf(SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyDictionary<string, Dictionary<string, QuestionAnswer>> answers) =>
@@ -154,10 +154,11 @@ public static class QuestionnaireEndpoints
         var rankings = new List<RankingView>();
         if (round is not null)
         {
-            var rankRows = (await c.QueryAsync<(string Question, string Topic, double Number)>("""
-                SELECT a.question, t.code, a.number FROM answers a JOIN topics t ON t.id = a.topic_id
+            var rankRows = (await c.QueryAsync<(string Topic, string Answers)>("""
+                SELECT t.code, a.answers FROM topic_answers a JOIN topics t ON t.id = a.topic_id
                 WHERE a.round_id = @Id AND a.member_id = @member
-                """, new { round.Id, member = me.Id })).ToList();
+                """, new { round.Id, member = me.Id }))
+                .SelectMany(r => TopicAnswerRow.Parse(r.Answers).Select(a => (Question: a.Key, r.Topic, a.Value.Number))).ToList();
             foreach (var r in definition.Rankings.Where(r => r.AskedIn(round.Number)))
             {
                 var scopes = r.Scope == RankingScope.Field
@@ -303,26 +304,30 @@ public static class QuestionnaireEndpoints
             return Problems.BadRequest($"{string.Join(", ", unknown)} {(unknown.Count == 1 ? "is" : "are")} not among the topics to rank: {string.Join(", ", scope.Keys)}.");
 
         var now = Db.Iso(DateTimeOffset.UtcNow);
-        var existing = (await c.QueryAsync<(long TopicId, double Number)>(
-            "SELECT topic_id, number FROM answers WHERE round_id = @Id AND member_id = @memberId AND question = @ranking", new { round.Id, memberId, ranking }, tx))
-            .Where(x => scope.Values.Any(t => t.TopicId == x.TopicId)).ToDictionary(x => x.TopicId, x => x.Number);
+        // The ranking is one key of each ranked topic's row, beside the expert's answers to the topic, which stay as they are.
+        var rows = (await c.QueryAsync<(long TopicId, string Answers)>(
+            "SELECT topic_id, answers FROM topic_answers WHERE round_id = @Id AND member_id = @memberId", new { round.Id, memberId }, tx))
+            .Where(x => scope.Values.Any(t => t.TopicId == x.TopicId)).ToDictionary(x => x.TopicId, x => TopicAnswerRow.Parse(x.Answers));
+        var existing = rows.Where(x => x.Value.ContainsKey(ranking)).ToDictionary(x => x.Key, x => x.Value[ranking].Number!.Value);
         var wanted = body.Order.Select((code, i) => (scope[code].TopicId, Rank: i + 1.0)).ToDictionary(x => x.TopicId, x => x.Rank);
         foreach (var topicId in existing.Keys.Union(wanted.Keys))
         {
             bool has = wanted.TryGetValue(topicId, out var rank);
             if (existing.TryGetValue(topicId, out var old) && has && old == rank) continue;
-            var args = new { roundId = round.Id, memberId, topicId, ranking, value = has ? ((int)rank).ToString() : null, number = has ? rank : (double?)null, now };
-            if (has)
+            var value = has ? ((int)rank).ToString() : null;
+            var entries = rows.GetValueOrDefault(topicId) ?? new Dictionary<string, TopicAnswerRow.Entry>(StringComparer.Ordinal);
+            if (has) entries[ranking] = new TopicAnswerRow.Entry(value!, rank, null, (entries.TryGetValue(ranking, out var before) ? before.Revision : 0) + 1, now);
+            else entries.Remove(ranking);
+            var args = new { roundId = round.Id, memberId, topicId, answers = TopicAnswerRow.Write(entries), now };
+            if (args.answers is not null)
                 await c.ExecuteAsync("""
-                    INSERT INTO answers (round_id, member_id, topic_id, question, value, number, revision, updated_at)
-                    VALUES (@roundId, @memberId, @topicId, @ranking, @value, @number, 1, @now)
-                    ON CONFLICT (round_id, member_id, topic_id, question) DO UPDATE SET value = excluded.value, number = excluded.number,
-                        revision = answers.revision + 1, updated_at = excluded.updated_at
+                    INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@roundId, @memberId, @topicId, @answers, @now)
+                    ON CONFLICT (round_id, member_id, topic_id) DO UPDATE SET answers = excluded.answers, updated_at = excluded.updated_at
                     """, args, tx);
             else
-                await c.ExecuteAsync("DELETE FROM answers WHERE round_id = @roundId AND member_id = @memberId AND topic_id = @topicId AND question = @ranking", args, tx);
+                await c.ExecuteAsync("DELETE FROM topic_answers WHERE round_id = @roundId AND member_id = @memberId AND topic_id = @topicId", args, tx);
             await c.ExecuteAsync("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES (@roundId, @memberId, @topicId, @changes, @now)",
-                new { args.roundId, args.memberId, args.topicId, changes = AnswerHistory.Of(ranking, args.value, args.number), args.now }, tx);
+                new { args.roundId, args.memberId, args.topicId, changes = AnswerHistory.Of(ranking, value, has ? rank : null), args.now }, tx);
         }
         await tx.CommitAsync();
         // Still under the write gate, so two saves of one expert reach the kept round in the order they committed.

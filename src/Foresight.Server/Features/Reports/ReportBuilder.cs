@@ -172,7 +172,7 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
     {
         var responders = new Dictionary<int, HashSet<long>>();
         foreach (var r in rounds)
-            responders[r.Number] = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM answers WHERE round_id = @Id", new { r.Id })).ToHashSet();
+            responders[r.Number] = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM topic_answers WHERE round_id = @Id", new { r.Id })).ToHashSet();
         return rounds.Select(r => new RoundFacts(r.Number, DateTimeOffset.Parse(r.OpenedAt, System.Globalization.CultureInfo.InvariantCulture),
             r.ClosedAt is null ? null : DateTimeOffset.Parse(r.ClosedAt, System.Globalization.CultureInfo.InvariantCulture), r.RulesVersion,
             snapshots[r.Number].Count, r.Invited ?? 0, r.Responded ?? 0, r.Finished ?? 0,

@@ -298,7 +298,7 @@ public static class RoundsEndpoints
         int? dropped = null;
         if (round.Number > 1 && await RoundStore.RoundAsync(c, round.SurveyId, round.Number - 1, tx) is { } previous)
         {
-            var before = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM answers WHERE round_id = @Id", new { previous.Id }, tx)).ToHashSet();
+            var before = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM topic_answers WHERE round_id = @Id", new { previous.Id }, tx)).ToHashSet();
             var now = byMember.Select(g => g.Key).ToHashSet();
             dropped = before.Count(m => !now.Contains(m));
             return new Participation(invited.Count, responded, finished, Rate(responded, invited.Count), Rate(finished, invited.Count), dropped, Rate(dropped.Value, before.Count));
