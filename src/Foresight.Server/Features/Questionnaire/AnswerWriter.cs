@@ -50,6 +50,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     public int RestartFrames { get; set; } = 16384;
     readonly SemaphoreSlim _checkpointWanted = new(0, 1);
     volatile bool _restartWanted;
+    volatile int _walFrames; // as the checkpointer last saw it
     // One checkpoint at a time: the writer's waits for the checkpointer's pass to end instead of finding it busy.
     readonly object _checkpointGate = new();
     int _batchesSinceCheckpoint;
@@ -102,6 +103,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                     int rc, frames;
                     lock (_checkpointGate) (rc, frames, _) = Checkpoint(c);
                     if (rc == SQLitePCL.raw.SQLITE_OK) Interlocked.Exchange(ref _batchesSinceCheckpoint, 0);
+                    if (rc == SQLitePCL.raw.SQLITE_OK) _walFrames = frames;
                     if (rc == SQLitePCL.raw.SQLITE_OK && frames >= RestartFrames) _restartWanted = true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -131,15 +133,17 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     /// A passive checkpoint cannot do this: under steady requests some reader always holds a snapshot, and the WAL
     /// then grows without end (SQLite's "checkpoint starvation").
     /// </summary>
-    static int Restart(SqliteConnection c)
+    static int Restart(SqliteConnection c, int waitMs)
     {
-        SQLitePCL.raw.sqlite3_busy_timeout(c.Handle, RestartWaitMs);
+        SQLitePCL.raw.sqlite3_busy_timeout(c.Handle, waitMs);
         try { return SQLitePCL.raw.sqlite3_wal_checkpoint_v2(c.Handle, "main", SQLitePCL.raw.SQLITE_CHECKPOINT_RESTART, out _, out _); }
         finally { SQLitePCL.raw.sqlite3_busy_timeout(c.Handle, Db.BusyTimeoutMs); }
     }
 
     // Readers hold a snapshot for a query's length (milliseconds); saves wait behind this at most once per restart.
-    const int RestartWaitMs = 50;
+    // Past four times RestartFrames (readers slowed by an overloaded machine kept missing the short wait), the writer
+    // waits up to a second: a pause of the saves rather than a WAL without bound.
+    const int RestartWaitMs = 50, RestartLongWaitMs = 1000;
 
     async Task WriteBatchAsync(List<Submission> batch)
     {
@@ -154,7 +158,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 if (_restartWanted || Interlocked.Increment(ref _batchesSinceCheckpoint) > 500)
                 {
                     int rc;
-                    lock (_checkpointGate) rc = Restart(st.Connection);
+                    lock (_checkpointGate) rc = Restart(st.Connection, _walFrames > 4 * RestartFrames ? RestartLongWaitMs : RestartWaitMs);
                     // Readers still busy: this batch goes ahead, the next one tries again.
                     if (rc == SQLitePCL.raw.SQLITE_OK)
                     {
