@@ -43,7 +43,7 @@ public sealed class AnswerStorageTests : IDisposable
         await using (var c = Open())
         {
             await c.ExecuteAsync("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-            foreach (var (version, name, sql) in Scripts().Where(s => s.Version <= 6))
+            foreach (var (version, name, sql) in Migrator.Scripts().Where(s => s.Version <= 6))
             {
                 await c.ExecuteAsync(sql);
                 await c.ExecuteAsync("INSERT INTO schema_migrations VALUES (@version, @name, 'then')", new { version, name });
@@ -62,9 +62,7 @@ public sealed class AnswerStorageTests : IDisposable
                 """, OldRows);
         }
 
-        var db = new Db(Microsoft.Extensions.Options.Options.Create(new ForesightOptions { Database = DatabasePath }),
-            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { ContentRootPath = _dir });
-        await Migrator.MigrateAsync(db, NullLogger.Instance);
+        await MigrateAsync();
 
         await using var after = Open();
         Assert.Equal("view", await after.ExecuteScalarAsync<string>("SELECT type FROM sqlite_master WHERE name = 'answers'"));
@@ -103,9 +101,7 @@ public sealed class AnswerStorageTests : IDisposable
     [InlineData("round_id = 1 AND member_id = 1 AND topic_id = 1", "topic_answers_key")]
     public async Task The_answers_view_searches_by_the_indexes(string where, string index)
     {
-        var db = new Db(Microsoft.Extensions.Options.Options.Create(new ForesightOptions { Database = DatabasePath }),
-            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { ContentRootPath = _dir });
-        await Migrator.MigrateAsync(db, NullLogger.Instance);
+        await MigrateAsync();
         await using var c = Open();
         var plan = (await c.QueryAsync<(long Id, long Parent, long NotUsed, string Detail)>($"EXPLAIN QUERY PLAN SELECT * FROM answers WHERE {where}"))
             .Select(p => p.Detail).ToList();
@@ -113,21 +109,14 @@ public sealed class AnswerStorageTests : IDisposable
         Assert.DoesNotContain(plan, p => p.StartsWith("SCAN a"));
     }
 
+    /// <summary>The server's migrations, as at start-up, on the test's file.</summary>
+    Task MigrateAsync() => Migrator.MigrateAsync(new Db(Microsoft.Extensions.Options.Options.Create(new ForesightOptions { Database = DatabasePath }),
+        new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { ContentRootPath = _dir }), NullLogger.Instance);
+
     SqliteConnection Open()
     {
         var c = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
         c.Open();
         return c;
-    }
-
-    static IEnumerable<(long Version, string Name, string Sql)> Scripts()
-    {
-        var assembly = typeof(Migrator).Assembly;
-        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith("migrations/")).Order(StringComparer.Ordinal))
-        {
-            var file = resource["migrations/".Length..];
-            using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
-            yield return (long.Parse(file[..file.IndexOf('_')]), file, reader.ReadToEnd());
-        }
     }
 }

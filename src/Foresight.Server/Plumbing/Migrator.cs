@@ -34,7 +34,8 @@ public static class Migrator
         }
     }
 
-    static IEnumerable<(long Version, string Name, string Sql)> Scripts()
+    /// <summary>The migration scripts in order (tests also apply a prefix of them by hand, to migrate an old layout).</summary>
+    internal static IEnumerable<(long Version, string Name, string Sql)> Scripts()
     {
         var assembly = Assembly.GetExecutingAssembly();
         foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith("migrations/")).Order(StringComparer.Ordinal))
