@@ -99,7 +99,15 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 _checkpointWanted.Wait(stop);
                 try
                 {
-                    if (c is null) { c = db.OpenAsync(stop).GetAwaiter().GetResult(); }
+                    if (c is null)
+                    {
+                        c = db.OpenAsync(stop).GetAwaiter().GetResult();
+                        // A connection that has read nothing yet does not know the file is in WAL mode: its checkpoints
+                        // do nothing and report no WAL (-1 frames), and the WAL would never start over.
+                        using var read = c.CreateCommand();
+                        read.CommandText = "PRAGMA journal_mode";
+                        read.ExecuteScalar();
+                    }
                     int rc, frames;
                     lock (_checkpointGate) (rc, frames, _) = Checkpoint(c);
                     if (rc == SQLitePCL.raw.SQLITE_OK) Interlocked.Exchange(ref _batchesSinceCheckpoint, 0);
