@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
@@ -64,14 +65,20 @@ public sealed record TopicResult
 /// </summary>
 public sealed class TopicTable(IReadOnlyList<string> members, IReadOnlyList<string?[]> values, IReadOnlyList<double[]> numbers)
 {
-    public IReadOnlyList<string> Members { get; } = members;
+    // Arrays, so that the statistics' loops index them directly rather than through an interface.
+    readonly string[] _members = members as string[] ?? [.. members];
+    internal readonly string?[][] V = values as string?[][] ?? [.. values];
+    internal readonly double[][] N = numbers as double[][] ?? [.. numbers];
+
+    public IReadOnlyList<string> Members => _members;
     /// <summary>Values[expert][question]: the stored text, null where not answered.</summary>
-    public IReadOnlyList<string?[]> Values { get; } = values;
+    public IReadOnlyList<string?[]> Values => V;
     /// <summary>Numbers[expert][question]: the stored number, NaN where there is none.</summary>
-    public IReadOnlyList<double[]> Numbers { get; } = numbers;
-    public int Count => Members.Count;
+    public IReadOnlyList<double[]> Numbers => N;
+    public int Count => _members.Length;
 
     /// <summary>The table of a topic's stored rows (rows of other questions, e.g. rankings, are left out); experts in the order they first appear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TopicTable FromRows(SurveyDefinition survey, IEnumerable<AnswerRow> rows)
     {
         int width = survey.Questions.Count;
@@ -104,8 +111,8 @@ public sealed class TopicTable(IReadOnlyList<string> members, IReadOnlyList<stri
     {
         var result = new double?[Count];
         if (fi >= 0)
-            for (int m = 0; m < Count; m++)
-                if (!double.IsNaN(Numbers[m][fi])) result[m] = Numbers[m][fi];
+            for (int m = 0; m < result.Length; m++)
+                if (!double.IsNaN(N[m][fi])) result[m] = N[m][fi];
         return result;
     }
 }
@@ -195,6 +202,9 @@ public static class RoundConsensus
     /// <see cref="ComputeTopic(SurveyDefinition, ConsensusRules, int, RoundTopic, IReadOnlyList{AnswerRow}, IReadOnlyList{AnswerRow}?)"/>
     /// computes from rows, without a row object per answer.
     /// </summary>
+    // Compiled optimized at once: a round's consensus is computed in bursts, often the first time in a process's life,
+    // when tier-0 code ran a national round's topics about twice as slowly while their re-compilation took a core.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TopicResult ComputeTopic(
         SurveyDefinition survey, ConsensusRules rules, int round, RoundTopic topic, TopicTable answers, TopicTable? previous)
     {
@@ -204,7 +214,7 @@ public static class RoundConsensus
         int notFamiliar = 0;
         if (fi >= 0)
             for (int m = 0; m < answers.Count; m++)
-                if (answers.Values[m][fi] is { } v && familiarityQ!.OptionByCode(v) is { SkipsTopic: true }) notFamiliar++;
+                if (answers.V[m][fi] is { } v && familiarityQ!.OptionByCode(v) is { SkipsTopic: true }) notFamiliar++;
         var previousFamiliarity = previous?.Familiarity(fi);
 
         var questionResults = new List<QuestionResult>();
@@ -213,7 +223,7 @@ public static class RoundConsensus
             var q = survey.Questions[qi];
             if (!q.AskedIn(round)) continue;
             int answered = 0;
-            for (int m = 0; m < answers.Count; m++) if (answers.Values[m][qi] is not null) answered++;
+            for (int m = 0; m < answers.Count; m++) if (answers.V[m][qi] is not null) answered++;
             var result = new QuestionResult
             {
                 Question = q.Id,
@@ -298,16 +308,17 @@ public static class RoundConsensus
     }
 
     /// <summary>Every expert who answered the topic is an observation: their answer to question <paramref name="qi"/>, or a skip.</summary>
-    static List<Observation> Observations(TopicTable t, int qi, double?[] familiarity)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static Observation[] Observations(TopicTable t, int qi, double?[] familiarity)
     {
-        var list = new List<Observation>(t.Count);
-        for (int m = 0; m < t.Count; m++)
+        var list = new Observation[t.Count];
+        for (int m = 0; m < list.Length; m++)
         {
             var member = t.Members[m];
             double? fam = familiarity[m];
-            var value = t.Values[m][qi];
-            double number = t.Numbers[m][qi];
-            list.Add(value switch
+            var value = t.V[m][qi];
+            double number = t.N[m][qi];
+            list[m] = (value switch
             {
                 null => Observation.Skipped(member, fam),
                 AnswerValue.DontKnowText => Observation.DontKnow(member, fam),
@@ -320,14 +331,24 @@ public static class RoundConsensus
     }
 
     /// <summary>Answers per option code; a multiple-choice answer counts once for each code it names (codes joined by ';').</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static IReadOnlyList<OptionCount> Counts(Question q, TopicTable t, int qi, int answered)
     {
         if (q.Options.Count == 0) return [];
         var options = q.Options;
         var counts = new int[options.Count];
+        // The same few strings come again and again (the server keeps one string per distinct value): a value seen
+        // before that named one option is counted by reference, without reading its characters.
+        Span<int> seenOption = stackalloc int[8];
+        var seen = new string?[8];
+        int nSeen = 0;
         for (int m = 0; m < t.Count; m++)
         {
-            if (t.Values[m][qi] is not { } value) continue;
+            if (t.V[m][qi] is not { } value) continue;
+            int known = -1;
+            for (int k = 0; k < nSeen; k++) if (ReferenceEquals(seen[k], value)) { known = seenOption[k]; break; }
+            if (known >= 0) { counts[known]++; continue; }
+            int single = -1, named = 0;
             var rest = value.AsSpan();
             while (true)
             {
@@ -335,9 +356,14 @@ public static class RoundConsensus
                 var code = cut < 0 ? rest : rest[..cut];
                 if (!code.IsEmpty)
                     for (int o = 0; o < options.Count; o++)
-                        if (code.SequenceEqual(options[o].Code)) { counts[o]++; break; }
+                        if (code.SequenceEqual(options[o].Code)) { counts[o]++; single = o; named++; break; }
                 if (cut < 0) break;
                 rest = rest[(cut + 1)..];
+            }
+            if (named == 1 && value.Length == options[single].Code.Length && nSeen < seen.Length)
+            {
+                seen[nSeen] = value;
+                seenOption[nSeen++] = single;
             }
         }
         var result = new OptionCount[options.Count];

@@ -1,25 +1,34 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Foresight.Core.Statistics;
 
 /// <summary>Descriptive and consensus statistics of one item (a topic-question in a round).</summary>
 public static class ItemStatistics
 {
+    // The statistics run in bursts (a round's consensus, often the first in a process's life): compiled optimized at
+    // once, not first as tier-0 code while the re-compilation takes one of the cores.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ItemSummary Compute(IEnumerable<Observation> observations, ItemOptions options)
     {
-        var list = observations as IReadOnlyList<Observation> ?? observations.ToList();
-        int nSkip = 0, nDontKnow = 0, nNever = 0;
-        var values = new List<double>(list.Count);
-        foreach (var o in list)
+        ReadOnlySpan<Observation> list = observations switch
         {
-            switch (o.Mark)
+            Observation[] array => array,
+            List<Observation> l => CollectionsMarshal.AsSpan(l),
+            _ => observations.ToArray(),
+        };
+        int nSkip = 0, nDontKnow = 0, nNever = 0, n = 0;
+        for (int i = 0; i < list.Length; i++)
+        {
+            switch (list[i].Mark)
             {
-                case AnswerMark.Valid: values.Add(o.Value); break;
+                case AnswerMark.Valid: n++; break;
                 case AnswerMark.Skip: nSkip++; break;
                 case AnswerMark.DontKnow: nDontKnow++; break;
                 case AnswerMark.Never: nNever++; break;
             }
         }
 
-        int n = values.Count;
         var summary = new ItemSummary
         {
             N = n,
@@ -30,8 +39,19 @@ public static class ItemStatistics
         };
         if (n == 0) return summary;
 
-        var sorted = values.ToArray();
-        Array.Sort(sorted);
+        // The valid answers with their experts' familiarity (-infinity where unknown, which sorts first), sorted once:
+        // by value for the quantiles, and by familiarity within equal values for the importance indices.
+        var sorted = new double[n];
+        var familiarities = new double[n];
+        for (int i = 0, k = 0; i < list.Length; i++)
+        {
+            var o = list[i];
+            if (o.Mark != AnswerMark.Valid) continue;
+            sorted[k] = o.Value;
+            familiarities[k++] = o.Familiarity ?? double.NegativeInfinity;
+        }
+        var (ii, famw, famGe3) = ImportanceIndices(sorted, familiarities, options);
+
         double q1 = Quantile.Type7(sorted, 0.25), median = Quantile.Type7(sorted, 0.5), q3 = Quantile.Type7(sorted, 0.75);
         double mean = Mean(sorted);
         double? sd = n >= 2 ? SampleSd(sorted, mean) : null;
@@ -46,8 +66,6 @@ public static class ItemStatistics
                     if (Tolerance.Equal(v, a)) { agree++; break; }
             pctAgree = 100.0 * agree / n;
         }
-
-        var (ii, famw, famGe3) = ImportanceIndices(list, options);
 
         return summary with
         {
@@ -90,26 +108,19 @@ public static class ItemStatistics
     /// importance_index = 100 * mean((x - min) / (max - min)); the familiarity-weighted form divides by the
     /// sum of weights; the fam_ge3 form keeps experts whose familiarity is at least the threshold.
     /// Answers whose expert has no familiarity are left out of the two familiarity forms.
+    /// Sorts <paramref name="values"/> (with <paramref name="familiarities"/> alongside) in place.
     /// </summary>
-    static (double?, double?, double?) ImportanceIndices(IReadOnlyList<Observation> list, ItemOptions options)
+    static (double?, double?, double?) ImportanceIndices(double[] values, double[] familiarities, ItemOptions options)
     {
-        if (options.EffectiveMin is not { } min || options.EffectiveMax is not { } max || !(max > min))
-            return (null, null, null);
-        double range = max - min;
-        double sum = 0; int n = 0;
-        double wsum = 0, wxsum = 0;
-        double gsum = 0; int gn = 0;
         // Summed in a fixed order (by value, then familiarity) so that the result does not depend on the order
         // of the experts, to the last bit: the server and `foresight stats` read the same answers in different orders.
-        int count = 0;
-        foreach (var o in list) if (o.Mark == AnswerMark.Valid) count++;
-        var values = new double[count];
-        var familiarities = new double[count]; // -infinity where unknown, which sorts first as before
-        count = 0;
-        foreach (var o in list)
-            if (o.Mark == AnswerMark.Valid) { values[count] = o.Value; familiarities[count++] = o.Familiarity ?? double.NegativeInfinity; }
-        // By value, then by familiarity within equal values: answers equal in both keys add the same terms, so the
-        // sums see the same numbers in the same order whatever the order of the experts.
+        // Answers equal in both keys add the same terms, so the sums see the same numbers in the same order.
+        if (options.EffectiveMin is not { } min || options.EffectiveMax is not { } max || !(max > min))
+        {
+            Array.Sort(values);
+            return (null, null, null);
+        }
+        int count = values.Length;
         Array.Sort(values, familiarities);
         for (int start = 0; start < count;)
         {
@@ -118,6 +129,10 @@ public static class ItemStatistics
             if (end - start > 1) Array.Sort(familiarities, start, end - start);
             start = end;
         }
+        double range = max - min;
+        double sum = 0; int n = 0;
+        double wsum = 0, wxsum = 0;
+        double gsum = 0; int gn = 0;
         for (int i = 0; i < count; i++)
         {
             double s = (values[i] - min) / range;
@@ -137,15 +152,16 @@ public static class ItemStatistics
 
     static ValueCount[] Distribution(double[] sorted)
     {
-        var result = new List<ValueCount>();
-        int i = 0;
-        while (i < sorted.Length)
+        int distinct = 1;
+        for (int i = 1; i < sorted.Length; i++) if (sorted[i] != sorted[i - 1]) distinct++;
+        var result = new ValueCount[distinct];
+        for (int i = 0, d = 0; i < sorted.Length; d++)
         {
             int j = i + 1;
             while (j < sorted.Length && sorted[j] == sorted[i]) j++;
-            result.Add(new ValueCount(sorted[i], j - i));
+            result[d] = new ValueCount(sorted[i], j - i);
             i = j;
         }
-        return result.ToArray();
+        return result;
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Foresight.Core.Statistics;
 
 /// <summary>
@@ -26,6 +28,7 @@ public sealed record PolarizationResult(
 /// </summary>
 public static class Polarization
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static PolarizationResult Test(double[] sorted, double? scaleMin, double? scaleMax, PolarizationOptions options)
     {
         int n = sorted.Length;
@@ -41,11 +44,22 @@ public static class Polarization
         bool polarized = n >= options.MinN && hi > lo
             && Tolerance.GreaterOrEqual(lowPct, options.MinCampPct) && Tolerance.GreaterOrEqual(highPct, options.MinCampPct);
 
-        var below = sorted.Where(x => Tolerance.Less(x, mid)).ToArray();
-        var above = sorted.Where(x => Tolerance.Greater(x, mid)).ToArray();
+        int nBelow = 0, nAbove = 0;
+        foreach (var x in sorted)
+        {
+            if (Tolerance.Less(x, mid)) nBelow++;
+            else if (Tolerance.Greater(x, mid)) nAbove++;
+        }
         string? side = null; double[]? minority = null;
-        if (below.Length > 0 && above.Length > 0 && below.Length != above.Length)
-            (side, minority) = below.Length < above.Length ? ("low", below) : ("high", above);
+        if (nBelow > 0 && nAbove > 0 && nBelow != nAbove)
+        {
+            bool lowSide = nBelow < nAbove;
+            side = lowSide ? "low" : "high";
+            minority = new double[lowSide ? nBelow : nAbove];
+            int k = 0;
+            foreach (var x in sorted)
+                if (lowSide ? Tolerance.Less(x, mid) : Tolerance.Greater(x, mid)) minority[k++] = x;
+        }
 
         return new PolarizationResult(BimodalityCoefficient(sorted), polarized, lowPct, highPct, side,
             minority is null ? null : 100.0 * minority.Length / n,

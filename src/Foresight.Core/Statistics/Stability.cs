@@ -11,6 +11,7 @@ public sealed record StabilityResult(int NPairs, double? PctChanged, double? Wil
 /// </summary>
 public static class Stability
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static StabilityResult Compute(
         IEnumerable<Observation> from, IEnumerable<Observation> to, ItemSummary fromSummary, ItemSummary toSummary)
     {
