@@ -89,4 +89,24 @@ public class TopicTableTests
         Assert.Equal(JsonSerializer.Serialize(RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, topic, rows, null), Json),
             JsonSerializer.Serialize(RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, topic, reordered, null), Json));
     }
+    [Fact]
+    public void Option_counts_are_the_same_whether_the_experts_share_one_string_or_not()
+    {
+        // The kept round hands over one string per distinct value, rows from the store bring a string each: counts
+        // recognise a repeated string by reference, so both, mixed with multiple codes and unknown ones, must agree.
+        int qi = Enumerable.Range(0, Survey.Questions.Count).First(i => Survey.Questions[i].Kind == QuestionKind.MultiChoice);
+        var q = Survey.Questions[qi];
+        string a = q.Options[0].Code, b = q.Options[1].Code;
+        string[] cells = [a, a, new string(a.AsSpan()), a + ";" + b, b + ";" + a, a + ";", "no-such-code", b, b, a, new string(b.AsSpan()), a];
+        var members = cells.Select((_, i) => $"E{i:00}").ToArray();
+        var values = cells.Select(c => { var row = new string?[Survey.Questions.Count]; row[qi] = c; return row; }).ToArray();
+        var numbers = cells.Select(_ => Enumerable.Repeat(double.NaN, Survey.Questions.Count).ToArray()).ToArray();
+        var result = RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, new RoundTopic("T1", "F1", null), new TopicTable(members, values, numbers), null);
+        var counts = result.Question(q.Id)!.Counts.ToDictionary(c => c.Code, c => c.Count);
+        Assert.Equal(cells.Count(c => c.Split(';').Contains(a)), counts[a]);
+        Assert.Equal(cells.Count(c => c.Split(';').Contains(b)), counts[b]);
+        Assert.Equal(8, counts[a]);
+        Assert.Equal(5, counts[b]);
+        Assert.All(q.Options.Skip(2), o => Assert.Equal(0, counts[o.Code]));
+    }
 }

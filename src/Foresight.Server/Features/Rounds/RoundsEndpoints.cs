@@ -49,7 +49,8 @@ public sealed record RoundView(
 
 public sealed record TopicConsensus(
     string Code, string Field, LocalizedText Title, int Respondents, int NotFamiliar, string State, bool? Stable, bool Settled, bool Polarized,
-    string? Proposed, string? Decision, string? DecisionNote, IReadOnlyList<QuestionResult> Questions);
+    string? Proposed, string? Decision, string? DecisionNote,
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(QuestionResultsJson))] IReadOnlyList<QuestionResult> Questions);
 
 public sealed record ConsensusView(
     int Round, string Status, int RulesVersion, string? DataHash, double SettledPct, bool StopRecommended, string StopReason,
@@ -210,11 +211,15 @@ public static class RoundsEndpoints
         return TypedResults.Ok(await ViewAsync(c, catalog, changed));
     }
 
-    internal static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> GetConsensus(SurveyRef survey, int number, Db db, SurveyCatalog catalog, ConsensusService consensus)
+    internal static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> GetConsensus(SurveyRef survey, int number, Db db, SurveyCatalog catalog, ConsensusService consensus,
+        Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         await using var c = await db.OpenAsync();
         var round = await RoundStore.RoundAsync(c, survey.Id, number);
-        return round is null ? NoRound(survey, number) : TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, round));
+        if (round is null) return NoRound(survey, number);
+        var view = await ConsensusViewAsync(c, catalog, consensus, round);
+        QuestionResultsJson.Prepare(view.Topics.Select(t => t.Questions), json.Value.SerializerOptions);
+        return TypedResults.Ok(view);
     }
 
     internal static async Task<Results<Ok<TopicConsensus>, ProblemHttpResult>> Decide(
