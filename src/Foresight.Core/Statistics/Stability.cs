@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Foresight.Core.Statistics;
 
 /// <summary>Change of one topic-question between two consecutive rounds. Null where undefined.</summary>
@@ -11,7 +13,7 @@ public sealed record StabilityResult(int NPairs, double? PctChanged, double? Wil
 /// </summary>
 public static class Stability
 {
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static StabilityResult Compute(
         IEnumerable<Observation> from, IEnumerable<Observation> to, ItemSummary fromSummary, ItemSummary toSummary)
     {

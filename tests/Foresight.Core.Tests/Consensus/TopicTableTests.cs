@@ -89,6 +89,7 @@ public class TopicTableTests
         Assert.Equal(JsonSerializer.Serialize(RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, topic, rows, null), Json),
             JsonSerializer.Serialize(RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, topic, reordered, null), Json));
     }
+
     [Fact]
     public void Option_counts_are_the_same_whether_the_experts_share_one_string_or_not()
     {
