@@ -67,9 +67,10 @@ public sealed class AnswerWriterTests : IDisposable
             }
         }
         var readers = new[] { Task.Run(() => ReadAsync(0)), Task.Run(() => ReadAsync(4)) };
+        // The saves go on until the readers have overlapped them long enough (faster saves once ended first).
         await Task.WhenAll(Enumerable.Range(0, 6).Select(async e =>
         {
-            for (int i = 0; i < 100; i++)
+            for (int i = 0; i < 2000 && (i < 100 || Interlocked.Read(ref reads) <= 150); i++)
                 await study.AnswerAsync(e, QuickStudy.Topics[i % QuickStudy.Topics.Length], QuickStudy.Answer(2 + i % 5, 2030 + i % 7));
         }));
         stop.Cancel();
