@@ -398,13 +398,80 @@ public static class RoundConsensus
     /// </summary>
     public static string DataHash(int round, int rulesVersion, IEnumerable<string> topics, IEnumerable<AnswerRow> answers)
     {
+        // The hashed text (format foresight-round-data/1) is fixed, since stated hashes are compared: UTF-8 of a header,
+        // one line per topic in ordinal order, then one line per answer ordered by topic, question and member (ordinal).
+        // A national round has millions of answers: they are ordered by integer ranks rather than by comparing strings,
+        // and the text is hashed line block by line block rather than built whole (a block ends at a line's end, so
+        // no character's UTF-8 is split).
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var sb = new StringBuilder();
+        void Flush()
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(sb.ToString()));
+            sb.Clear();
+        }
         sb.Append("foresight-round-data/1\n").Append(round).Append('\n').Append(rulesVersion).Append('\n');
         foreach (var t in topics.Order(StringComparer.Ordinal)) sb.Append("topic\t").Append(t).Append('\n');
-        foreach (var a in answers.OrderBy(a => a.Topic, StringComparer.Ordinal).ThenBy(a => a.Question, StringComparer.Ordinal).ThenBy(a => a.Member, StringComparer.Ordinal))
+        var rows = answers as IReadOnlyList<AnswerRow> ?? answers.ToList();
+        var topicRank = new Ranks(rows, a => a.Topic);
+        var questionRank = new Ranks(rows, a => a.Question);
+        var memberRank = new Ranks(rows, a => a.Member);
+        // (topic, question, member) as one number, sorted with the rows' indexes; rows with equal keys are then put
+        // back in their given order, as the stable sort this replaces left them.
+        var keys = new long[rows.Count];
+        var order = new int[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var a = rows[i];
+            keys[i] = checked((topicRank.Of(a.Topic) * questionRank.Count + questionRank.Of(a.Question)) * memberRank.Count + memberRank.Of(a.Member));
+            order[i] = i;
+        }
+        Array.Sort(keys, order);
+        for (int start = 0, end; start < keys.Length; start = end)
+        {
+            for (end = start + 1; end < keys.Length && keys[end] == keys[start]; end++) { }
+            if (end - start > 1) Array.Sort(order, start, end - start);
+        }
+        foreach (var i in order)
+        {
+            var a = rows[i];
             sb.Append(a.Member).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
               .Append(a.Value.Replace('\t', ' ').Replace('\n', ' ')).Append('\t')
               .Append((a.Rationale ?? "").Replace('\t', ' ').Replace('\n', ' ')).Append('\n');
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
+            if (sb.Length >= 1 << 16) Flush();
+        }
+        Flush();
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>Each distinct value's place in ordinal order.</summary>
+    sealed class Ranks
+    {
+        readonly Dictionary<string, long> _rank = new(StringComparer.Ordinal);
+        // Rows come grouped (by member and topic): the last string asked for is usually the same instance again.
+        string? _last;
+        long _lastRank;
+
+        public Ranks(IReadOnlyList<AnswerRow> rows, Func<AnswerRow, string> of)
+        {
+            var distinct = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var a in rows)
+            {
+                var value = of(a);
+                if (!ReferenceEquals(value, _last)) distinct.Add(_last = value);
+            }
+            _last = null;
+            var sorted = distinct.ToArray();
+            Array.Sort(sorted, StringComparer.Ordinal);
+            for (int i = 0; i < sorted.Length; i++) _rank[sorted[i]] = i;
+        }
+
+        public long Count => _rank.Count;
+
+        public long Of(string value)
+        {
+            if (!ReferenceEquals(value, _last)) (_last, _lastRank) = (value, _rank[value]);
+            return _lastRank;
+        }
     }
 }
