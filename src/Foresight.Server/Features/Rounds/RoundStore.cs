@@ -45,10 +45,18 @@ public sealed class RoundTopicRow
     public string TopicStatus { get; init; } = "";
 }
 
-/// <summary>A stored answer with its member's pseudonym and member id.</summary>
-public sealed record StoredAnswer(long MemberId, string Pseudonym, string Topic, string Question, string Value, double? Number, string? Rationale)
+/// <summary>A stored answer with its member id; the row (its member the pseudonym) is what the consensus takes, shared, not copied.</summary>
+public sealed record StoredAnswer(long MemberId, AnswerRow Row)
 {
-    public AnswerRow Row => new(Pseudonym, Topic, Question, Value, Number, Rationale);
+    public StoredAnswer(long memberId, string pseudonym, string topic, string question, string value, double? number, string? rationale)
+        : this(memberId, new AnswerRow(pseudonym, topic, question, value, number, rationale)) { }
+
+    public string Pseudonym => Row.Member;
+    public string Topic => Row.Topic;
+    public string Question => Row.Question;
+    public string Value => Row.Value;
+    public double? Number => Row.Number;
+    public string? Rationale => Row.Rationale;
 }
 
 /// <summary>The SQL of rounds and their answers, shared by the features that read rounds.</summary>

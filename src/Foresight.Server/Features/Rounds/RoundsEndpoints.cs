@@ -280,15 +280,22 @@ public static class RoundsEndpoints
     {
         var invited = (await c.QueryAsync<long>("SELECT member_id FROM round_members WHERE round_id = @Id", new { round.Id }, tx)).ToHashSet();
         var assignments = await AssignmentsAsync(c, round, topics, tx);
-        var byMember = answers.Where(a => survey.Question(a.Question) is not null).ToLookup(a => a.MemberId);
+        // member → topic → the member's answers to it, grouped once (a national round holds millions of answers).
+        var byMember = new Dictionary<long, Dictionary<string, List<StoredAnswer>>>();
+        foreach (var a in answers)
+        {
+            if (survey.Question(a.Question) is null) continue;
+            if (!byMember.TryGetValue(a.MemberId, out var topicsOf)) byMember[a.MemberId] = topicsOf = new(StringComparer.Ordinal);
+            if (!topicsOf.TryGetValue(a.Topic, out var rows)) topicsOf[a.Topic] = rows = [];
+            rows.Add(a);
+        }
         HashSet<long> responded = [], finished = [];
         foreach (var member in invited)
         {
-            var mine = byMember[member].ToList();
-            if (mine.Count == 0) continue;
+            if (!byMember.TryGetValue(member, out var mine)) continue;
             responded.Add(member);
             var assigned = assignments[member].ToList();
-            if (assigned.Count > 0 && assigned.All(topic => TopicAnswers.IsComplete(survey, round.Number, Current(mine.Where(a => a.Topic == topic)))))
+            if (assigned.Count > 0 && assigned.All(topic => TopicAnswers.IsComplete(survey, round.Number, Current(mine.GetValueOrDefault(topic) ?? []))))
                 finished.Add(member);
         }
         return (invited, responded, finished);
@@ -299,12 +306,11 @@ public static class RoundsEndpoints
     {
         var (invited, respondedSet, finishedSet) = await MembersByProgressAsync(c, survey, round, topics, answers, tx);
         int responded = respondedSet.Count, finished = finishedSet.Count;
-        var byMember = answers.Where(a => survey.Question(a.Question) is not null).ToLookup(a => a.MemberId);
         int? dropped = null;
         if (round.Number > 1 && await RoundStore.RoundAsync(c, round.SurveyId, round.Number - 1, tx) is { } previous)
         {
             var before = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM topic_answers WHERE round_id = @Id", new { previous.Id }, tx)).ToHashSet();
-            var now = byMember.Select(g => g.Key).ToHashSet();
+            var now = answers.Where(a => survey.Question(a.Question) is not null).Select(a => a.MemberId).ToHashSet();
             dropped = before.Count(m => !now.Contains(m));
             return new Participation(invited.Count, responded, finished, Rate(responded, invited.Count), Rate(finished, invited.Count), dropped, Rate(dropped.Value, before.Count));
         }
