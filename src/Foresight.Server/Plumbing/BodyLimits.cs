@@ -34,38 +34,28 @@ public static class BodyLimits
             // bytes of names it skips or of values kept as JsonElement, so invalid UTF-8 there was taken or failed later.
             if (chunked || context.Request.HasJsonContentType())
             {
-                // Read into one array of the declared length (answers are a few hundred bytes; Kestrel ends a body at its
-                // Content-Length). The array grows as bytes arrive, so a large declared length sent slowly costs nothing
-                // up front; a chunked body's array grows up to one byte past the limit.
-                long? declared = context.Request.ContentLength;
-                long most = declared ?? limit + 1;
-                var body = new byte[Math.Min(most, declared is null ? 4096 : 64 * 1024)];
-                int length = 0;
-                while (true)
+                var buffer = new MemoryStream();
+                var chunk = new byte[16 * 1024];
+                int read;
+                while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
                 {
-                    if (length == body.Length)
+                    buffer.Write(chunk, 0, read);
+                    if (buffer.Length > limit)
                     {
-                        if (length == most) break;
-                        Array.Resize(ref body, (int)Math.Min(2L * body.Length, most));
+                        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                        await Problems.Make(413, "Request too large", $"This endpoint takes at most {limit} bytes.").ExecuteAsync(context);
+                        return;
                     }
-                    int read = await context.Request.Body.ReadAsync(body.AsMemory(length), context.RequestAborted);
-                    if (read == 0) break;
-                    length += read;
                 }
-                if (length > limit)
-                {
-                    context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                    await Problems.Make(413, "Request too large", $"This endpoint takes at most {limit} bytes.").ExecuteAsync(context);
-                    return;
-                }
-                if (context.Request.HasJsonContentType() && InvalidUtf8At(body.AsSpan(0, length)) is { } at)
+                if (context.Request.HasJsonContentType() && InvalidUtf8At(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } at)
                 {
                     context.Response.StatusCode = StatusCodes.Status400BadRequest;
                     await Problems.BadRequest($"The body is not UTF-8 text (byte {at + 1} starts no UTF-8 character); JSON must be sent as UTF-8.").ExecuteAsync(context);
                     return;
                 }
-                context.Request.Body = new MemoryStream(body, 0, length, writable: false, publiclyVisible: true);
-                context.Request.ContentLength = length;
+                buffer.Position = 0;
+                context.Request.Body = buffer;
+                context.Request.ContentLength = buffer.Length;
             }
             await next();
         });
