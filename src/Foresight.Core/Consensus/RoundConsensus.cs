@@ -401,8 +401,7 @@ public static class RoundConsensus
         // The hashed text (format foresight-round-data/1) is fixed, since stated hashes are compared: UTF-8 of a header,
         // one line per topic in ordinal order, then one line per answer ordered by topic, question and member (ordinal).
         // A national round has millions of answers: they are ordered by integer ranks rather than by comparing strings,
-        // and the text is hashed line block by line block rather than built whole (a block ends at a line's end, so
-        // no character's UTF-8 is split).
+        // and the text is hashed in blocks of whole lines rather than built whole (no character's UTF-8 is split).
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var sb = new StringBuilder();
         void Flush()
@@ -455,12 +454,12 @@ public static class RoundConsensus
         public Ranks(IReadOnlyList<AnswerRow> rows, Func<AnswerRow, string> of)
         {
             var distinct = new HashSet<string>(StringComparer.Ordinal);
+            string? previous = null;
             foreach (var a in rows)
             {
                 var value = of(a);
-                if (!ReferenceEquals(value, _last)) distinct.Add(_last = value);
+                if (!ReferenceEquals(value, previous)) distinct.Add(previous = value);
             }
-            _last = null;
             var sorted = distinct.ToArray();
             Array.Sort(sorted, StringComparer.Ordinal);
             for (int i = 0; i < sorted.Length; i++) _rank[sorted[i]] = i;
