@@ -112,6 +112,7 @@ app.MapReports();
 app.MapMail();
 app.MapInsights();
 app.MapHub<LiveHub>(LiveHub.Path);
+if (app.Configuration.GetValue<bool>(SaveLadder.Setting)) app.MapSaveLadder();
 app.MapJobsDashboard();
 
 app.Run();

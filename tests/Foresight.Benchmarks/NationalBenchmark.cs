@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using Foresight.Core.Surveys;
+using Foresight.Server.Features.Questionnaire;
 using Microsoft.Data.Sqlite;
 
 namespace Foresight.Benchmarks;
@@ -36,8 +37,9 @@ public static class NationalBenchmark
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
         // The server's own account of each consensus it serves (topics computed, time, GC pauses) is printed as it comes.
+        bool ladder = args.Contains("--ladder");
         await using var server = await Foresight.Testing.ServerProcess.StartAsync(null,
-            ["--Logging:LogLevel:Foresight.Server.Features.Live.LivePublisher=Information"],
+            ["--Logging:LogLevel:Foresight.Server.Features.Live.LivePublisher=Information", .. ladder ? [$"--{SaveLadder.Setting}=true"] : Array.Empty<string>()],
             line => { if (line.Contains("from the kept state")) Console.WriteLine("  server: " + line.Trim()); }, serverGc: !args.Contains("--workstation-gc"));
         var api = new BenchApi(server.Address);
         await api.SignInAsync(Foresight.Testing.ServerProcess.AdminEmail, Foresight.Testing.ServerProcess.AdminPassword);
@@ -93,6 +95,11 @@ public static class NationalBenchmark
             await api.Ok(await api.Http.GetAsync("/api/surveys/national-bench/rounds/1/consensus"));
             Console.WriteLine($"consensus of the open round during the warm-up (GET): {look.Elapsed.TotalMilliseconds:0} ms");
         }
+        if (ladder)
+        {
+            await SaveLadderAsync(http, server, concurrency, baselineSeconds, work, bodies, clients, trivial, TrivialAsync);
+            return 0;
+        }
         var load = await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), maxAnswers, server, AnswerAsync, sampleEvery: TimeSpan.FromSeconds(10));
         Report("answer submissions PUT /questionnaire/topics/{code}", load);
         Console.WriteLine($"  answers / trivial throughput: {load.PerSecond / trivial.PerSecond:P0}");
@@ -121,6 +128,64 @@ public static class NationalBenchmark
     }
 
     static int shownErrors;
+
+    /// <summary>
+    /// --ladder: the save's request built up step by step on the server (<see cref="SaveLadder"/>), each step driven
+    /// like the answers (same bodies, tokens, concurrency; 5 s warm-up, then measured) and compared with the trivial
+    /// endpoint of the same run, which is measured again at the end to show how much the machine drifted.
+    /// </summary>
+    static async Task SaveLadderAsync(HttpClient http, Foresight.Testing.ServerProcess server, int concurrency, int seconds,
+        List<(int Expert, string Topic)> work, byte[][] bodies, AuthenticationHeaderValue[] clients, Figures trivial, Func<int, Task<bool>> trivialCall)
+    {
+        var (e0, t0) = work[0];
+        using var first = new HttpRequestMessage(HttpMethod.Put, $"/api/surveys/national-bench/questionnaire/topics/{t0}")
+            { Content = new ByteArrayContent(bodies[0]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } } };
+        first.Headers.Authorization = clients[e0];
+        using var saved = await http.SendAsync(first);
+        var response = await saved.Content.ReadAsByteArrayAsync();
+        if (!saved.IsSuccessStatusCode) throw new InvalidOperationException($"a save failed: {(int)saved.StatusCode} {Encoding.UTF8.GetString(response)}");
+        (await http.PutAsync("/api/ladder/response", new ByteArrayContent(response))).EnsureSuccessStatusCode();
+        Console.WriteLine($"save ladder: request body {bodies[0].Length} bytes, response {response.Length} bytes; each step {5} s warm-up, {seconds} s measured");
+
+        static double Us(double cpuPct, double perSecond) => cpuPct * 1e4 / perSecond;
+        Console.WriteLine($"  {"step",-62} {"requests/s",10} {"of trivial",10} {"server µs",10} {"tool µs",8}");
+        void Row(string what, Figures f) => Console.WriteLine(
+            $"  {what,-62} {f.PerSecond,10:N0} {f.PerSecond / trivial.PerSecond,10:P0} {Us(f.ServerCpuPct, f.PerSecond),10:0.0} {Us(f.ToolCpuPct, f.PerSecond),8:0.0}" +
+            (f.Errors > 0 ? $"  ({f.Errors} errors)" : ""));
+        Row("0. trivial endpoint GET /health/live", trivial);
+        foreach (var (step, what) in new[]
+        {
+            ("body", "1. PUT: body read, a save's response bytes sent"),
+            ("json", "2. + the body bound as the save's JSON request"),
+            ("auth", "3. + authentication, survey access, limits, request validation"),
+            ("unstored", "4. + the save's handler, everything but the answer writer"),
+            ("save", "5. the save (+ the answer writer)"),
+        })
+        {
+            int next = 0;
+            async Task<bool> StepAsync(int _)
+            {
+                int n = Interlocked.Increment(ref next) - 1;
+                var (expert, topic) = work[n % work.Count];
+                var url = step switch
+                {
+                    "body" or "json" => $"/api/ladder/{step}/national-bench/{topic}",
+                    "auth" or "unstored" => $"/api/ladder/national-bench/{step}/{topic}",
+                    _ => $"/api/surveys/national-bench/questionnaire/topics/{topic}",
+                };
+                using var request = new HttpRequestMessage(HttpMethod.Put, url)
+                    { Content = new ByteArrayContent(bodies[(n / work.Count + expert) % bodies.Length]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } } };
+                request.Headers.Authorization = clients[expert];
+                using var r = await http.SendAsync(request);
+                if (!r.IsSuccessStatusCode && Interlocked.Increment(ref shownErrors) <= 5)
+                    Console.WriteLine($"  error {(int)r.StatusCode} at {step}: {await r.Content.ReadAsStringAsync()}");
+                return r.IsSuccessStatusCode;
+            }
+            await DriveAsync(concurrency, TimeSpan.FromSeconds(5), int.MaxValue, server, StepAsync);
+            Row(what, await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), int.MaxValue, server, StepAsync));
+        }
+        Row("0. trivial endpoint again", await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), int.MaxValue, server, trivialCall));
+    }
 
     static string FieldOf(int expert) => $"N{expert % 16 + 1:00}";
 

@@ -221,12 +221,17 @@ public static class QuestionnaireEndpoints
         return (round, null);
     }
 
-    static async Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request,
-        SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer)
+    static Task<IResult> Save(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request,
+        SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer) =>
+        SaveAsync(survey, code, body, user, request, catalog, cache, writer, store: true);
+
+    /// <param name="store">false only for the save ladder's benchmark step (<see cref="SaveLadder"/>): everything but the answer writer</param>
+    internal static async Task<IResult> SaveAsync(SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request,
+        SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer, bool store)
     {
         string? key = request.Headers["Idempotency-Key"].FirstOrDefault();
         if (key is { Length: > 200 }) return Problems.BadRequest("Idempotency-Key is longer than 200 characters.");
-        var (outcome, round, problem) = await SubmitAsync(survey, code, body, user, key, catalog, cache, writer);
+        var (outcome, round, problem) = await SubmitAsync(survey, code, body, user, key, catalog, cache, writer, store);
         if (problem is not null) return problem;
         return outcome switch
         {
@@ -242,7 +247,7 @@ public static class QuestionnaireEndpoints
 
     /// <summary>Saves answers to one topic for the API and the expert's pages alike: the round must be open and the topic the expert's.</summary>
     internal static async Task<(SaveOutcome? Outcome, int Round, ProblemHttpResult? Problem)> SubmitAsync(SurveyRef survey, string code, SaveTopicRequest body,
-        ClaimsPrincipal user, string? idempotencyKey, SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer)
+        ClaimsPrincipal user, string? idempotencyKey, SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer, bool store = true)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         var open = await cache.OpenRoundAsync(survey.Id);
@@ -254,6 +259,14 @@ public static class QuestionnaireEndpoints
         if (!open.Topics.TryGetValue(code, out var topic) || !(await cache.MemberFieldsAsync(memberId)).Contains(topic.FieldId))
             return (null, round.Number, Problems.NotFound($"Topic '{code}' is not in your questionnaire for round {round.Number}."));
 
+        if (!store)
+        {
+            // Checked as a first answer to the topic would be, and answered as saved; nothing is written.
+            var applied = TopicAnswers.Apply(definition, round.Number, new Dictionary<string, QuestionAnswer>(StringComparer.Ordinal),
+                body.Answers ?? [], body.Rationales ?? [], await cache.QuartilesAsync(survey.Id, round, code));
+            return (applied.Ok ? new SaveOutcome.Saved(applied.Answers, [.. applied.Answers.Keys.Order(StringComparer.Ordinal)],
+                TopicAnswers.IsComplete(definition, round.Number, applied.Answers)) : new SaveOutcome.Invalid(applied.Errors), round.Number, null);
+        }
         var outcome = await writer.SubmitAsync(new Submission(survey.Id, definition, round.Id, round.Number, memberId, user.Identity!.Name!, code, topic.TopicId,
             body.Answers ?? [], body.Rationales ?? [], await cache.QuartilesAsync(survey.Id, round, code), idempotencyKey,
             // Only a keyed request is compared with an earlier one (the body is serialized again for it).
