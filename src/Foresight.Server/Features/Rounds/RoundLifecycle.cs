@@ -32,7 +32,9 @@ public sealed class RoundLifecycle(
     /// Closes a round: consensus stored with its data hash, the next round's topics proposed, watchers told, reports queued.
     /// With <paramref name="dueDeadline"/> it closes only if that is still the round's deadline and it has passed.
     /// </summary>
-    public async Task<(Outcome Outcome, RoundRow? Round)> CloseAsync(long surveyId, int number, long? userId, string? dueDeadline = null)
+    /// <param name="queueReports">false when the caller queues them itself (<see cref="QueueReportsAsync"/>) once it has
+    /// answered; until then a restart would still queue them, from the closed round that has none</param>
+    public async Task<(Outcome Outcome, RoundRow? Round)> CloseAsync(long surveyId, int number, long? userId, string? dueDeadline = null, bool queueReports = true)
     {
         await using (var w = await db.BeginWriteAsync())
         {
@@ -46,11 +48,14 @@ public sealed class RoundLifecycle(
         }
         cache.ForgetSurvey(surveyId);
         await live.RoundClosedAsync(surveyId);
-        reports.EnqueueRound(surveyId, number, await catalog.DefinitionAsync(surveyId));
+        if (queueReports) await QueueReportsAsync(surveyId, number);
         if (dueDeadline is not null) log.LogInformation("Round {Number} of survey {Survey} closed at its deadline {Deadline}", number, surveyId, dueDeadline);
         await using var read = await db.OpenAsync();
         return (Outcome.Closed, await RoundStore.RoundAsync(read, surveyId, number));
     }
+
+    /// <summary>The reports of a closed round, in each of the survey's languages.</summary>
+    public async Task QueueReportsAsync(long surveyId, int number) => reports.EnqueueRound(surveyId, number, await catalog.DefinitionAsync(surveyId));
 
     /// <summary>
     /// A round has opened: its panel is invited (a job, so that the caller's write transaction is not waited on) and its

@@ -139,11 +139,14 @@ public static class RoundsEndpoints
     }
 
     internal static async Task<Results<Ok<ConsensusView>, ProblemHttpResult>> Close(
-        SurveyRef survey, int number, ClaimsPrincipal user, Db db, SurveyCatalog catalog, ConsensusService consensus, RoundLifecycle lifecycle)
+        SurveyRef survey, int number, ClaimsPrincipal user, HttpResponse response, Db db, SurveyCatalog catalog, ConsensusService consensus, RoundLifecycle lifecycle)
     {
-        var (outcome, closed) = await lifecycle.CloseAsync(survey.Id, number, user.UserId());
+        var (outcome, closed) = await lifecycle.CloseAsync(survey.Id, number, user.UserId(), queueReports: false);
         if (outcome == RoundLifecycle.Outcome.NotFound) return NoRound(survey, number);
         if (outcome == RoundLifecycle.Outcome.AlreadyClosed) return Problems.Conflict($"Round {number} closed at {closed!.ClosedAt}.");
+        // The reports read the whole round again and render it: queued once the coordinator has the answer, so that
+        // they do not share the machine with the rest of it (at national scale that made the close seconds longer).
+        response.OnCompleted(() => lifecycle.QueueReportsAsync(survey.Id, number));
         await using var c = await db.OpenAsync();
         return TypedResults.Ok(await ConsensusViewAsync(c, catalog, consensus, closed!));
     }

@@ -43,7 +43,7 @@ public sealed class OverviewPage : ConsolePage
     }
 
     public async Task<IActionResult> OnPostCloseAsync(int number) =>
-        await ActAsync(null, async () => await RoundsEndpoints.Close(Survey, number, User, Db, Service<SurveyCatalog>(), Service<ConsensusService>(),
+        await ActAsync(null, async () => await RoundsEndpoints.Close(Survey, number, User, Response, Db, Service<SurveyCatalog>(), Service<ConsensusService>(),
             Service<RoundLifecycle>()), "done.round.closed");
 
     public async Task<IActionResult> OnPostDeadlineAsync(int number)
