@@ -95,6 +95,70 @@ public sealed class AnswerStorageTests : IDisposable
             round1.Select(a => (a.MemberId, a.Topic, a.Question, a.Value, a.Number, a.Rationale)));
     }
 
+    [Fact]
+    public async Task A_whole_round_is_read_in_the_views_order_with_one_instance_per_short_value()
+    {
+        // Enough rows for the reader's parallel blocks (2,048 rows each, several ahead), written in shuffled order so
+        // that the table's order is not the key's.
+        const int members = 240, topics = 60;
+        await MigrateAsync();
+        await using var c = Open();
+        await c.ExecuteAsync("""
+            INSERT INTO surveys (id, slug, definition, file_name, created_at) VALUES (1, 's', '', 's.yaml', 'then');
+            INSERT INTO fields (id, survey_id, code, position) VALUES (1, 1, 'F', 1);
+            INSERT INTO rounds (id, survey_id, number, status, rules_version, opened_at) VALUES (1, 1, 1, 'open', 1, 'then'), (2, 1, 2, 'open', 1, 'then');
+            """);
+        for (int t = 1; t <= topics; t++)
+            await c.ExecuteAsync("INSERT INTO topics (id, survey_id, field_id, code, origin, position, created_at) VALUES (@t, 1, 1, @code, 'coordinator', @t, 'then')", new { t, code = $"F-T{t:00}" });
+        for (int m = 1; m <= members; m++)
+        {
+            await c.ExecuteAsync("INSERT INTO experts (id, name, email, created_at) VALUES (@m, 'X', @email, 'then')", new { m, email = $"x{m}@test" });
+            await c.ExecuteAsync("INSERT INTO panel_members (id, survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at) VALUES (@m, 1, @m, @p, @h, 'then', 'then')",
+                new { m, p = $"E-{m}", h = $"h{m}" });
+        }
+        var random = new Random(7);
+        var rows = new List<(long Round, long Member, long Topic, string Json)>();
+        for (int m = 1; m <= members; m++)
+            for (int t = 1; t <= topics; t++)
+            {
+                var entries = new Dictionary<string, TopicAnswerRow.Entry>
+                {
+                    ["importance"] = new($"{random.Next(1, 5)}", random.Next(1, 5), random.Next(10) == 0 ? $"因为 {m}-{t}" : null, 1, "2026-11-24T06:00:00.0000000Z"),
+                    ["level"] = new(random.Next(2) == 0 ? "LEAD" : "FOLLOW", null, null, 2, "2026-11-24T06:00:01.0000000Z"),
+                    ["realization_year"] = new(random.Next(5) == 0 ? "never" : $"{2030 + random.Next(20)}", null, null, 1, "2026-11-24T06:00:02.0000000Z"),
+                };
+                rows.Add((1, m, t, TopicAnswerRow.Write(entries)!));
+                if (t % 7 == 0) rows.Add((2, m, t, TopicAnswerRow.Write(entries)!)); // another round, not read
+            }
+        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
+        await using (var tx = c.BeginTransaction())
+        {
+            await c.ExecuteAsync("INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@Round, @Member, @Topic, @Json, 'then')",
+                rows.Select(r => new { r.Round, r.Member, r.Topic, r.Json }), tx);
+            tx.Commit();
+        }
+
+        var read = await RoundStore.AnswersAsync(c, 1);
+
+        var expected = new List<(long, string, string, string, string, double?, string?)>();
+        await using (var view = c.CreateCommand())
+        {
+            view.CommandText = "SELECT member_id, topic_id, question, value, number, rationale FROM answers WHERE round_id = 1 ORDER BY member_id, topic_id, question";
+            await using var r = await view.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+                expected.Add((r.GetInt64(0), $"E-{r.GetInt64(0)}", $"F-T{r.GetInt64(1):00}", r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
+        }
+        Assert.Equal(members * topics * 3, expected.Count);
+        Assert.Equal(expected, read.Select(a => (a.MemberId, a.Pseudonym, a.Topic, a.Question, a.Value, a.Number, a.Rationale)));
+        // Each question id and short value is one string, whichever block read it.
+        foreach (var group in read.GroupBy(a => a.Question).Concat(read.GroupBy(a => a.Value)))
+        {
+            var first = group.First();
+            var same = group.Key == first.Question ? group.Select(a => a.Question) : group.Select(a => a.Value);
+            Assert.All(same, x => Assert.Same(group.Key == first.Question ? first.Question : first.Value, x));
+        }
+    }
+
     [Theory]
     [InlineData("round_id = 1 AND member_id = 1", "topic_answers_key")]
     [InlineData("round_id = 1 AND topic_id = 1", "topic_answers_topic")]

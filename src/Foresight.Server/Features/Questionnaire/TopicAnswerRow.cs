@@ -26,7 +26,17 @@ public static class TopicAnswerRow
     }
 
     /// <summary>Calls <paramref name="entry"/> with each key and answer, in the stored order; <paramref name="intern"/> may share repeated strings.</summary>
-    public static void Read(ReadOnlySpan<byte> json, Action<string, Entry> entry, Func<string, string>? intern = null)
+    public static void Read(ReadOnlySpan<byte> json, Action<string, Entry> entry, Func<string, string>? intern = null) =>
+        Scan(json, true, (key, value, number, rationale, revision, updatedAt) => entry(key, new Entry(value, number, rationale, revision, updatedAt!)), intern);
+
+    /// <summary>Each key with its value, number and rationale only: the read of a whole round, which skips the rest.</summary>
+    public static void ReadAnswers(ReadOnlySpan<byte> json, Action<string, string, double?, string?> answer, Func<string, string>? intern = null) =>
+        Scan(json, false, (key, value, number, rationale, _, _) => answer(key, value, number, rationale), intern);
+
+    delegate void Fields(string key, string value, double? number, string? rationale, long revision, string? updatedAt);
+
+    /// <param name="times">false to skip updated_at (a string per answer, millions of them in a round)</param>
+    static void Scan(ReadOnlySpan<byte> json, bool times, Fields fields, Func<string, string>? intern)
     {
         var r = new Utf8JsonReader(json);
         r.Read(); // {
@@ -34,8 +44,8 @@ public static class TopicAnswerRow
         {
             var key = r.GetString()!;
             if (intern is not null) key = intern(key);
-            string value = "", updatedAt = "";
-            string? rationale = null;
+            string value = "";
+            string? rationale = null, updatedAt = times ? "" : null;
             double? number = null;
             long revision = 0;
             r.Read(); // {
@@ -48,9 +58,9 @@ public static class TopicAnswerRow
                 else if (name.SequenceEqual("number"u8)) number = r.GetDouble();
                 else if (name.SequenceEqual("rationale"u8)) rationale = r.GetString();
                 else if (name.SequenceEqual("revision"u8)) revision = r.GetInt64();
-                else if (name.SequenceEqual("updated_at"u8)) updatedAt = r.GetString()!;
+                else if (times && name.SequenceEqual("updated_at"u8)) updatedAt = r.GetString()!;
             }
-            entry(key, new Entry(value, number, rationale, revision, updatedAt));
+            fields(key, value, number, rationale, revision, updatedAt);
         }
     }
 

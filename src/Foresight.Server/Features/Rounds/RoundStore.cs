@@ -82,6 +82,21 @@ public static class RoundStore
             WHERE rt.round_id = @roundId ORDER BY rt.position
             """, new { roundId }, tx)).ToList();
 
+    const int BlockRows = 2048, BlocksAhead = 4;
+
+    static Task<List<StoredAnswer>> ParseAsync(List<(long Member, string Pseudonym, string Code, byte[] Json)> rows,
+        System.Collections.Concurrent.ConcurrentDictionary<string, string> strings) => Task.Run(() =>
+    {
+        var answers = new List<StoredAnswer>(rows.Count * 12);
+        // Question ids and short values repeat across millions of rows, which live as long as the computation that asked
+        // for them: one instance each, shared by the blocks.
+        var pool = new StringPool(shared: strings);
+        foreach (var (member, pseudonym, code, json) in rows)
+            TopicAnswerRow.ReadAnswers(json, (question, value, number, rationale) =>
+                answers.Add(new StoredAnswer(member, pseudonym, code, question, value, number, rationale)), pool.Get);
+        return answers;
+    });
+
     /// <summary>
     /// The round's answers (of one topic, or all). For the whole round, pseudonyms and topic codes are looked up once
     /// rather than joined into every row, and rows are read without a mapper: a national round holds millions.
@@ -112,18 +127,26 @@ public static class RoundStore
         // In the order the per-answer table had (its key's).
         cmd.CommandText = "SELECT member_id, topic_id, answers FROM topic_answers WHERE round_id = $round ORDER BY member_id, topic_id";
         cmd.Parameters.AddWithValue("$round", roundId);
-        // Question ids and short values repeat across millions of rows, which live as long as the computation that asked for them.
-        var pool = new StringPool();
         await using var r = await cmd.ExecuteReaderAsync();
+        // Parsing the rows is most of the read (2.8 million answers at national scale): blocks of rows are parsed on the
+        // thread pool while SQLite reads on, a few at a time so that read rows do not pile up, and joined in read order.
+        var parsed = new Queue<Task<List<StoredAnswer>>>();
+        var strings = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        var block = new List<(long Member, string Pseudonym, string Code, byte[] Json)>(BlockRows);
         while (await r.ReadAsync())
         {
             long member = r.GetInt64(0);
             // Outside a transaction, a member added (and answering) after the lookup above is not in it: skipped, as
             // the join it replaces would not have seen the row either.
             if (!pseudonyms.TryGetValue(member, out var pseudonym) || !codes.TryGetValue(r.GetInt64(1), out var code)) continue;
-            TopicAnswerRow.Read(r.GetFieldValue<byte[]>(2), (question, a) =>
-                result.Add(new StoredAnswer(member, pseudonym, code, question, a.Value, a.Number, a.Rationale)), pool.Get);
+            block.Add((member, pseudonym, code, r.GetFieldValue<byte[]>(2)));
+            if (block.Count < BlockRows) continue;
+            parsed.Enqueue(ParseAsync(block, strings));
+            block = new(BlockRows);
+            while (parsed.Count > BlocksAhead) result.AddRange(await parsed.Dequeue());
         }
+        if (block.Count > 0) parsed.Enqueue(ParseAsync(block, strings));
+        while (parsed.Count > 0) result.AddRange(await parsed.Dequeue());
         return result;
     }
 
