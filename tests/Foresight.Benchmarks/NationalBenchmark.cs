@@ -72,19 +72,11 @@ public static class NationalBenchmark
         Report("trivial endpoint GET /health/live", trivial);
 
         int next = 0;
-        async Task<bool> AnswerAsync(int i)
+        Task<bool> AnswerAsync(int i)
         {
             int n = Interlocked.Increment(ref next) - 1;
             var (expert, topic) = work[n % work.Count];
-            using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/surveys/national-bench/questionnaire/topics/{topic}")
-            {
-                Content = new ByteArrayContent(bodies[(n / work.Count + expert) % bodies.Length]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
-            };
-            request.Headers.Authorization = clients[expert];
-            using var response = await http.SendAsync(request);
-            if (!response.IsSuccessStatusCode && Interlocked.Increment(ref shownErrors) <= 5)
-                Console.WriteLine($"  error {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            return response.IsSuccessStatusCode;
+            return PutAsync(http, $"/api/surveys/national-bench/questionnaire/topics/{topic}", bodies[(n / work.Count + expert) % bodies.Length], clients[expert]);
         }
         if (warmup > 0)
         {
@@ -129,6 +121,20 @@ public static class NationalBenchmark
 
     static int shownErrors;
 
+    /// <summary>One topic's answers, as an expert's session sends them; the first few failures are shown.</summary>
+    static async Task<bool> PutAsync(HttpClient http, string url, byte[] body, AuthenticationHeaderValue token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, url)
+            { Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } } };
+        request.Headers.Authorization = token;
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode && Interlocked.Increment(ref shownErrors) <= 5)
+            Console.WriteLine($"  error {(int)response.StatusCode} at {url}: {await response.Content.ReadAsStringAsync()}");
+        return response.IsSuccessStatusCode;
+    }
+
+    const int LadderWarmupSeconds = 5;
+
     /// <summary>
     /// --ladder: the save's request built up step by step on the server (<see cref="SaveLadder"/>), each step driven
     /// like the answers (same bodies, tokens, concurrency; 5 s warm-up, then measured) and compared with the trivial
@@ -145,7 +151,7 @@ public static class NationalBenchmark
         var response = await saved.Content.ReadAsByteArrayAsync();
         if (!saved.IsSuccessStatusCode) throw new InvalidOperationException($"a save failed: {(int)saved.StatusCode} {Encoding.UTF8.GetString(response)}");
         (await http.PutAsync("/api/ladder/response", new ByteArrayContent(response))).EnsureSuccessStatusCode();
-        Console.WriteLine($"save ladder: request body {bodies[0].Length} bytes, response {response.Length} bytes; each step {5} s warm-up, {seconds} s measured");
+        Console.WriteLine($"save ladder: request body {bodies[0].Length} bytes, response {response.Length} bytes; each step {LadderWarmupSeconds} s warm-up, {seconds} s measured");
 
         static double Us(double cpuPct, double perSecond) => cpuPct * 1e4 / perSecond;
         Console.WriteLine($"  {"step",-62} {"requests/s",10} {"of trivial",10} {"server µs",10} {"tool µs",8}");
@@ -163,7 +169,7 @@ public static class NationalBenchmark
         })
         {
             int next = 0;
-            async Task<bool> StepAsync(int _)
+            Task<bool> StepAsync(int _)
             {
                 int n = Interlocked.Increment(ref next) - 1;
                 var (expert, topic) = work[n % work.Count];
@@ -173,15 +179,9 @@ public static class NationalBenchmark
                     "auth" or "unstored" => $"/api/ladder/national-bench/{step}/{topic}",
                     _ => $"/api/surveys/national-bench/questionnaire/topics/{topic}",
                 };
-                using var request = new HttpRequestMessage(HttpMethod.Put, url)
-                    { Content = new ByteArrayContent(bodies[(n / work.Count + expert) % bodies.Length]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } } };
-                request.Headers.Authorization = clients[expert];
-                using var r = await http.SendAsync(request);
-                if (!r.IsSuccessStatusCode && Interlocked.Increment(ref shownErrors) <= 5)
-                    Console.WriteLine($"  error {(int)r.StatusCode} at {step}: {await r.Content.ReadAsStringAsync()}");
-                return r.IsSuccessStatusCode;
+                return PutAsync(http, url, bodies[(n / work.Count + expert) % bodies.Length], clients[expert]);
             }
-            await DriveAsync(concurrency, TimeSpan.FromSeconds(5), int.MaxValue, server, StepAsync);
+            await DriveAsync(concurrency, TimeSpan.FromSeconds(LadderWarmupSeconds), int.MaxValue, server, StepAsync);
             Row(what, await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), int.MaxValue, server, StepAsync));
         }
         Row("0. trivial endpoint again", await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), int.MaxValue, server, trivialCall));
