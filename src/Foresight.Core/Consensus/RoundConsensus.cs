@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -404,11 +405,6 @@ public static class RoundConsensus
         // and the text is hashed in blocks of whole lines rather than built whole (no character's UTF-8 is split).
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var sb = new StringBuilder();
-        void Flush()
-        {
-            sha.AppendData(Encoding.UTF8.GetBytes(sb.ToString()));
-            sb.Clear();
-        }
         sb.Append("foresight-round-data/1\n").Append(round).Append('\n').Append(rulesVersion).Append('\n');
         foreach (var t in topics.Order(StringComparer.Ordinal)) sb.Append("topic\t").Append(t).Append('\n');
         var rows = answers as IReadOnlyList<AnswerRow> ?? answers.ToList();
@@ -431,16 +427,40 @@ public static class RoundConsensus
             for (end = start + 1; end < keys.Length && keys[end] == keys[start]; end++) { }
             if (end - start > 1) Array.Sort(order, start, end - start);
         }
+        sha.AppendData(Encoding.UTF8.GetBytes(sb.ToString()));
+        // The answers' lines are written in blocks on every core, a wave of blocks at a time, and hashed in order.
+        var blocks = new ArrayBufferWriter<byte>[LineBlocksPerWave];
+        for (int b = 0; b < blocks.Length; b++) blocks[b] = new ArrayBufferWriter<byte>();
+        for (int wave = 0; wave < order.Length; wave += LineBlock * LineBlocksPerWave)
+        {
+            int start = wave, count = Math.Min(LineBlocksPerWave, (order.Length - wave + LineBlock - 1) / LineBlock);
+            Parallel.For(0, count, b =>
+            {
+                blocks[b].ResetWrittenCount();
+                int from = start + b * LineBlock;
+                WriteLines(rows, order.AsSpan(from, Math.Min(LineBlock, order.Length - from)), blocks[b]);
+            });
+            for (int b = 0; b < count; b++) sha.AppendData(blocks[b].WrittenSpan);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    const int LineBlock = 8192, LineBlocksPerWave = 8;
+
+    /// <summary>The UTF-8 of the answers' lines, in the given order.</summary>
+    static void WriteLines(IReadOnlyList<AnswerRow> rows, ReadOnlySpan<int> order, ArrayBufferWriter<byte> output)
+    {
+        var sb = new StringBuilder();
         foreach (var i in order)
         {
             var a = rows[i];
             sb.Append(a.Member).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
               .Append(a.Value.Replace('\t', ' ').Replace('\n', ' ')).Append('\t')
               .Append((a.Rationale ?? "").Replace('\t', ' ').Replace('\n', ' ')).Append('\n');
-            if (sb.Length >= 1 << 16) Flush();
+            // Whole lines only, so that no character's UTF-8 is split; strings kept off the large-object heap.
+            if (sb.Length >= 1 << 13) { Encoding.UTF8.GetBytes(sb.ToString(), output); sb.Clear(); }
         }
-        Flush();
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
+        Encoding.UTF8.GetBytes(sb.ToString(), output);
     }
 
     /// <summary>Each distinct value's place in ordinal order.</summary>

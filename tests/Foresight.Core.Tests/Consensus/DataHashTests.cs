@@ -61,8 +61,8 @@ public class DataHashTests
     [Fact]
     public void A_large_round_hashes_as_its_whole_text_in_any_order()
     {
-        // About 36,000 answers: over a megabyte of text, hashed in many blocks.
-        var rows = Round(3, members: 60, topics: 40, questions: 20, unique: true);
+        // About 90,000 answers: several megabytes of text, written in blocks of 8,192 answers over two waves.
+        var rows = Round(3, members: 150, topics: 40, questions: 20, unique: true);
         string[] topics = [.. Enumerable.Range(0, 40).Select(t => $"T{t:00}")];
         var hash = RoundConsensus.DataHash(2, 1, topics, rows);
         Assert.Equal(Whole(2, 1, topics, rows), hash);
