@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Foresight.Server.Plumbing;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Foresight.Server.Plumbing;
 /// </summary>
 /// <param name="shared">where a text this pool has not seen yet gets its instance, for pools on several threads that
 /// should hand out the same ones (code that meets the same value compares it by reference first)</param>
-public sealed class StringPool(int maxLength = 16, System.Collections.Concurrent.ConcurrentDictionary<string, string>? shared = null)
+public sealed class StringPool(int maxLength = 16, ConcurrentDictionary<string, string>? shared = null)
 {
     readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Dapper;
 using Foresight.Core.Consensus;
@@ -84,8 +85,10 @@ public static class RoundStore
 
     const int BlockRows = 2048, BlocksAhead = 4;
 
-    static Task<List<StoredAnswer>> ParseAsync(List<(long Member, string Pseudonym, string Code, byte[] Json)> rows,
-        System.Collections.Concurrent.ConcurrentDictionary<string, string> strings) => Task.Run(() =>
+    /// <summary>A topic_answers row as read, before its JSON is parsed.</summary>
+    readonly record struct RawRow(long Member, string Pseudonym, string Code, byte[] Json);
+
+    static Task<List<StoredAnswer>> ParseAsync(List<RawRow> rows, ConcurrentDictionary<string, string> strings) => Task.Run(() =>
     {
         var answers = new List<StoredAnswer>(rows.Count * 12);
         // Question ids and short values repeat across millions of rows, which live as long as the computation that asked
@@ -131,15 +134,15 @@ public static class RoundStore
         // Parsing the rows is most of the read (2.8 million answers at national scale): blocks of rows are parsed on the
         // thread pool while SQLite reads on, a few at a time so that read rows do not pile up, and joined in read order.
         var parsed = new Queue<Task<List<StoredAnswer>>>();
-        var strings = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        var block = new List<(long Member, string Pseudonym, string Code, byte[] Json)>(BlockRows);
+        var strings = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        var block = new List<RawRow>(BlockRows);
         while (await r.ReadAsync())
         {
             long member = r.GetInt64(0);
             // Outside a transaction, a member added (and answering) after the lookup above is not in it: skipped, as
             // the join it replaces would not have seen the row either.
             if (!pseudonyms.TryGetValue(member, out var pseudonym) || !codes.TryGetValue(r.GetInt64(1), out var code)) continue;
-            block.Add((member, pseudonym, code, r.GetFieldValue<byte[]>(2)));
+            block.Add(new RawRow(member, pseudonym, code, r.GetFieldValue<byte[]>(2)));
             if (block.Count < BlockRows) continue;
             parsed.Enqueue(ParseAsync(block, strings));
             block = new(BlockRows);
