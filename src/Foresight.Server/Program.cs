@@ -18,6 +18,7 @@ using Foresight.Server.Plumbing;
 using Hangfire;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.SignalR;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -27,6 +28,7 @@ builder.Services.Configure<ForesightOptions>(builder.Configuration.GetSection(Fo
 builder.Services.AddSingleton<Db>();
 builder.Services.AddForesightDataProtection(builder.Configuration, builder.Environment);
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<ChangeEvents>();
 builder.Services.AddSingleton<StartupNotes>();
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
@@ -44,7 +46,8 @@ builder.Services.AddForesightHealth();
 builder.Services.AddSingleton<SurveyCatalog>();
 builder.Services.AddSingleton<SurveyDirectory>();
 builder.Services.AddSingleton<ConsensusService>();
-builder.Services.AddSignalR().AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
+builder.Services.AddSignalR(o => o.AddFilter<LiveAccessFilter>()).AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
+builder.Services.AddSingleton<LiveConnections>();
 builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOptions.Section));
 builder.Services.AddSingleton<LivePublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());

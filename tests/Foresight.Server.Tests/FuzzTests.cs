@@ -440,7 +440,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("round open", RulesFlow, R(("survey", A)), Expect: 409),
                 ],
             },
-            new("POST", "/api/surveys/{survey}/coordinators", Who.Coordinator, Kind.Json, J(new { email = "coordinator2@test.local" }), R(("survey", A)))
+            new("POST", "/api/surveys/{survey}/coordinators", Who.Admin, Kind.Json, J(new { email = "coordinator2@test.local" }), R(("survey", A)))
             {
                 Extras =
                 [

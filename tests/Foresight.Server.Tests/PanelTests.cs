@@ -91,7 +91,7 @@ public sealed class PanelTests : IDisposable
         }), HttpStatusCode.BadRequest);
         var errors = problem["errors"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
         Assert.Contains(errors, e => e.Contains("say which fields No Fields answers"));
-        Assert.Contains(errors, e => e.Contains("no expert nobody@test.local"));
+        Assert.Contains(errors, e => e.Contains("no expert with e-mail nobody@test.local"));
         Assert.Contains(errors, e => e.Contains("is on the panel already"));
         Assert.Single((await study.Coordinator.GetOkAsync($"{QuickStudy.S}/panel")).AsArray());
 

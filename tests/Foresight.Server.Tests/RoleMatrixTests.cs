@@ -20,6 +20,9 @@ namespace Foresight.Server.Tests;
 /// declares who may call it; the test fails on an endpoint it does not know, so a new one must be declared here.
 /// Calls use ids that do not exist (round 99, member 999999, topic ZZ-NONE) and empty bodies, so an allowed call is
 /// answered 400/404/409 and changes nothing, while a refused one is 401, 403 or a redirect to the sign-in page.
+/// Routes about one pool expert name a real expert of survey A instead, and refuse with 404 (an expert the caller may
+/// not see does not exist for them). Hub methods are called the same way (<see cref="HubMethods"/>). The policy these
+/// encode is in the README ("Who may do what").
 /// </summary>
 public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -72,12 +75,15 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         ["PUT /api/surveys/{survey}/definition"] = Who.CoordinatorsOfA,
         ["GET /api/surveys/{survey}/rules"] = Who.CoordinatorsOfA,
         ["PUT /api/surveys/{survey}/rules"] = Who.CoordinatorsOfA,
-        ["POST /api/surveys/{survey}/coordinators"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/coordinators"] = Who.CoordinatorsOfA,
+        ["POST /api/surveys/{survey}/coordinators"] = Who.Admin,
+        ["DELETE /api/surveys/{survey}/coordinators/{userId:long}"] = Who.Admin,
 
         ["GET /api/experts"] = Who.Coordinators,
-        ["GET /api/experts/{id:long}"] = Who.Coordinators,
+        // {id} is an expert on survey A's panel only: another survey's coordinator is answered as if it did not exist.
+        ["GET /api/experts/{id:long}"] = Who.CoordinatorsOfA,
         ["POST /api/experts"] = Who.Coordinators,
-        ["PUT /api/experts/{id:long}"] = Who.Coordinators,
+        ["PUT /api/experts/{id:long}"] = Who.CoordinatorsOfA,
         ["POST /api/experts/import"] = Who.Coordinators,
 
         ["GET /api/surveys/{survey}/topics"] = Who.CoordinatorsOfA,
@@ -179,6 +185,7 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         ["POST /console/surveys/{survey}/key-technologies"] = Who.CoordinatorsOfA,
         ["GET /console/surveys/{survey}/panel"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/panel?handler=Add"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}/panel?handler=AddByEmail"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/panel?handler=Fields"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/panel?handler=Renew"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/panel?handler=Revoke"] = Who.CoordinatorsOfA,
@@ -221,8 +228,19 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         ["round"] = "99", ["topic"] = "ZZ-NONE",
     };
 
+    /// <summary>Endpoints about one pool expert: the route names a real expert of survey A, and a refusal is a 404.</summary>
+    static readonly HashSet<string> ExpertRoutes = ["GET /api/experts/{id:long}", "PUT /api/experts/{id:long}"];
+
+    /// <summary>Who may call each hub method (the test fails on a method not declared here).</summary>
+    static readonly Dictionary<string, Who> HubMethods = new()
+    {
+        // quick-start does not show the live round to stakeholders (live.stakeholders is none by default).
+        ["Join"] = Who.CoordinatorsOfA | Who.ExpertA,
+    };
+
     readonly ForesightFactory _app = new();
     readonly Dictionary<Who, string?> _tokens = new();
+    long _expertOfA;
 
     public async Task InitializeAsync()
     {
@@ -250,6 +268,8 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
             await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email, name = email, role = "stakeholder", password = "stakeholder-password" }));
             await by.PostOkAsync($"/api/surveys/{survey}/stakeholders", new { email });
         }
+
+        _expertOfA = (await study.Coordinator.GetOkAsync($"{QuickStudy.S}/panel"))[0]!["expert_id"]!.GetValue<long>();
 
         // Expert 2 of A: the link is revoked.
         await Api.OkAsync(await study.Coordinator.DeleteAsync($"{QuickStudy.S}/panel/{study.Members[2]}/link"));
@@ -294,6 +314,7 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
                 // A page may answer 401 itself (the sign-in page, for a wrong password); a refusal by the server's
                 // authorization is a problem document, or a redirect to the sign-in page.
                 bool refused = status is HttpStatusCode.Forbidden
+                    || (status is HttpStatusCode.NotFound && ExpertRoutes.Contains(call.Key))
                     || (status is HttpStatusCode.Unauthorized && !html)
                     || (status is HttpStatusCode.Redirect or HttpStatusCode.Found && location?.Contains("/signin", StringComparison.Ordinal) == true && !call.Key.Contains("signout"));
                 bool allowed = Expected[call.Key].HasFlag(who);
@@ -306,37 +327,42 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_live_hub_lets_only_the_surveys_own_people_join()
+    public async Task Every_hub_method_lets_only_the_callers_it_declares()
     {
+        var methods = typeof(Foresight.Server.Features.Live.LiveHub).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly)
+            .Where(m => m.GetBaseDefinition().DeclaringType == m.DeclaringType && !m.IsSpecialName).Select(m => m.Name).ToList();
+        Assert.True(methods.All(HubMethods.ContainsKey), "hub methods without declared callers (add them to HubMethods): " + string.Join(", ", methods.Where(m => !HubMethods.ContainsKey(m))));
+        Assert.True(HubMethods.Keys.All(methods.Contains), "declared hub methods that no longer exist: " + string.Join(", ", HubMethods.Keys.Where(k => !methods.Contains(k))));
         var kestrel = _app.KestrelAddress!;
-        foreach (var who in _tokens.Keys)
-        {
-            string outcome;
-            try
+        var wrong = new List<string>();
+        foreach (var (method, allowed) in HubMethods)
+            foreach (var who in _tokens.Keys)
             {
-                var connection = new HubConnectionBuilder().WithUrl(new Uri(kestrel, "/hubs/live"), o =>
+                string outcome;
+                try
                 {
-                    o.Transports = HttpTransportType.WebSockets;
-                    if (_tokens[who] is { } t) o.AccessTokenProvider = () => Task.FromResult<string?>(t);
-                }).Build();
-                await using (connection)
-                {
-                    await connection.StartAsync();
-                    try
+                    var connection = new HubConnectionBuilder().WithUrl(new Uri(kestrel, "/hubs/live"), o =>
                     {
-                        await connection.InvokeAsync<System.Text.Json.JsonElement>("Join", "quick-start");
-                        outcome = "joined";
+                        o.Transports = HttpTransportType.WebSockets;
+                        if (_tokens[who] is { } t) o.AccessTokenProvider = () => Task.FromResult<string?>(t);
+                    }).Build();
+                    await using (connection)
+                    {
+                        await connection.StartAsync();
+                        try
+                        {
+                            await connection.InvokeAsync<System.Text.Json.JsonElement>(method, "quick-start");
+                            outcome = "served";
+                        }
+                        catch (HubException) { outcome = "refused"; }
                     }
-                    catch (HubException) { outcome = "refused"; }
                 }
+                catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Unauthorized) { outcome = "unauthorized"; }
+                output.WriteLine($"{method} as {who}: {outcome}");
+                var expected = allowed.HasFlag(who) ? "served" : who is Who.Anonymous or Who.RevokedA ? "unauthorized" : "refused";
+                if (expected != outcome) wrong.Add($"{method} as {who}: {outcome}, expected {expected}");
             }
-            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Unauthorized) { outcome = "unauthorized"; }
-            output.WriteLine($"{who}: {outcome}");
-            // quick-start does not show the live round to stakeholders (live.stakeholders is none by default).
-            var expected = (Who.CoordinatorsOfA | Who.ExpertA).HasFlag(who) ? "joined"
-                : who is Who.Anonymous or Who.RevokedA ? "unauthorized" : "refused";
-            Assert.True(expected == outcome, $"{who}: {outcome}, expected {expected}");
-        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
     sealed record Call(string Key, string Method, string Path, string? Handler, string ContentType = "application/json");
@@ -391,7 +417,8 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
     async Task<(HttpStatusCode, string?, bool Html)> SendAsync(Call call, Who who)
     {
         var client = Client(who);
-        var url = call.Handler is null ? call.Path : $"{call.Path}?handler={call.Handler}";
+        var path = ExpertRoutes.Contains(call.Key) ? call.Path.Replace("999999", _expertOfA.ToString()) : call.Path;
+        var url = call.Handler is null ? path : $"{path}?handler={call.Handler}";
         var request = new HttpRequestMessage(new HttpMethod(call.Method), url);
         if (call.Method != "GET" && call.Method != "DELETE")
         {

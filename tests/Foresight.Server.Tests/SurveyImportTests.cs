@@ -86,7 +86,9 @@ public sealed class SurveyImportTests : IDisposable
         await Api.ProblemAsync(await _app.Anonymous().PostYamlAsync("/api/surveys", Api.Survey("quick-start.yaml")), HttpStatusCode.Unauthorized);
         await Api.ProblemAsync(await coordinator.GetAsync("/api/surveys/no-such-survey"), HttpStatusCode.NotFound);
 
-        await Api.OkAsync(await coordinator.PostAsJsonAsync("/api/surveys/quick-start/coordinators", new { email = "other@test.local" }));
+        // Only an admin makes another coordinator a coordinator of the survey.
+        await Api.ProblemAsync(await coordinator.PostAsJsonAsync("/api/surveys/quick-start/coordinators", new { email = "other@test.local" }), HttpStatusCode.Forbidden);
+        await Api.OkAsync(await (await _app.AdminAsync()).PostAsJsonAsync("/api/surveys/quick-start/coordinators", new { email = "other@test.local" }));
         Assert.Single((await other.GetOkAsync("/api/surveys")).AsArray());
     }
 

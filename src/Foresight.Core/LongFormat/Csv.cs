@@ -84,8 +84,18 @@ public static class Csv
     public static string Escape(string? value)
     {
         if (string.IsNullOrEmpty(value)) return "";
+        if (RunsAsFormula(value)) value = "'" + value;
         return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
     }
+
+    /// <summary>
+    /// Whether a spreadsheet that opens the file would run the text as a formula (CSV injection): it begins with
+    /// =, +, -, @, a tab or a carriage return (OWASP's list) and is not a plain number. Such text is written with a
+    /// leading apostrophe, which spreadsheets show as text; numbers such as -3 stay numbers.
+    /// </summary>
+    public static bool RunsAsFormula(string value) =>
+        value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r'
+        && !double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _);
 
     public static void WriteRow(TextWriter writer, params string?[] fields)
     {

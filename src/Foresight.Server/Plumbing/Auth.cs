@@ -32,6 +32,8 @@ public static class Caller
     public const string SurveyClaim = "fs:survey";
     /// <summary>When the member's secret was issued: a renewed or revoked link ends older sessions.</summary>
     public const string StampClaim = "fs:stamp";
+    /// <summary>The hash of the API token an account's request or hub connection was made with: signing it out ends both.</summary>
+    public const string TokenClaim = "fs:token";
 
     public static long? UserId(this ClaimsPrincipal p) =>
         p.IsInRole(Roles.Expert) ? null : long.TryParse(p.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
@@ -42,12 +44,17 @@ public static class Caller
 
     public static bool IsAdmin(this ClaimsPrincipal p) => p.IsInRole(Roles.Admin);
 
-    public static ClaimsPrincipal ForUser(long id, string name, string role, string scheme) => new(new ClaimsIdentity(
-    [
-        new Claim(ClaimTypes.NameIdentifier, id.ToString()),
-        new Claim(ClaimTypes.Name, name),
-        new Claim(ClaimTypes.Role, role),
-    ], scheme));
+    public static ClaimsPrincipal ForUser(long id, string name, string role, string scheme, string? tokenHash = null)
+    {
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.NameIdentifier, id.ToString()),
+            new Claim(ClaimTypes.Name, name),
+            new Claim(ClaimTypes.Role, role),
+        ], scheme);
+        if (tokenHash is not null) identity.AddClaim(new Claim(TokenClaim, tokenHash));
+        return new ClaimsPrincipal(identity);
+    }
 
     public static ClaimsPrincipal ForMember(long memberId, long surveyId, string pseudonym, string stamp, string scheme) => new(new ClaimsIdentity(
     [
@@ -60,20 +67,31 @@ public static class Caller
 }
 
 /// <summary>
-/// Looks up bearer credentials (account API tokens fsu_..., expert invitation secrets) and checks cookie sessions.
-/// Answers are kept for a short time, since every request asks; a revoked or renewed link, a signed-out token or a
-/// disabled account is forgotten at once by the endpoint that changes it.
+/// Looks up bearer credentials (account API tokens fsu_..., expert invitation secrets) and checks cookie sessions and
+/// hub connections. Answers are kept for a short time, since every request asks; a revoked or renewed link, a
+/// signed-out token or a disabled account is forgotten as soon as its change event is published.
 /// </summary>
-public sealed class CredentialStore(Db db, TimeProvider clock)
+public sealed class CredentialStore
 {
     static readonly TimeSpan Keep = TimeSpan.FromSeconds(30);
+    readonly Db db;
+    readonly TimeProvider clock;
 
-    /// <summary>Who a credential is: an account (User) or a panel member (Member, Survey, Stamp).</summary>
-    sealed record Identity(long? User, string Name, string Role, long? Member, long? Survey, string? Stamp, DateTimeOffset Until)
+    public CredentialStore(Db db, TimeProvider clock, ChangeEvents changes)
+    {
+        this.db = db;
+        this.clock = clock;
+        changes.Subscribe<MemberAccessEnded>(e => ForgetMember(e.MemberId));
+        changes.Subscribe<UserAccessEnded>(e => { if (e.SurveyId is null) ForgetUser(e.UserId); });
+        changes.Subscribe<TokenAccessEnded>(e => ForgetToken(e.TokenHash));
+    }
+
+    /// <summary>Who a credential is: an account (User, and the token's hash) or a panel member (Member, Survey, Stamp).</summary>
+    sealed record Identity(long? User, string Name, string Role, long? Member, long? Survey, string? Stamp, DateTimeOffset Until, string? Token = null)
     {
         public ClaimsPrincipal Principal(string scheme) => Member is { } m
             ? Caller.ForMember(m, Survey!.Value, Name, Stamp!, scheme)
-            : Caller.ForUser(User!.Value, Name, Role, scheme);
+            : Caller.ForUser(User!.Value, Name, Role, scheme, Token);
     }
 
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, Identity> _bearers = new(StringComparer.Ordinal);
@@ -92,7 +110,7 @@ public sealed class CredentialStore(Db db, TimeProvider clock)
                 SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
                 WHERE t.token_hash = @hash AND t.revoked_at IS NULL AND t.expires_at > @now AND u.disabled_at IS NULL
                 """, new { hash, now = Db.Iso(now) });
-            found = user.Id == 0 ? null : new Identity(user.Id, user.Name, user.Role, null, null, null, now + Keep);
+            found = user.Id == 0 ? null : new Identity(user.Id, user.Name, user.Role, null, null, null, now + Keep, hash);
         }
         else found = await MemberAsync(c, hash, now);
         if (found is null) { _bearers.TryRemove(hash, out _); return null; }
@@ -106,11 +124,16 @@ public sealed class CredentialStore(Db db, TimeProvider clock)
         return (await MemberAsync(c, Secrets.Hash(secret), clock.GetUtcNow()))?.Principal(scheme);
     }
 
-    /// <summary>Checks that a cookie session is still good: the account enabled, the invitation not renewed or revoked.</summary>
+    /// <summary>
+    /// Checks that a session or a hub connection is still good: the account enabled and, when it came with an API token,
+    /// the token neither signed out nor expired; the invitation neither renewed nor revoked.
+    /// </summary>
     public async Task<bool> StillValidAsync(ClaimsPrincipal principal)
     {
         var now = clock.GetUtcNow();
-        var key = principal.MemberId() is { } m ? $"m:{m}:{principal.FindFirstValue(Caller.StampClaim)}" : $"u:{principal.UserId()}";
+        var token = principal.FindFirstValue(Caller.TokenClaim);
+        var key = principal.MemberId() is { } m ? $"m:{m}:{principal.FindFirstValue(Caller.StampClaim)}"
+            : token is not null ? $"t:{principal.UserId()}:{token}" : $"u:{principal.UserId()}";
         if (_sessions.TryGetValue(key, out var until) && until > now) return true;
         await using var c = await db.OpenAsync();
         bool valid;
@@ -120,29 +143,36 @@ public sealed class CredentialStore(Db db, TimeProvider clock)
                 "SELECT secret_issued_at FROM panel_members WHERE id = @member AND revoked_at IS NULL", new { member });
             valid = stamp is not null && stamp == principal.FindFirstValue(Caller.StampClaim);
         }
-        else if (principal.UserId() is { } user)
-            valid = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @user AND disabled_at IS NULL", new { user }) == 1;
+        else if (principal.UserId() is { } user && token is not null)
+            valid = await c.ExecuteScalarAsync<long>("""
+                SELECT COUNT(*) FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = @token AND t.user_id = @user AND t.revoked_at IS NULL AND t.expires_at > @now AND u.disabled_at IS NULL
+                """, new { token, user, now = Db.Iso(now) }) == 1;
+        else if (principal.UserId() is { } account)
+            valid = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE id = @account AND disabled_at IS NULL", new { account }) == 1;
         else valid = false;
         if (valid) _sessions[key] = now + Keep; else _sessions.TryRemove(key, out _);
         return valid;
     }
 
-    /// <summary>A member's link was renewed or revoked.</summary>
-    public void ForgetMember(long memberId)
+    void ForgetMember(long memberId)
     {
         foreach (var (hash, identity) in _bearers) if (identity.Member == memberId) _bearers.TryRemove(hash, out _);
         foreach (var key in _sessions.Keys) if (key.StartsWith($"m:{memberId}:", StringComparison.Ordinal)) _sessions.TryRemove(key, out _);
     }
 
-    /// <summary>An account was disabled.</summary>
-    public void ForgetUser(long userId)
+    void ForgetUser(long userId)
     {
         foreach (var (hash, identity) in _bearers) if (identity.User == userId) _bearers.TryRemove(hash, out _);
+        foreach (var key in _sessions.Keys) if (key.StartsWith($"t:{userId}:", StringComparison.Ordinal)) _sessions.TryRemove(key, out _);
         _sessions.TryRemove($"u:{userId}", out _);
     }
 
-    /// <summary>A token was signed out.</summary>
-    public void ForgetToken(string token) => _bearers.TryRemove(Secrets.Hash(token), out _);
+    void ForgetToken(string hash)
+    {
+        _bearers.TryRemove(hash, out _);
+        foreach (var key in _sessions.Keys) if (key.StartsWith("t:", StringComparison.Ordinal) && key.EndsWith(":" + hash, StringComparison.Ordinal)) _sessions.TryRemove(key, out _);
+    }
 
     static async Task<Identity?> MemberAsync(Microsoft.Data.Sqlite.SqliteConnection c, string hash, DateTimeOffset now)
     {

@@ -60,7 +60,8 @@ public static class AccountsEndpoints
         var auth = app.MapGroup("/api/auth").WithTags("Accounts");
         auth.MapPost("/signin", SignIn).Validate<SignInRequest>().RequireRateLimiting(RateLimits.SignIn)
             .WithSummary("Sign in with e-mail and password: returns a bearer token and sets a session cookie");
-        auth.MapPost("/signout", SignOut).RequireAuthorization();
+        auth.MapPost("/signout", SignOut).RequireAuthorization()
+            .WithSummary("End the session cookie and the API token the request carries (an expert's invitation key cannot be signed out: 400)");
         auth.MapGet("/me", GetMe).RequireAuthorization();
         auth.MapPut("/password", ChangePassword).RequireAuthorization(Policies.User).Validate<PasswordChange>();
 
@@ -100,16 +101,28 @@ public static class AccountsEndpoints
         return ok ? user!.View : null;
     }
 
-    static async Task<NoContent> SignOut(HttpContext http, Db db, CredentialStore credentials)
+    /// <summary>
+    /// Ends the caller's session cookie and, for an API token, the token (at once, on every request and hub connection
+    /// made with it). An expert's invitation key is their personal link and cannot be signed out: only the survey's
+    /// coordinators renew or revoke it, so a sign-out with it is refused rather than answered as if it had worked.
+    /// </summary>
+    static async Task<Results<NoContent, ProblemHttpResult>> SignOut(HttpContext http, Db db, ChangeEvents changes, TimeProvider clock)
     {
         var header = http.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer " + Secrets.UserTokenPrefix, StringComparison.OrdinalIgnoreCase))
+        var bearer = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+        if (bearer is not null && !bearer.StartsWith(Secrets.UserTokenPrefix, StringComparison.Ordinal))
+            return Problems.BadRequest("An invitation key cannot be signed out: it is your personal link to the survey and keeps working until the " +
+                "survey's coordinator renews or revokes it. To stop using it on this device, forget it; to end it, ask the coordinator.");
+        if (bearer is not null)
         {
-            await using var w = await db.BeginWriteAsync();
-            await w.Connection.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE token_hash = @hash",
-                new { now = Db.Iso(DateTimeOffset.UtcNow), hash = Secrets.Hash(header["Bearer ".Length..].Trim()) }, w.Transaction);
-            await w.CommitAsync();
-            credentials.ForgetToken(header["Bearer ".Length..].Trim());
+            var hash = Secrets.Hash(bearer);
+            await using (var w = await db.BeginWriteAsync())
+            {
+                await w.Connection.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE token_hash = @hash AND revoked_at IS NULL",
+                    new { now = Db.Iso(clock.GetUtcNow()), hash }, w.Transaction);
+                await w.CommitAsync();
+            }
+            changes.Publish(new TokenAccessEnded(hash));
         }
         await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.NoContent();
@@ -159,7 +172,7 @@ public static class AccountsEndpoints
         return TypedResults.Created($"/api/users/{id}", new NewAccountResponse(row.View, generated));
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Disable(long id, ClaimsPrincipal admin, Db db, CredentialStore credentials)
+    static async Task<Results<NoContent, ProblemHttpResult>> Disable(long id, ClaimsPrincipal admin, Db db, ChangeEvents changes)
     {
         if (admin.UserId() == id) return Problems.BadRequest("You cannot disable your own account.");
         await using var w = await db.BeginWriteAsync();
@@ -169,7 +182,7 @@ public static class AccountsEndpoints
         await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE user_id = @id AND revoked_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
         await Audit.LogAsync(c, tx, admin.UserId(), null, "account.disabled", new { id });
         await tx.CommitAsync();
-        credentials.ForgetUser(id);
+        changes.Publish(new UserAccessEnded(id, null));
         return TypedResults.NoContent();
     }
 

@@ -3,10 +3,12 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace Foresight.Server.Features.Accounts;
 
-/// <summary>Sign-in for admins, coordinators and stakeholders: a session cookie.</summary>
+/// <summary>Sign-in for admins, coordinators and stakeholders: a session cookie. The form's posts share the API sign-in's rate limit.</summary>
+[EnableRateLimiting(RateLimits.SignIn)]
 public sealed class SignInPage(Db db) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }

@@ -31,11 +31,12 @@ public sealed record ExpertInput(
     }
 }
 
-public sealed record ImportResult(int Added, int Updated, IReadOnlyList<ExpertView> Experts);
+/// <param name="Kept">rows naming an expert of the pool whose details the caller may not change: nothing of theirs was changed or shown</param>
+public sealed record ImportResult(int Added, int Updated, int Kept, IReadOnlyList<ExpertView> Experts, IReadOnlyList<LineError> KeptRows);
 
 public sealed record LineError(int Line, string Message);
 
-/// <summary>The expert pool (专家库) shared by every survey: experts added one by one or from a CSV file.</summary>
+/// <summary>The expert pool (专家库) shared by every survey, seen per coordinator (<see cref="ExpertAccess"/>): experts added one by one or from a CSV file.</summary>
 public static class ExpertsEndpoints
 {
     public static readonly string[] CsvColumns = ["name", "email", "organisation", "org_type", "region", "work", "expertise", "language"];
@@ -44,34 +45,39 @@ public static class ExpertsEndpoints
     {
         long maxImport = app.ServiceProvider.GetRequiredService<IOptions<ForesightOptions>>().Value.MaxImportBytes;
         var group = app.MapGroup("/api/experts").WithTags("Experts").RequireAuthorization(Policies.Coordinator);
-        group.MapGet("/", List).WithSummary("The expert pool; filter with q (name, e-mail, organisation) or expertise");
-        group.MapGet("/{id:long}", Get);
+        group.MapGet("/", List).WithSummary("The experts you may see (an admin: all; a coordinator: those you added and those on your surveys' panels); filter with q (name, e-mail, organisation) or expertise");
+        group.MapGet("/{id:long}", Get).AddEndpointFilter(new ExpertAccessFilter(ExpertAccess.Standing.Visible))
+            .WithSummary("One expert you may see; 404 for any other");
         group.MapPost("/", Add).Validate<ExpertInput>();
-        group.MapPut("/{id:long}", Update).Validate<ExpertInput>();
+        group.MapPut("/{id:long}", Update).AddEndpointFilter(new ExpertAccessFilter(ExpertAccess.Standing.Changeable)).Validate<ExpertInput>()
+            .WithSummary("Change an expert's details: an admin, or a coordinator of every survey whose panel the expert sits on (403 otherwise)");
         group.MapPost("/import", Import).WithMetadata(new BodyLimit(maxImport)).Accepts<string>("text/csv", "multipart/form-data")
-            .WithSummary($"Add or update experts from CSV with the header {string.Join(",", CsvColumns)} (name and email required; expertise separated by ';'). A file with any bad row stores nothing.");
+            .WithSummary($"Add or update experts from CSV with the header {string.Join(",", CsvColumns)} (name and email required; expertise separated by ';'). A file with any bad row stores nothing. A row naming an expert you may not change is kept as it is (kept_rows).");
     }
 
     public static bool IsEmail(string? s) =>
         !string.IsNullOrWhiteSpace(s) && s.Length <= 254 && MailAddress.TryCreate(s.Trim(), out var a) && a.Address == s.Trim() && s.Contains('.');
 
-    internal static async Task<Ok<List<ExpertView>>> List(Db db, string? q, string? expertise)
+    /// <summary>The experts the caller may see (<see cref="ExpertAccess"/>), filtered by q (name, e-mail, organisation) or expertise.</summary>
+    internal static async Task<Ok<List<ExpertView>>> List(ClaimsPrincipal user, Db db, string? q, string? expertise)
     {
         await using var c = await db.OpenAsync();
-        var rows = await c.QueryAsync<ExpertRow>("""
-            SELECT * FROM experts
-            WHERE (@q IS NULL OR name LIKE @like OR email LIKE @like OR organisation LIKE @like)
-              AND (@expertise IS NULL OR (';' || expertise || ';') LIKE @exp)
-            ORDER BY name, id
-            """, new { q, like = $"%{q}%", expertise, exp = $"%;{expertise};%" });
+        var rows = await c.QueryAsync<ExpertRow>($"""
+            SELECT e.* FROM experts e
+            WHERE {ExpertAccess.Visible}
+              AND (@q IS NULL OR e.name LIKE @like OR e.email LIKE @like OR e.organisation LIKE @like)
+              AND (@expertise IS NULL OR (';' || e.expertise || ';') LIKE @exp)
+            ORDER BY e.name, e.id
+            """, ExpertAccess.Parameters(user, new { q, like = $"%{q}%", expertise, exp = $"%;{expertise};%" }));
         return TypedResults.Ok(rows.Select(r => r.View).ToList());
     }
 
+    /// <summary>One expert; <see cref="ExpertAccessFilter"/> has checked that the caller may see them.</summary>
     internal static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Get(long id, Db db)
     {
         await using var c = await db.OpenAsync();
         var row = await c.QuerySingleOrDefaultAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id });
-        return row is null ? Problems.NotFound($"There is no expert {id} in the pool.") : TypedResults.Ok(row.View);
+        return row is null ? Problems.NotFound($"There is no expert {id} in your pool.") : TypedResults.Ok(row.View);
     }
 
     internal static async Task<Results<Created<ExpertView>, ProblemHttpResult>> Add(ExpertInput body, ClaimsPrincipal user, Db db)
@@ -80,32 +86,44 @@ public static class ExpertsEndpoints
         var (c, tx) = w;
         var email = body.Email.Trim().ToLowerInvariant();
         var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email }, tx);
-        if (existing is not null) return Problems.Conflict($"The pool has an expert with e-mail {email} already (expert {existing}); update it with PUT /api/experts/{existing}.");
-        var id = await UpsertAsync(c, tx, body);
+        if (existing is { } other)
+            return await ExpertAccess.OfAsync(c, tx, user, other) is ExpertAccess.Standing.Unknown
+                ? Problems.Conflict($"An expert with e-mail {email} is in the pool already, on surveys you do not coordinate. Add them to your panel by their e-mail; their details stay as they are.")
+                : Problems.Conflict($"The pool has an expert with e-mail {email} already (expert {other}); update it with PUT /api/experts/{other}.");
+        var id = await InsertAsync(c, tx, body, user.UserId());
         await Audit.LogAsync(c, tx, user.UserId(), null, "expert.added", new { id });
         var view = (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View;
         await tx.CommitAsync();
         return TypedResults.Created($"/api/experts/{id}", view);
     }
 
+    /// <summary>Changes an expert's details; <see cref="ExpertAccessFilter"/> has checked that the caller may.</summary>
     internal static async Task<Results<Ok<ExpertView>, ProblemHttpResult>> Update(long id, ExpertInput body, ClaimsPrincipal user, Db db)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
         var email = body.Email.Trim().ToLowerInvariant();
-        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM experts WHERE id = @id", new { id }, tx) == 0)
-            return Problems.NotFound($"There is no expert {id} in the pool.");
         if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email AND id <> @id", new { email, id }, tx) is { } other)
-            return Problems.Conflict($"Expert {other} has e-mail {email} already.");
+            return await ExpertAccess.OfAsync(c, tx, user, other) is ExpertAccess.Standing.Unknown
+                ? Problems.Conflict($"Another expert of the pool has e-mail {email} already.")
+                : Problems.Conflict($"Expert {other} has e-mail {email} already.");
         await c.ExecuteAsync("""
             UPDATE experts SET name = @Name, email = @email, organisation = @Organisation, org_type = @OrgType, region = @Region,
                 work = @Work, expertise = @expertise, language = @language WHERE id = @id
             """, Params(body, id), tx);
-        await Audit.LogAsync(c, tx, user.UserId(), null, "expert.updated", new { id });
+        await AuditChangeAsync(c, tx, user, id);
         // Read back inside the transaction: after the commit the transaction can no longer be used.
         var view = (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View;
         await tx.CommitAsync();
         return TypedResults.Ok(view);
+    }
+
+    /// <summary>A change of an expert's details is logged once for the pool and once for every survey whose panel they sit on.</summary>
+    static async Task AuditChangeAsync(SqliteConnection c, SqliteTransaction tx, ClaimsPrincipal user, long id)
+    {
+        await Audit.LogAsync(c, tx, user.UserId(), null, "expert.updated", new { id });
+        foreach (var surveyId in await c.QueryAsync<long>("SELECT DISTINCT survey_id FROM panel_members WHERE expert_id = @id", new { id }, tx))
+            await Audit.LogAsync(c, tx, user.UserId(), surveyId, "panel.expert_updated", new { expert = id });
     }
 
     internal static async Task<Results<Ok<ImportResult>, ProblemHttpResult>> Import(HttpRequest request, ClaimsPrincipal user, Db db)
@@ -121,22 +139,40 @@ public static class ExpertsEndpoints
         var (c, tx) = w;
         int added = 0, updated = 0;
         var ids = new List<long>();
-        foreach (var input in inputs)
+        var kept = new List<LineError>();
+        foreach (var (line, input) in inputs)
         {
-            bool exists = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM experts WHERE email = @e", new { e = input.Email.Trim().ToLowerInvariant() }, tx) > 0;
-            ids.Add(await UpsertAsync(c, tx, input));
-            if (exists) updated++; else added++;
+            var email = input.Email.Trim().ToLowerInvariant();
+            if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email }, tx) is not { } id)
+            {
+                ids.Add(await InsertAsync(c, tx, input, user.UserId()));
+                added++;
+                continue;
+            }
+            if (await ExpertAccess.OfAsync(c, tx, user, id) is not ExpertAccess.Standing.Changeable)
+            {
+                // Neither changed nor shown: the row's expert belongs to other surveys too (or only to them).
+                kept.Add(new LineError(line, $"an expert with e-mail {email} is in the pool already, on a survey you do not coordinate; their details were kept as they are (add them to your panel by e-mail)"));
+                continue;
+            }
+            await c.ExecuteAsync("""
+                UPDATE experts SET name = @Name, organisation = @Organisation, org_type = @OrgType, region = @Region, work = @Work,
+                    expertise = @expertise, language = @language WHERE id = @id
+                """, Params(input, id), tx);
+            await AuditChangeAsync(c, tx, user, id);
+            ids.Add(id);
+            updated++;
         }
-        await Audit.LogAsync(c, tx, user.UserId(), null, "experts.imported", new { fileName, added, updated });
+        await Audit.LogAsync(c, tx, user.UserId(), null, "experts.imported", new { fileName, added, updated, kept = kept.Count });
         await tx.CommitAsync();
         var views = (await c.QueryAsync<ExpertRow>("SELECT * FROM experts WHERE id IN @ids ORDER BY id", new { ids })).Select(r => r.View).ToList();
-        return TypedResults.Ok(new ImportResult(added, updated, views));
+        return TypedResults.Ok(new ImportResult(added, updated, kept.Count, views, kept));
     }
 
     /// <summary>Reads and checks every row; returns the experts, or every problem with its line.</summary>
-    public static (List<ExpertInput> Experts, List<LineError> Errors) ParseCsv(string text)
+    public static (List<(int Line, ExpertInput Expert)> Experts, List<LineError> Errors) ParseCsv(string text)
     {
-        var experts = new List<ExpertInput>();
+        var experts = new List<(int, ExpertInput)>();
         var errors = new List<LineError>();
         try
         {
@@ -167,7 +203,7 @@ public static class ExpertsEndpoints
                 foreach (var e in input.Validate()) errors.Add(new LineError(line, e));
                 var email = input.Email.Trim().ToLowerInvariant();
                 if (email.Length > 0 && !seen.TryAdd(email, line)) errors.Add(new LineError(line, $"e-mail {email} is also on line {seen[email]}"));
-                experts.Add(input);
+                experts.Add((line, input));
             }
         }
         catch (CsvFormatException e)
@@ -189,14 +225,16 @@ public static class ExpertsEndpoints
         now = Db.Iso(DateTimeOffset.UtcNow),
     };
 
-    static Task<long> UpsertAsync(SqliteConnection c, SqliteTransaction? tx, ExpertInput e) =>
-        c.ExecuteScalarAsync<long>("""
-            INSERT INTO experts (name, email, organisation, org_type, region, work, expertise, language, created_at)
-            VALUES (@Name, @email, @Organisation, @OrgType, @Region, @Work, @expertise, @language, @now)
-            ON CONFLICT (email) DO UPDATE SET name = excluded.name, organisation = excluded.organisation, org_type = excluded.org_type,
-                region = excluded.region, work = excluded.work, expertise = excluded.expertise, language = excluded.language
+    static Task<long> InsertAsync(SqliteConnection c, SqliteTransaction? tx, ExpertInput e, long? createdBy)
+    {
+        var p = new DynamicParameters(Params(e));
+        p.Add("createdBy", createdBy);
+        return c.ExecuteScalarAsync<long>("""
+            INSERT INTO experts (name, email, organisation, org_type, region, work, expertise, language, created_at, created_by)
+            VALUES (@Name, @email, @Organisation, @OrgType, @Region, @Work, @expertise, @language, @now, @createdBy)
             RETURNING id
-            """, Params(e), tx);
+            """, p, tx);
+    }
 
     public sealed class ExpertRow
     {

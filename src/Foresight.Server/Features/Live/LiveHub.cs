@@ -9,15 +9,22 @@ namespace Foresight.Server.Features.Live;
 /// a client that notices a gap in a stream's sequence numbers calls Join again.
 /// </summary>
 [Authorize]
-public sealed class LiveHub(LivePublisher publisher) : Hub
+public sealed class LiveHub(LivePublisher publisher, LiveConnections connections) : Hub
 {
     public const string Path = "/hubs/live";
 
     public Task<LiveSnapshot> Join(string survey) =>
         publisher.JoinAsync(Context.ConnectionId, Context.User!, survey, Context.GetHttpContext());
 
+    public override Task OnConnectedAsync()
+    {
+        connections.Opened(Context);
+        return base.OnConnectedAsync();
+    }
+
     public override Task OnDisconnectedAsync(Exception? exception)
     {
+        connections.Closed(Context.ConnectionId);
         publisher.Disconnected(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }

@@ -26,7 +26,7 @@ public sealed class ManagePage : ConsolePage
     protected override async Task LoadAsync()
     {
         Members = (await PanelEndpoints.List(Survey, Db)).Value!;
-        Pool = (await ExpertsEndpoints.List(Db, string.IsNullOrWhiteSpace(Q) ? null : Q.Trim(), null)).Value!;
+        Pool = (await ExpertsEndpoints.List(User, Db, string.IsNullOrWhiteSpace(Q) ? null : Q.Trim(), null)).Value!;
         Invitations = (await MailEndpoints.List(Survey, Db, null)).Value!.Where(m => m.Kind == "invitation")
             .GroupBy(m => m.ToAddress, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
     }
@@ -43,6 +43,13 @@ public sealed class ManagePage : ConsolePage
             Service<LivePublisher>(), Service<LinkVault>(), Service<IBackgroundJobClient>()), "done.panel.added", v => NewLinks.AddRange((List<Invitation>)v!));
     }
 
+    public async Task<IActionResult> OnPostAddByEmailAsync(string? email)
+    {
+        var body = new PanelRequest([new PanelAddition(null, email?.Trim() ?? "", Fields("fields"))]);
+        return await ActAsync(body, async () => await PanelEndpoints.Add(Survey, body, User, Db, Request, Service<IOptions<ForesightOptions>>(),
+            Service<LivePublisher>(), Service<LinkVault>(), Service<IBackgroundJobClient>()), "done.panel.added", v => NewLinks.AddRange((List<Invitation>)v!));
+    }
+
     public async Task<IActionResult> OnPostFieldsAsync(long member)
     {
         var body = new FieldsRequest(Fields("fields") ?? []);
@@ -52,10 +59,10 @@ public sealed class ManagePage : ConsolePage
 
     public async Task<IActionResult> OnPostRenewAsync(long member) =>
         await ActAsync(null, async () => await PanelEndpoints.Renew(Survey, member, User, Db, Request, Service<IOptions<ForesightOptions>>(),
-            Service<CredentialStore>(), Service<LinkVault>()), "done.panel.renewed", v => NewLinks.Add((Invitation)v!));
+            Service<ChangeEvents>(), Service<LinkVault>()), "done.panel.renewed", v => NewLinks.Add((Invitation)v!));
 
     public async Task<IActionResult> OnPostRevokeAsync(long member) =>
-        await ActAsync(null, async () => await PanelEndpoints.Revoke(Survey, member, User, Db, Service<CredentialStore>()), "done.panel.revoked");
+        await ActAsync(null, async () => await PanelEndpoints.Revoke(Survey, member, User, Db, Service<ChangeEvents>()), "done.panel.revoked");
 
     public async Task<IActionResult> OnPostExpertAsync(string? name, string? email, string? organisation, string? orgType, string? region, string? expertise, string? language)
     {

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Dapper;
+using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Features.Surveys;
@@ -95,10 +96,13 @@ public static class PanelEndpoints
         for (int i = 0; i < body.Members.Count; i++)
         {
             var m = body.Members[i];
-            var expert = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Expertise)>(
-                "SELECT id, name, expertise FROM experts WHERE id = @id OR (@id IS NULL AND email = @email)",
-                new { id = m.ExpertId, email = m.Email?.Trim().ToLowerInvariant() }, tx);
-            if (expert.Id == 0) { errors.Add($"members[{i}]: no expert {m.ExpertId?.ToString() ?? m.Email} in the pool"); continue; }
+            // By id: only an expert the caller may see. By e-mail: any expert of the pool, whose address the caller knows
+            // already (an expert shared with another agency's survey); their details are not changed.
+            var expert = await c.QuerySingleOrDefaultAsync<(long Id, string Name, string Expertise)>($"""
+                SELECT e.id, e.name, e.expertise FROM experts e
+                WHERE (e.id = @id AND {ExpertAccess.Visible}) OR (@id IS NULL AND e.email = @email)
+                """, ExpertAccess.Parameters(user, new { id = m.ExpertId, email = m.Email?.Trim().ToLowerInvariant() }), tx);
+            if (expert.Id == 0) { errors.Add(m.ExpertId is { } missing ? $"members[{i}]: no expert {missing} in your pool" : $"members[{i}]: no expert with e-mail {m.Email} in the pool"); continue; }
             var codes = m.Fields?.ToList()
                 ?? expert.Expertise.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(fieldIds.ContainsKey).ToList();
             if (codes.Count == 0) { errors.Add($"members[{i}]: say which fields {expert.Name} answers (fields: [...]); their expertise names none of {string.Join(", ", fieldIds.Keys)}"); continue; }
@@ -174,7 +178,7 @@ public static class PanelEndpoints
     }
 
     internal static async Task<Results<Ok<Invitation>, ProblemHttpResult>> Renew(
-        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, CredentialStore credentials, LinkVault vault)
+        SurveyRef survey, long member, ClaimsPrincipal user, Db db, HttpRequest request, IOptions<ForesightOptions> options, ChangeEvents changes, LinkVault vault)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -187,11 +191,11 @@ public static class PanelEndpoints
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_renewed", new { member });
         var m = (await MembersAsync(c, survey.Id, tx)).Single(x => x.Id == member);
         await tx.CommitAsync();
-        credentials.ForgetMember(member);
+        changes.Publish(new MemberAccessEnded(member));
         return TypedResults.Ok(new Invitation(m.Id, m.ExpertId, m.Name, m.Pseudonym, m.Fields, Link(LinkBase(request, options), secret), secret));
     }
 
-    internal static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db, CredentialStore credentials)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long member, ClaimsPrincipal user, Db db, ChangeEvents changes)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -200,7 +204,7 @@ public static class PanelEndpoints
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_revoked", new { member });
         await tx.CommitAsync();
-        credentials.ForgetMember(member);
+        changes.Publish(new MemberAccessEnded(member));
         return TypedResults.NoContent();
     }
 }

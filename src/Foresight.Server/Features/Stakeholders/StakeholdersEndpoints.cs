@@ -55,7 +55,7 @@ public static class StakeholdersEndpoints
         return TypedResults.Created($"/api/surveys/{survey.Id}/stakeholders", new StakeholderView(target.Id, email, target.Name, now));
     }
 
-    internal static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long userId, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Revoke(SurveyRef survey, long userId, ClaimsPrincipal user, Db db, ChangeEvents changes)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -63,6 +63,7 @@ public static class StakeholdersEndpoints
         if (n == 0) return Problems.NotFound($"Account {userId} has no access to survey '{survey.Slug}'.");
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "stakeholder.revoked", new { userId });
         await tx.CommitAsync();
+        changes.Publish(new UserAccessEnded(userId, survey.Id));
         return TypedResults.NoContent();
     }
 }

@@ -60,7 +60,7 @@ public sealed class OverviewPage : ConsolePage
     }
 
     public async Task<IActionResult> OnPostRevokeAsync(long userId) =>
-        await ActAsync(null, async () => await StakeholdersEndpoints.Revoke(Survey, userId, User, Db), "done.revoked");
+        await ActAsync(null, async () => await StakeholdersEndpoints.Revoke(Survey, userId, User, Db, Service<ChangeEvents>()), "done.revoked");
 
     public async Task<IActionResult> OnPostReplaceAsync() =>
         await ActAsync(null, async () => await SurveysEndpoints.Replace(Survey, Request, User, Db, Service<SurveyCatalog>()), "done.replaced");

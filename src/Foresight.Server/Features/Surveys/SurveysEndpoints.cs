@@ -22,6 +22,8 @@ public sealed record FileError(string File, int Line, int Column, string Message
 
 public sealed record RulesVersion(int Version, string CreatedAt, string Source, ConsensusRules Rules, IReadOnlyList<int> Rounds);
 
+public sealed record CoordinatorView(long UserId, string Email, string Name);
+
 public sealed record CoordinatorRequest(string Email) : IValidatable
 {
     public IEnumerable<string> Validate()
@@ -55,7 +57,11 @@ public static class SurveysEndpoints
         one.MapGet("/rules", Rules).WithSummary("Every version of the consensus and stop rules, and the rounds judged by each");
         one.MapPut("/rules", NewRules).WithMetadata(new BodyLimit(64 * 1024)).Accepts<string>("application/yaml")
             .WithSummary("Declare a new version of the consensus rules (the 'consensus' section as YAML); it applies to rounds opened from now on");
-        one.MapPost("/coordinators", AddCoordinator).Validate<CoordinatorRequest>();
+        one.MapGet("/coordinators", Coordinators).WithSummary("The accounts that coordinate this survey");
+        one.MapPost("/coordinators", AddCoordinator).Validate<CoordinatorRequest>().RequireAuthorization(Policies.Admin)
+            .WithSummary("Make a coordinator account a coordinator of this survey (admins only)");
+        one.MapDelete("/coordinators/{userId:long}", RemoveCoordinator).RequireAuthorization(Policies.Admin)
+            .WithSummary("Remove a coordinator from this survey (admins only); their open live views of it end at once");
     }
 
     internal static async Task<Ok<List<SurveySummary>>> List(ClaimsPrincipal user, Db db)
@@ -210,6 +216,27 @@ public static class SurveysEndpoints
         await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@Id, @user) ON CONFLICT DO NOTHING", new { survey.Id, user = target.Id }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "coordinator.added", new { body.Email });
         await tx.CommitAsync();
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<Ok<List<CoordinatorView>>> Coordinators(SurveyRef survey, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        return TypedResults.Ok((await c.QueryAsync<CoordinatorView>("""
+            SELECT u.id AS user_id, u.email, u.name FROM survey_coordinators sc JOIN users u ON u.id = sc.user_id
+            WHERE sc.survey_id = @Id ORDER BY u.email
+            """, new { survey.Id })).ToList());
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> RemoveCoordinator(SurveyRef survey, long userId, ClaimsPrincipal user, Db db, ChangeEvents changes)
+    {
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        var n = await c.ExecuteAsync("DELETE FROM survey_coordinators WHERE survey_id = @Id AND user_id = @userId", new { survey.Id, userId }, tx);
+        if (n == 0) return Problems.NotFound($"Account {userId} does not coordinate survey '{survey.Slug}'.");
+        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "coordinator.removed", new { userId });
+        await tx.CommitAsync();
+        changes.Publish(new UserAccessEnded(userId, survey.Id));
         return TypedResults.NoContent();
     }
 
