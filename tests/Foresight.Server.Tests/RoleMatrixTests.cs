@@ -180,6 +180,8 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         ["POST /console/surveys/{survey}?handler=Grant"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}?handler=Revoke"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}?handler=Replace"] = Who.CoordinatorsOfA,
+        ["POST /console/surveys/{survey}?handler=AddCoordinator"] = Who.Admin,
+        ["POST /console/surveys/{survey}?handler=RemoveCoordinator"] = Who.Admin,
         ["GET /console/surveys/{survey}/live"] = Who.CoordinatorsOfA,
         ["GET /console/surveys/{survey}/key-technologies"] = Who.CoordinatorsOfA,
         ["POST /console/surveys/{survey}/key-technologies"] = Who.CoordinatorsOfA,

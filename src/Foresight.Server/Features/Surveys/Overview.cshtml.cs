@@ -20,6 +20,8 @@ public sealed class OverviewPage : ConsolePage
     public List<RoundView> Rounds { get; private set; } = [];
     public List<StakeholderView> Stakeholders { get; private set; } = [];
     public List<OutboxEntry> Mail { get; private set; } = [];
+    public List<CoordinatorView> Coordinators { get; private set; } = [];
+    public bool IsAdmin => User.IsAdmin();
     public RoundView? OpenRound => Rounds.FirstOrDefault(r => r.Status == "open");
 
     protected override async Task LoadAsync()
@@ -28,6 +30,7 @@ public sealed class OverviewPage : ConsolePage
         Rounds = (await RoundsEndpoints.List(Survey, Db, Service<SurveyCatalog>())).Value!;
         Stakeholders = (await StakeholdersEndpoints.List(Survey, Db)).Value!;
         Mail = (await MailEndpoints.List(Survey, Db, null)).Value!;
+        Coordinators = (await SurveysEndpoints.Coordinators(Survey, Db)).Value!;
     }
 
     /// <summary>A deadline typed in a datetime-local field, read as UTC (the page says so).</summary>
@@ -61,6 +64,20 @@ public sealed class OverviewPage : ConsolePage
 
     public async Task<IActionResult> OnPostRevokeAsync(long userId) =>
         await ActAsync(null, async () => await StakeholdersEndpoints.Revoke(Survey, userId, User, Db, Service<ChangeEvents>()), "done.revoked");
+
+    // A survey's coordinators are granted and removed by admins only (the API's endpoints say so too).
+    public async Task<IActionResult> OnPostAddCoordinatorAsync(string? email)
+    {
+        if (!User.IsAdmin()) return Forbid();
+        var body = new CoordinatorRequest(email ?? "");
+        return await ActAsync(body, async () => await SurveysEndpoints.AddCoordinator(Survey, body, User, Db), "done.coordinator.added");
+    }
+
+    public async Task<IActionResult> OnPostRemoveCoordinatorAsync(long userId)
+    {
+        if (!User.IsAdmin()) return Forbid();
+        return await ActAsync(null, async () => await SurveysEndpoints.RemoveCoordinator(Survey, userId, User, Db, Service<ChangeEvents>()), "done.coordinator.removed");
+    }
 
     public async Task<IActionResult> OnPostReplaceAsync() =>
         await ActAsync(null, async () => await SurveysEndpoints.Replace(Survey, Request, User, Db, Service<SurveyCatalog>()), "done.replaced");
