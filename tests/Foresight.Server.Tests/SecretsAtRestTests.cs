@@ -210,6 +210,15 @@ public sealed class SecretsAtRestTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task MasterKey_and_MasterKeyFile_together_stop_the_start()
+    {
+        var keyFile = Path.Combine(_dir, "master.key");
+        await File.WriteAllTextAsync(keyFile, ForesightFactory.MasterKey);
+        using var app = new ForesightFactory().With("Foresight:Database", Database).With("Foresight:MasterKeyFile", keyFile);
+        Assert.Contains("Give one of Foresight:MasterKey and Foresight:MasterKeyFile, not both", StartFailure(app));
+    }
+
+    [Fact]
     public void RequireMasterKey_without_a_master_key_stops_the_start_saying_how_to_make_one()
     {
         using var app = new ForesightFactory().With("Foresight:Database", Database)

@@ -18,7 +18,7 @@ public static class DataProtectionSetup
         OwnerOnly.CreateNewDirectory(Path.GetDirectoryName(database)!);
         var keys = Path.Combine(Path.GetDirectoryName(database)!, "keys");
         OwnerOnly.CreateDirectory(keys);
-        var masterKey = MasterKey.Resolve(config, database, keys, KeyRingFolder.HasSealedKeys(keys));
+        var masterKey = MasterKey.Resolve(config, env.ContentRootPath, database, keys, KeyRingFolder.HasSealedKeys(keys));
         var ring = KeyRingFolder.Prepare(keys, masterKey);
         services.AddSingleton(masterKey);
         services.AddSingleton(ring);

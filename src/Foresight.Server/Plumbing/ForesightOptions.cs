@@ -14,7 +14,7 @@ public sealed class ForesightOptions
     /// </summary>
     public string? MasterKey { get; set; }
 
-    /// <summary>Instead of <see cref="MasterKey"/>: a file holding it (e.g. a Docker or systemd secret).</summary>
+    /// <summary>Instead of <see cref="MasterKey"/>: a file holding it (e.g. a Docker or systemd secret); relative paths are under the content root.</summary>
     public string? MasterKeyFile { get; set; }
 
     /// <summary>Production: without MasterKey or MasterKeyFile the server does not start (instead of generating one in ~/.config).</summary>

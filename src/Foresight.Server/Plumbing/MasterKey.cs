@@ -60,8 +60,9 @@ public sealed class MasterKey
     /// The master key the configuration gives, or for the embedded default the one generated for this database in the
     /// user's config directory (made now if there is none and no key is encrypted yet).
     /// </summary>
+    /// <param name="contentRoot">what a relative MasterKeyFile is under, as for the database</param>
     /// <param name="keysAreSealed">whether data/keys already holds keys encrypted with a master key: then a new one is never generated</param>
-    public static MasterKey Resolve(IConfiguration config, string databasePath, string keysFolder, bool keysAreSealed)
+    public static MasterKey Resolve(IConfiguration config, string contentRoot, string databasePath, string keysFolder, bool keysAreSealed)
     {
         var value = config[Setting];
         var file = config[FileSetting];
@@ -70,7 +71,7 @@ public sealed class MasterKey
         if (!string.IsNullOrWhiteSpace(value)) return Parse(value, Setting);
         if (!string.IsNullOrWhiteSpace(file))
         {
-            var path = Path.GetFullPath(file);
+            var path = Path.GetFullPath(file, contentRoot);
             string text;
             try { text = File.ReadAllText(path); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
