@@ -1,6 +1,9 @@
 # Foresight server image. Build: docker build -t foresight .
-# Run:   docker run -p 8080:8080 -v foresight-data:/data foresight
-#        (add -e Foresight__SampleSurvey=/app/surveys/quick-start.yaml to start with a sample survey)
+# Once: echo "Foresight__MasterKey=$(openssl rand -base64 32)" > foresight.env   (the master key that encrypts the
+#       data-protection keys on the volume; keep this file, apart from the volume and its backups)
+# Run:   docker run -p 8080:8080 -v foresight-data:/data --env-file foresight.env foresight
+#        (add -e Foresight__SampleSurvey=/app/surveys/quick-start.yaml to start with a sample survey;
+#        or give Foresight__MasterKeyFile=/run/secrets/... for a key mounted as a secret)
 
 # --- build -------------------------------------------------------------------------------------------
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
@@ -35,9 +38,12 @@ COPY --from=build /out/server ./
 COPY --from=build /out/cli ./cli/
 COPY surveys/ ./surveys/
 RUN ln -s /app/cli/foresight /usr/local/bin/foresight \
- && mkdir -p /data && chown app:app /data
+ && mkdir -p /data && chown app:app /data && chmod 700 /data
+# RequireMasterKey: without Foresight__MasterKey or Foresight__MasterKeyFile the server stops at start, instead of
+# generating a master key in the container's home, which a new container would not have.
 ENV ASPNETCORE_URLS=http://+:8080 \
     Foresight__Database=/data/foresight.db \
+    Foresight__RequireMasterKey=true \
     DOTNET_CLI_TELEMETRY_OPTOUT=1
 VOLUME ["/data"]
 EXPOSE 8080

@@ -33,6 +33,7 @@ public static class BackupCommand
             using (var source = Open(db, SqliteOpenMode.ReadWrite))
             {
                 if (NotForesight(source) is { } why) return CliApp.Fail(stderr, $"{a.Positional[0]}: {why}");
+                CreateOwnerOnly(partial);
                 using var copy = Open(partial, SqliteOpenMode.ReadWriteCreate);
                 WhileBusy(() => source.BackupDatabase(copy));
                 // The copy carries the source's WAL mark in its header; a backup is better as one self-contained file.
@@ -84,6 +85,7 @@ public static class BackupCommand
 
             string? aside = null;
             bool existed = File.Exists(db) && new FileInfo(db).Length > 0;
+            if (!File.Exists(db)) CreateOwnerOnly(db);
             using var target = Open(db, SqliteOpenMode.ReadWriteCreate, busySeconds: 2);
             if (existed)
             {
@@ -109,6 +111,7 @@ public static class BackupCommand
                 }
                 // The database as it was, kept beside it (through SQLite, so what is still in its WAL is kept too).
                 aside = $"{db}.before-restore-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
+                CreateOwnerOnly(aside);
                 using (var keep = Open(aside, SqliteOpenMode.ReadWriteCreate))
                 {
                     target.BackupDatabase(keep);
@@ -139,6 +142,19 @@ public static class BackupCommand
         {
             SqliteConnection.ClearAllPools();
         }
+    }
+
+    /// <summary>
+    /// An empty file only its owner may read (0600), for SQLite to fill: a copy holds what the database holds, and SQLite
+    /// would create it 0644. SQLite accepts an empty file as an empty database and gives its journal the file's mode.
+    /// </summary>
+    static void CreateOwnerOnly(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (new FileStream(path, options)) { }
+        // The umask can only take bits away, but an existing file keeps its mode: set it.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     /// <param name="busySeconds">how long a statement waits for another connection's lock before it fails</param>

@@ -16,6 +16,11 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
 {
     public const string AdminEmail = "admin@test.local";
     public const string AdminPassword = "admin-password-for-tests";
+    /// <summary>
+    /// The master key of every test server (in-process and <see cref="ServerProcess"/>), so that none generates one in
+    /// the real ~/.config, and a second server on the same data reads the first one's keys.
+    /// </summary>
+    public const string MasterKey = "ojB3Jae+ZIFybx3YG66roVWvIUttluS1IcKdMqmfK9o=";
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "foresight-tests", Guid.NewGuid().ToString("n"));
     public string DatabasePath => Path.Combine(Directory, "data", "foresight.db");
@@ -34,6 +39,7 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
         builder.UseSetting("Foresight:Admin:Email", AdminEmail);
         builder.UseSetting("Foresight:Admin:Password", AdminPassword);
         builder.UseSetting("Foresight:PublicUrl", "http://foresight.test");
+        builder.UseSetting("Foresight:MasterKey", MasterKey);
         builder.UseSetting("Foresight:RateLimits:SignInPerMinute", "1000");
         builder.UseSetting("Foresight:RateLimits:AnswersPerMinute", "100000");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);

@@ -59,7 +59,10 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <param name="output">receives each line the server prints; the last lines are kept in <see cref="RecentOutput"/> either way</param>
     /// <param name="serverGc">the garbage collector the server is deployed with (ASP.NET Core's default, server GC);
     /// tests run many servers side by side and use the workstation collector</param>
-    public static async Task<ServerProcess> StartAsync(string? directory, IEnumerable<string> settings, Action<string>? output = null, bool serverGc = false)
+    /// <param name="environment">environment variables for the server; a null value removes one (the master key is
+    /// <see cref="ForesightFactory.MasterKey"/>, from Foresight__MasterKey, unless given here)</param>
+    public static async Task<ServerProcess> StartAsync(string? directory, IEnumerable<string> settings, Action<string>? output = null, bool serverGc = false,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var dll = ServerDll();
         bool owns = directory is null;
@@ -75,6 +78,9 @@ public sealed class ServerProcess : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
         }.Concat(settings)) info.ArgumentList.Add(a);
         info.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
+        info.Environment["Foresight__MasterKey"] = ForesightFactory.MasterKey;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) info.Environment.Remove(name); else info.Environment[name] = value;
         // FORESIGHT_PERF_MAP=1 writes /tmp/perf-PID.map so that `perf` can name JIT-compiled frames.
         if (Environment.GetEnvironmentVariable("FORESIGHT_PERF_MAP") == "1") { info.Environment["DOTNET_PerfMapEnabled"] = "1"; info.Environment["DOTNET_EnableWriteXorExecute"] = "0"; }
 

@@ -40,6 +40,18 @@ public sealed class Db
         WriterPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {sync};";
     }
 
+    /// <summary>
+    /// Creates the data folder (when missing) and the database file owner-only (0600) before SQLite first opens it, and
+    /// makes an existing one 0600: SQLite creates its -wal and -shm files with the database file's mode, so they follow.
+    /// </summary>
+    public void CreateFiles()
+    {
+        OwnerOnly.CreateNewDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        OwnerOnly.CreateFile(Path);
+        // Left by an earlier version (after a crash) with that version's mode.
+        foreach (var suffix in new[] { "-wal", "-shm", "-journal" }) OwnerOnly.Tighten(Path + suffix);
+    }
+
     static Db()
     {
         SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());

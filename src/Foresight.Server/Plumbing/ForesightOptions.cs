@@ -8,6 +8,18 @@ public sealed class ForesightOptions
     /// <summary>SQLite database file; relative paths are under the content root. The directory is created.</summary>
     public string Database { get; set; } = "data/foresight.db";
 
+    /// <summary>
+    /// The key that encrypts the data-protection keys in data/keys: the base64 of 32 random bytes. Not kept in the data
+    /// folder; read once at start-up (<see cref="Plumbing.MasterKey"/>).
+    /// </summary>
+    public string? MasterKey { get; set; }
+
+    /// <summary>Instead of <see cref="MasterKey"/>: a file holding it (e.g. a Docker or systemd secret); relative paths are under the content root.</summary>
+    public string? MasterKeyFile { get; set; }
+
+    /// <summary>Production: without MasterKey or MasterKeyFile the server does not start (instead of generating one in ~/.config).</summary>
+    public bool RequireMasterKey { get; set; }
+
     /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut.</summary>
     public string Synchronous { get; set; } = "NORMAL";
 

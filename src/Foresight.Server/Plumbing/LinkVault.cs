@@ -4,7 +4,8 @@ namespace Foresight.Server.Plumbing;
 
 /// <summary>
 /// Keeps secrets the server must hand out again later (an expert's personal link in a reminder, a published report's
-/// link in a thank-you) encrypted with the data-protection key ring, which lives outside the database.
+/// link in a thank-you) encrypted with the data-protection key ring, which lives outside the database (data/keys) and is
+/// itself encrypted with the master key, which lives outside the data folder.
 /// </summary>
 public sealed class LinkVault(IDataProtectionProvider provider)
 {

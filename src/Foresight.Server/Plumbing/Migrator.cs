@@ -11,7 +11,7 @@ public static class Migrator
 {
     public static async Task MigrateAsync(Db db, ILogger logger, CancellationToken ct = default)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(db.Path)!);
+        db.CreateFiles();
         await using var connection = await db.OpenAsync(ct);
         await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
         await connection.ExecuteAsync("""

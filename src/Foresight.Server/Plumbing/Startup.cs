@@ -28,6 +28,7 @@ public static class Startup
         var db = app.Services.GetRequiredService<Db>();
         var options = app.Services.GetRequiredService<IOptions<ForesightOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Foresight.Startup");
+        DataProtectionSetup.LogKeyRing(app.Services, logger);
         await Migrator.MigrateAsync(db, logger);
         var notes = app.Services.GetRequiredService<StartupNotes>().Lines;
         await EnsureAdminAsync(db, options, logger, notes);

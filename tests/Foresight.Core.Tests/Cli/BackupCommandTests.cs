@@ -156,6 +156,24 @@ public sealed class BackupCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_backup_and_what_a_restore_creates_are_readable_by_their_owner_only()
+    {
+        if (OperatingSystem.IsWindows()) return; // no Unix modes
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var db = NewDatabase("foresight.db", 10);
+        File.SetUnixFileMode(db, ownerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead); // as an earlier server left it
+        var backup = PathOf("backup.db");
+        Assert.Equal(0, (await RunAsync("backup", db, backup)).Code);
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(backup));
+
+        var restored = PathOf("restored.db");
+        Assert.Equal(0, (await RunAsync("restore", backup, restored)).Code);
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(restored));
+        Assert.Equal(0, (await RunAsync("restore", backup, db)).Code);
+        Assert.Equal(ownerOnly, File.GetUnixFileMode(Assert.Single(Directory.GetFiles(_dir, "foresight.db.before-restore-*"))));
+    }
+
+    [Fact]
     public async Task Backup_does_not_replace_an_existing_file_without_force()
     {
         var db = NewDatabase("foresight.db", 10);
