@@ -385,7 +385,7 @@ public static class UiStrings
         ["panel.title"] = ("专家组", "Panel"),
         ["panel.empty"] = ("专家组还没有成员。请从下方专家库中选择。", "The panel is empty. Pick experts from the pool below."),
         ["panel.pick"] = ("请至少选择一位专家。", "Pick at least one expert."),
-        ["panel.links"] = ("个人邀请链接只显示这一次（只保存其摘要）。开启轮次时系统会通过邮件发送邀请；也可以直接把链接转给专家。", "These personal links are shown only now (only their hash is stored). Opening a round e-mails the invitations; you may also pass a link on yourself."),
+        ["panel.links"] = ("个人邀请链接只在此显示这一次（系统只为发送邀请邮件加密保存它）。开启轮次时系统会通过邮件发送邀请；也可以直接把链接转给专家。", "These personal links are shown only now (the server keeps them only encrypted, to e-mail them). Opening a round e-mails the invitations; you may also pass a link on yourself."),
         ["panel.expert"] = ("专家", "Expert"),
         ["panel.pseudonym"] = ("匿名代号", "Pseudonym"),
         ["panel.link"] = ("个人链接", "Personal link"),
