@@ -43,7 +43,7 @@ public static class LiveBenchmark
                 o.SkipNegotiation = true;
                 o.AccessTokenProvider = () => Task.FromResult<string?>(api.Token);
             }).Build();
-            c.On<JsonElement>("update", e =>
+            c.On<JsonElement>(nameof(Foresight.Server.Features.Live.ILiveClient.Update), e =>
             {
                 long at = Stopwatch.GetTimestamp();
                 Interlocked.Increment(ref messages);

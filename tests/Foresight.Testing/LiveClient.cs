@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Connections;
+using Foresight.Server.Features.Live;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Foresight.Testing;
@@ -22,8 +23,8 @@ public sealed class LiveClient : IAsyncDisposable
     LiveClient(HubConnection connection)
     {
         Connection = connection;
-        foreach (var method in new[] { "update", "round", "report", "snapshot" })
-            connection.On<JsonElement>(method, e => Handle(method, JsonNode.Parse(e.GetRawText())!));
+        foreach (var method in new[] { nameof(ILiveClient.Update), nameof(ILiveClient.Round), nameof(ILiveClient.Report), nameof(ILiveClient.Snapshot) })
+            connection.On<JsonElement>(method, e => Handle(method.ToLowerInvariant(), JsonNode.Parse(e.GetRawText())!));
     }
 
     void Handle(string method, JsonNode m)

@@ -416,6 +416,7 @@ public static class UiStrings
         ["pool.add"] = ("加入专家组", "Add to the panel"),
         ["pool.new"] = ("添加专家", "Add an expert"),
         ["pool.byemail"] = ("按邮箱加入专家组", "Add to the panel by e-mail"),
+        ["pool.byemail.add"] = ("按邮箱加入", "Add by e-mail"),
         ["pool.byemail.note"] = ("专家库中已有、但您看不到的专家（例如参加其他机构调查的专家）可按其邮箱加入本调查的专家组；其信息不变。", "An expert who is in the pool but not in your list (for example one who sits on another agency's survey) joins this survey's panel by their e-mail; their details stay as they are."),
         ["pool.name"] = ("姓名", "Name"),
         ["pool.import"] = ("导入专家名单（CSV）", "Import experts (CSV)"),

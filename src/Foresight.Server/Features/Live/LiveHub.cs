@@ -9,7 +9,7 @@ namespace Foresight.Server.Features.Live;
 /// a client that notices a gap in a stream's sequence numbers calls Join again.
 /// </summary>
 [Authorize]
-public sealed class LiveHub(LivePublisher publisher, LiveConnections connections) : Hub
+public sealed class LiveHub(LivePublisher publisher, LiveConnections connections) : Hub<ILiveClient>
 {
     public const string Path = "/hubs/live";
 
@@ -28,4 +28,23 @@ public sealed class LiveHub(LivePublisher publisher, LiveConnections connections
         publisher.Disconnected(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }
+}
+
+/// <summary>
+/// The messages hub clients receive, by these names (the browser's client matches them without regard to case). Every
+/// message carries its stream and sequence number; a client that sees a gap joins again for a snapshot.
+/// </summary>
+public interface ILiveClient
+{
+    /// <summary>What changed in a stream since its last message: the latest state of each changed topic, and the progress.</summary>
+    Task Update(LiveUpdate message);
+
+    /// <summary>The round opened, closed or had its deadline moved.</summary>
+    Task Round(LiveRoundEvent message);
+
+    /// <summary>A state to start from: at join, or when an expert's connection joins a topic's Real-Time stream.</summary>
+    Task Snapshot(LiveSnapshot message);
+
+    /// <summary>A report's PDF is ready.</summary>
+    Task Report(LiveReportReady message);
 }

@@ -26,14 +26,9 @@ public sealed class LiveOptions
 /// Every message carries its stream and a sequence number; a client that sees a gap asks for a snapshot.
 /// Changes are coalesced per stream: an idle stream sends at once, a busy one at most MaxUpdatesPerSecond.
 /// </summary>
-public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog catalog, IOptions<LiveOptions> options, ILogger<LivePublisher> log)
+public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, SurveyCatalog catalog, IOptions<LiveOptions> options, ILogger<LivePublisher> log)
     : BackgroundService
 {
-    public const string UpdateMethod = "update";
-    public const string RoundMethod = "round";
-    public const string SnapshotMethod = "snapshot";
-    public const string ReportMethod = "report";
-
     sealed class Slot
     {
         public readonly object Gate = new();
@@ -198,7 +193,7 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
         foreach (var s in _streams.Values.Where(s => s.SurveyId == surveyId && s.Kind is "coord" or "stake" or "exp"))
         {
             await s.Gate.WaitAsync();
-            try { await hub.Clients.Group(s.Name).SendAsync(RoundMethod, new LiveRoundEvent(s.Name, ++s.Seq, name, info)); }
+            try { await hub.Clients.Group(s.Name).Round(new LiveRoundEvent(s.Name, ++s.Seq, name, info)); }
             finally { s.Gate.Release(); }
         }
     }
@@ -210,7 +205,7 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
         foreach (var s in _streams.Values.Where(s => s.SurveyId == surveyId && (s.Kind == "coord" || s.Kind == "stake" && published)))
         {
             await s.Gate.WaitAsync();
-            try { await hub.Clients.Group(s.Name).SendAsync(ReportMethod, new LiveReportReady(s.Name, ++s.Seq, round, language, url)); }
+            try { await hub.Clients.Group(s.Name).Report(new LiveReportReady(s.Name, ++s.Seq, round, language, url)); }
             finally { s.Gate.Release(); }
         }
     }
@@ -327,7 +322,7 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
             {
                 if (sid != surveyId) continue;
                 var (name, seq, view) = await TopicStreamAsync(surveyId, topic, live, connectionId, k);
-                await hub.Clients.Client(connectionId).SendAsync(SnapshotMethod, new LiveSnapshot(live.Survey.Id, Roles.Expert, live.Info(),
+                await hub.Clients.Client(connectionId).Snapshot(new LiveSnapshot(live.Survey.Id, Roles.Expert, live.Info(),
                     new Dictionary<string, long> { [name] = seq }, null, view is null ? [] : [view], k));
             }
         }
@@ -406,7 +401,7 @@ public sealed class LivePublisher(IHubContext<LiveHub> hub, Db db, SurveyCatalog
             }
             if (topics.Count == 0 && progress is null) return;
             s.LastSend = DateTime.UtcNow;
-            await hub.Clients.Group(s.Name).SendAsync(UpdateMethod, new LiveUpdate(s.Name, ++s.Seq, live.Number, progress, topics));
+            await hub.Clients.Group(s.Name).Update(new LiveUpdate(s.Name, ++s.Seq, live.Number, progress, topics));
         }
         finally { s.Gate.Release(); }
     }
