@@ -155,6 +155,28 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"total {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
+    /// <summary>
+    /// Found by sending malformed requests on the wire (issue 22): a request whose Accept header leaves JSON out (image/png, text/html alone) got
+    /// its error as plain text, or, where the exception handler answers, no answer it could write: Kestrel's empty 400 or
+    /// 500, and the error handler's failure logged as an error. Errors are ProblemDetails whatever Accept asks for.
+    /// </summary>
+    [Fact]
+    public async Task An_Accept_header_without_JSON_still_gets_a_problem_and_logs_no_error()
+    {
+        var client = _app.Anonymous();
+        foreach (var accept in new[] { "image/png", "text/html", "application/xml;q=0.9, text/plain" })
+        {
+            var bad = new HttpRequestMessage(HttpMethod.Post, "/api/auth/signin") { Content = new StringContent("{bad", Encoding.UTF8, "application/json") };
+            bad.Headers.TryAddWithoutValidation("Accept", accept);
+            Assert.Contains("JSON", (await Api.ProblemAsync(await client.SendAsync(bad), HttpStatusCode.BadRequest))["detail"]!.GetValue<string>());
+            var nothing = new HttpRequestMessage(HttpMethod.Get, "/api/nothing-here");
+            nothing.Headers.TryAddWithoutValidation("Accept", accept);
+            Assert.Contains("nothing at", (await Api.ProblemAsync(await client.SendAsync(nothing), HttpStatusCode.NotFound))["detail"]!.GetValue<string>());
+        }
+        var errors = _app.Logged.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
     [Fact]
     public async Task An_answer_after_the_round_closed_is_refused_and_stores_nothing()
     {
