@@ -29,6 +29,7 @@ builder.Services.AddForesightDataProtection(builder.Configuration, builder.Envir
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<StartupNotes>();
 builder.Services.AddProblemDetails();
+builder.Services.AddKestrelProblemResponses();
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddForesightAuth();

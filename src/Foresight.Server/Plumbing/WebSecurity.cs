@@ -28,6 +28,18 @@ public static class WebSecurity
 
     public const string AntiforgeryHeader = "X-CSRF-Token";
 
+    /// <summary>Headers on every answer besides the content security policy (Kestrel's own refusals get them too).</summary>
+    public static readonly (string Name, string Value)[] EveryAnswerHeaders =
+    [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        // Invitation links and shared report links carry secrets in the path: never send them on as a referrer.
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Resource-Policy", "same-origin"),
+    ];
+
     public static IServiceCollection AddForesightWebSecurity(this IServiceCollection services)
     {
         services.AddAntiforgery(o =>
@@ -58,13 +70,7 @@ public static class WebSecurity
                 var h = context.Response.Headers;
                 var path = context.Request.Path;
                 h.ContentSecurityPolicy = path.StartsWithSegments("/scalar") || path.StartsWithSegments("/hangfire") ? ToolPagesPolicy : ContentSecurityPolicy;
-                h.XContentTypeOptions = "nosniff";
-                h.XFrameOptions = "DENY";
-                // Invitation links and shared report links carry secrets in the path: never send them on as a referrer.
-                h["Referrer-Policy"] = "no-referrer";
-                h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
-                h["Cross-Origin-Opener-Policy"] = "same-origin";
-                h["Cross-Origin-Resource-Policy"] = "same-origin";
+                foreach (var (name, value) in EveryAnswerHeaders) h[name] = value;
                 // Answers to a signed-in caller hold personal or unpublished data: no shared or browser cache keeps them.
                 if (context.User.Identity?.IsAuthenticated == true && !h.ContainsKey("Cache-Control")) h.CacheControl = "no-store";
                 return Task.CompletedTask;
