@@ -126,6 +126,34 @@ public sealed class WebSecurityTests : IDisposable
         await Api.OkAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline", deadline));
     }
 
+    /// <summary>
+    /// Issue 22: the antiforgery cookie lacked Secure on plain HTTP (a trial on localhost), where the session cookie has it.
+    /// It is Secure on every answer now, and a form posted with it over plain HTTP is still taken (browsers keep Secure
+    /// cookies from http://localhost and send them back there).
+    /// </summary>
+    [Fact]
+    public async Task The_antiforgery_cookie_is_secure_on_plain_http_too_and_forms_still_work()
+    {
+        await _app.NewCoordinatorAsync();
+        var client = _app.Anonymous(); // http://localhost, no cookie handling: the cookie goes back by hand, as a browser would
+        var form = await client.GetAsync("/signin");
+        Assert.False(form.RequestMessage!.RequestUri!.Scheme == "https");
+        var afCookie = form.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("foresight-af="));
+        Assert.Contains("; secure", afCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; httponly", afCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", afCookie, StringComparison.OrdinalIgnoreCase);
+        var token = Regex.Match(await form.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+
+        var post = new HttpRequestMessage(HttpMethod.Post, "/signin")
+        {
+            Content = new FormUrlEncodedContent([new("Email", "coordinator@test.local"), new("Password", "coordinator-password"), new("__RequestVerificationToken", token)]),
+        };
+        post.Headers.Add("Cookie", afCookie.Split(';')[0]);
+        var signedIn = await client.SendAsync(post);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Contains("; secure", signedIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("foresight=")), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task Sign_in_attempts_and_answers_are_rate_limited()
     {

@@ -44,11 +44,7 @@ public static class WebSecurity
     {
         services.AddAntiforgery(o =>
         {
-            o.Cookie.Name = "foresight-af";
-            // ASP.NET Core refuses to issue an Always-Secure antiforgery cookie on a plain-HTTP request (a trial on
-            // localhost); on HTTPS, direct or through the proxy, it is Secure. The session cookie is always Secure.
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie = new SecureCookie { Name = "foresight-af", HttpOnly = true, IsEssential = true, SameSite = SameSiteMode.Strict };
             o.HeaderName = AntiforgeryHeader;
         });
         // A reverse proxy on the same machine (nginx, Caddy) terminates TLS: trust its X-Forwarded-For/-Proto so that
@@ -56,6 +52,24 @@ public static class WebSecurity
         services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
         services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
         return services;
+    }
+
+    /// <summary>
+    /// A cookie that is Secure on every answer, as the session cookie is. Antiforgery refuses SecurePolicy=Always on a
+    /// plain-HTTP request (a trial on localhost), so the policy stays SameAsRequest and the cookie is marked Secure here;
+    /// browsers keep Secure cookies from http://localhost and 127.0.0.1 and send them back there, and on other hosts the
+    /// server is reached over HTTPS (directly or through the proxy).
+    /// </summary>
+    sealed class SecureCookie : CookieBuilder
+    {
+        public SecureCookie() => SecurePolicy = CookieSecurePolicy.SameAsRequest;
+
+        public override CookieOptions Build(HttpContext context, DateTimeOffset expiresFrom)
+        {
+            var options = base.Build(context, expiresFrom);
+            options.Secure = true;
+            return options;
+        }
     }
 
     /// <summary>Headers first (so every answer, errors included, carries them), HSTS on HTTPS outside development.</summary>
