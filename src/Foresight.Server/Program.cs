@@ -83,7 +83,8 @@ app.UseRateLimiter();
 app.UseBodyLimits();
 
 app.MapOpenApi();
-app.MapScalarApiReference();
+// Scalar's inline script runs by a nonce of each answer (WebSecurity.ToolPagesPolicy); its fonts' CDN is another origin.
+app.MapScalarApiReference(o => o.WithNonce().DisableDefaultFonts());
 app.MapForesightHealth();
 app.MapGet("/", (HttpContext http) => Results.Redirect(http.User.IsInRole(Roles.Stakeholder) ? "/reports" : "/console")).ExcludeFromDescription();
 app.MapRazorPages();

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.HttpOverrides;
+using Scalar.AspNetCore;
 
 namespace Foresight.Server.Plumbing;
 
@@ -19,11 +20,12 @@ public static class WebSecurity
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     /// <summary>
-    /// The API reference (Scalar) and the jobs dashboard (Hangfire) are third-party pages built with inline scripts and
-    /// styles; they get this policy, which still forbids framing and other origins. Only signed-in staff reach /hangfire.
+    /// The API reference (Scalar) and the jobs dashboard (Hangfire) are third-party pages with inline styles, so they get
+    /// style-src 'unsafe-inline'; their scripts are files, bar Scalar's one inline script, which carries the nonce Scalar
+    /// makes for each answer (<paramref name="nonce"/>). Framing and other origins stay forbidden. Only admins reach /hangfire.
     /// </summary>
-    public const string ToolPagesPolicy =
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+    public static string ToolPagesPolicy(string? nonce) =>
+        $"default-src 'self'; script-src 'self'{(nonce is null ? "" : $" 'nonce-{nonce}'")}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     public const string AntiforgeryHeader = "X-CSRF-Token";
@@ -79,11 +81,13 @@ public static class WebSecurity
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.Use((context, next) =>
         {
+            // Taken now: Hangfire's dashboard moves /hangfire into PathBase (its pages' Path is "/") before it answers.
+            bool toolPage = context.Request.Path.StartsWithSegments("/scalar") || context.Request.Path.StartsWithSegments("/hangfire");
             context.Response.OnStarting(() =>
             {
                 var h = context.Response.Headers;
-                var path = context.Request.Path;
-                h.ContentSecurityPolicy = path.StartsWithSegments("/scalar") || path.StartsWithSegments("/hangfire") ? ToolPagesPolicy : ContentSecurityPolicy;
+                h.ContentSecurityPolicy = toolPage
+                    ? ToolPagesPolicy(context.Items[ScalarOptions.NonceHttpContextItemKey] as string) : ContentSecurityPolicy;
                 foreach (var (name, value) in EveryAnswerHeaders) h[name] = value;
                 // Answers to a signed-in caller hold personal or unpublished data: no shared or browser cache keeps them.
                 if (context.User.Identity?.IsAuthenticated == true && !h.ContainsKey("Cache-Control")) h.CacheControl = "no-store";
