@@ -31,6 +31,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<ChangeEvents>();
 builder.Services.AddSingleton<StartupNotes>();
 builder.Services.AddProblemDetails();
+builder.Services.AddKestrelProblemResponses();
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddForesightAuth();
@@ -85,7 +86,8 @@ app.UseRateLimiter();
 app.UseBodyLimits();
 
 app.MapOpenApi();
-app.MapScalarApiReference();
+// Scalar's inline script runs by a nonce of each answer (WebSecurity.ToolPagesPolicy); its fonts' CDN is another origin.
+app.MapScalarApiReference(o => o.WithNonce().DisableDefaultFonts());
 app.MapForesightHealth();
 app.MapGet("/", (HttpContext http) => Results.Redirect(http.User.IsInRole(Roles.Stakeholder) ? "/reports" : "/console")).ExcludeFromDescription();
 app.MapRazorPages();

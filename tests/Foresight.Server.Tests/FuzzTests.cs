@@ -155,6 +155,240 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"total {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
+    /// <summary>A request written byte for byte; <see cref="Expect"/> the status it must get, <see cref="Detail"/> words its detail must have.</summary>
+    sealed record Wire(string Kind, string Label, byte[] Bytes, int? Expect = null, string? Detail = null, bool Head = false, bool MayBeAccepted = false);
+
+    /// <summary>
+    /// Issue 22: what HttpClient will not send, written to Kestrel's port byte for byte. A chunk size beyond 32 bits to
+    /// every endpoint and page that takes a body (it was answered 500 and logged as a server error); requests Kestrel
+    /// refuses itself before any middleware runs (it answered them with an empty body); and seeded mutations of a valid
+    /// request's head. None gets a 5xx (bar 505 where the request line names an HTTP version other than 1.x), every 4xx
+    /// is a ProblemDetails with a detail, nothing is logged as an error, and the database is unchanged.
+    /// </summary>
+    [Fact]
+    public async Task Malformed_requests_on_the_wire_get_a_4xx_problem_log_no_error_and_change_nothing()
+    {
+        var seed = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next();
+        output.WriteLine($"seed {seed} (replay with FORESIGHT_FUZZ_SEED={seed})");
+        var address = _app.StartKestrel();
+        var study = await SetUpAsync();
+        var random = new Random(seed);
+        var requests = new List<Wire>();
+        foreach (var (example, _, _) in BodyEndpoints(Table(study)))
+            requests.AddRange(ChunkOverflows(example.Key, WirePath(example, example.Route), example.Method, study.Callers[example.Caller], example.ContentType));
+        foreach (var page in PageRequests(random, study).DistinctBy(p => p.Page))
+            requests.AddRange(ChunkOverflows("page " + page.Page, page.Bad.Path!, "POST", study.Callers[page.Caller], "application/x-www-form-urlencoded"));
+        requests.AddRange(KestrelRefusals(study.Callers[Who.Coordinator]));
+        for (int i = 0; i < 400; i++) requests.Add(Mutated(random, study.Callers[Who.Coordinator]));
+
+        await SettleAsync();
+        var before = Snapshot();
+        int loggedBefore = _app.Logged.Count;
+        var outcomes = new ConcurrentBag<(Wire Wire, RawHttp.Answer? Answer)>();
+        await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (w, _) =>
+        {
+            var answers = await RawHttp.SendAsync(address, w.Bytes, heads: w.Head ? new HashSet<int> { 0 } : null);
+            outcomes.Add((w, answers.FirstOrDefault()));
+        });
+        await SettleAsync();
+        var after = Snapshot();
+        var logged = _app.Logged.Skip(loggedBefore).ToList();
+
+        var all = outcomes.ToList();
+        var statuses = all.GroupBy(o => o.Answer?.Status ?? 0).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}");
+        output.WriteLine($"seed {seed}: {all.Count} requests on the wire, each on a connection of its own; status: {string.Join(", ", statuses)}");
+        foreach (var kind in all.GroupBy(o => o.Wire.Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
+            output.WriteLine($"  {kind.Key}: {kind.Count()} ({string.Join(", ", kind.GroupBy(o => o.Answer?.Status ?? 0).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}"))})");
+        var refusals = all.Where(o => o.Answer is { Status: >= 400 }).ToList();
+        var problems = refusals.Count(o => !o.Wire.Head && o.Answer!.Header("Content-Type") == "application/problem+json");
+        output.WriteLine($"4xx and 5xx: {refusals.Count}, of which {problems} ProblemDetails and {refusals.Count(o => o.Wire.Head)} to HEAD (no body by definition); "
+            + $"5xx: {refusals.Count(o => o.Answer!.Status >= 500 && o.Answer.Status != 505)} server errors, {refusals.Count(o => o.Answer!.Status == 505)} x 505 (an HTTP version other than 1.x); "
+            + $"accepted (mutations that stayed valid): {all.Count(o => o.Answer is { Status: < 400 })}");
+        foreach (var detail in refusals.Select(o => Detail(o.Answer!.Text)).Where(d => d is not null).GroupBy(d => Regex.Replace(d!, @"'[^']*'|\d+", "#")).OrderByDescending(g => g.Count()).Take(12))
+            output.WriteLine($"      {detail.Count()} x {Cut(detail.First()!)}");
+        output.WriteLine($"logged at Warning or above while they were sent: {logged.Count}");
+        foreach (var entry in logged.Take(10)) output.WriteLine("  " + Cut(entry.ToString()));
+
+        var failures = all.Select(o => WireCheck(o.Wire, o.Answer) is { } problem ? $"{o.Wire.Kind} [{o.Wire.Label}] {problem}; sent {Show(o.Wire.Bytes)}" : null)
+            .Where(f => f is not null).ToList();
+        failures.AddRange(logged.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(e => $"logged as an error: {Cut(e.ToString())}"));
+        failures.AddRange(Compare(before, after));
+        Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} problems (replay with FORESIGHT_FUZZ_SEED={seed}):\n" + string.Join("\n", failures.Take(40)));
+    }
+
+    /// <summary>
+    /// The same refusals from the server as deployed (its own process, addresses from --urls), and the answers around
+    /// them untouched: valid requests before a refused one on the same connection keep their bodies, and a refused HEAD
+    /// keeps Kestrel's answer without a body.
+    /// </summary>
+    [Fact]
+    public async Task Kestrels_own_refusals_get_a_problem_in_the_deployed_server_and_leave_other_answers_untouched()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        var host = $"Host: 127.0.0.1:{server.Address.Port}\r\n";
+        var live = "GET /health/live HTTP/1.1\r\n" + host + "\r\n";
+
+        var answers = await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes(live + live + "GET /" + new string('a', 9000) + " HTTP/1.1\r\n" + host + "\r\n"), expected: 3);
+        Assert.Equal(new[] { 200, 200, 414 }, answers.Select(a => a.Status));
+        Assert.All(answers.Take(2), a => Assert.Equal("Healthy", a.Text));
+        var problem = JsonNode.Parse(answers[2].Text)!;
+        Assert.Equal("application/problem+json", answers[2].Header("Content-Type"));
+        Assert.Equal(414, problem["status"]!.GetValue<int>());
+        Assert.Contains("8192 bytes", problem["detail"]!.GetValue<string>());
+        Assert.Equal("nosniff", answers[2].Header("X-Content-Type-Options"));
+
+        var headers = string.Concat(Enumerable.Range(0, 40).Select(i => $"X-Filler-{i}: {new string('v', 1000)}\r\n"));
+        var tooLarge = (await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes("GET /health/live HTTP/1.1\r\n" + host + headers + "\r\n"))).Single();
+        Assert.Equal(431, tooLarge.Status);
+        Assert.Contains("32768 bytes", JsonNode.Parse(tooLarge.Text)!["detail"]!.GetValue<string>());
+
+        var head = (await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes("HEAD /health/live HTTP/1.1\r\n" + host + headers + "\r\n"), heads: new HashSet<int> { 0 })).Single();
+        Assert.Equal(431, head.Status);
+        Assert.Equal("0", head.Header("Content-Length"));
+
+        var overflow = (await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes("POST /api/auth/signin HTTP/1.1\r\n" + host
+            + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n{}\r\n0\r\n\r\n"))).Single();
+        Assert.Equal(400, overflow.Status);
+        Assert.Contains("chunk size", JsonNode.Parse(overflow.Text)!["detail"]!.GetValue<string>());
+        Assert.DoesNotContain("fail:", server.RecentOutput);
+    }
+
+    /// <summary>
+    /// Found by the mutated heads above: a request whose Accept header leaves JSON out (image/png, text/html alone) got
+    /// its error as plain text, or, where the exception handler answers, no answer it could write: Kestrel's empty 400 or
+    /// 500, and the error handler's failure logged as an error. Errors are ProblemDetails whatever Accept asks for.
+    /// </summary>
+    [Fact]
+    public async Task An_Accept_header_without_JSON_still_gets_a_problem_and_logs_no_error()
+    {
+        var client = _app.Anonymous();
+        foreach (var accept in new[] { "image/png", "text/html", "application/xml;q=0.9, text/plain" })
+        {
+            var bad = new HttpRequestMessage(HttpMethod.Post, "/api/auth/signin") { Content = new StringContent("{bad", Encoding.UTF8, "application/json") };
+            bad.Headers.TryAddWithoutValidation("Accept", accept);
+            Assert.Contains("JSON", (await Api.ProblemAsync(await client.SendAsync(bad), HttpStatusCode.BadRequest))["detail"]!.GetValue<string>());
+            var nothing = new HttpRequestMessage(HttpMethod.Get, "/api/nothing-here");
+            nothing.Headers.TryAddWithoutValidation("Accept", accept);
+            Assert.Contains("nothing at", (await Api.ProblemAsync(await client.SendAsync(nothing), HttpStatusCode.NotFound))["detail"]!.GetValue<string>());
+        }
+        var errors = _app.Logged.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Requests on the wire
+
+    static string WirePath(Example example, Dictionary<string, string> route) =>
+        Fill(example.Pattern, route) + (example.Kind == Kind.Json ? "" : $"?file_name={example.Kind switch { Kind.Csv => "experts.csv", Kind.Literature => "scopus.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml" }}");
+
+    static string Authorization(HttpClient caller) =>
+        caller.DefaultRequestHeaders.Authorization is { } a ? $"Authorization: {a}\r\n" : "";
+
+    /// <summary>Chunk sizes over 32 bits (Kestrel's parser overflows on them), first or after a chunk that is fine.</summary>
+    static IEnumerable<Wire> ChunkOverflows(string kind, string path, string method, HttpClient caller, string contentType)
+    {
+        foreach (var size in new[] { "ffffffffffffffffffff", "80000000", "100000000", "7fffffff0" })
+            foreach (var first in new[] { "", "1\r\n \r\n" })
+                yield return new Wire(kind, $"chunk size {size}{(first.Length > 0 ? " after a chunk" : "")}", Encoding.ASCII.GetBytes(
+                    $"{method} {path} HTTP/1.1\r\nHost: localhost\r\n{Authorization(caller)}Content-Type: {contentType}\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + $"{first}{size}\r\n{{}}\r\n0\r\n\r\n"), Expect: 400, Detail: "chunk size");
+    }
+
+    /// <summary>Requests Kestrel refuses before any middleware runs, each with the status it gives.</summary>
+    static IEnumerable<Wire> KestrelRefusals(HttpClient coordinator)
+    {
+        const string host = "Host: localhost\r\n";
+        var yaml = "Content-Type: application/yaml\r\n";
+        Wire W(string label, string request, int? expect, string? detail = null) => new("refused by Kestrel", label, Encoding.Latin1.GetBytes(request), expect, detail);
+        yield return W("request line with a fourth part", "GET / HTTP/1.1 x\r\n" + host + "\r\n", 400, "Invalid request line");
+        yield return W("two spaces in the request line", "GET  / HTTP/1.1\r\n" + host + "\r\n", 400);
+        yield return W("no HTTP version", "GET /\r\n" + host + "\r\n", 400);
+        yield return W("control character in the method", "G\u0001T / HTTP/1.1\r\n" + host + "\r\n", 400);
+        yield return W("NUL in the path", "GET /a\u0000b HTTP/1.1\r\n" + host + "\r\n", 400);
+        yield return W("byte 0xFF in the path", "GET /a\u00ffb HTTP/1.1\r\n" + host + "\r\n", 400);
+        yield return W("target not a path", "GET a/b HTTP/1.1\r\n" + host + "\r\n", 400);
+        yield return W("absolute target cut short", "GET http://[bad HTTP/1.1\r\n" + host + "\r\n", 400);
+        yield return W("version in lower case", "GET / http/1.1\r\n" + host + "\r\n", null);
+        yield return W("version HTTPS/1.1", "GET / HTTPS/1.1\r\n" + host + "\r\n", 400);
+        foreach (var version in new[] { "HTTP/1.2", "HTTP/2.0", "HTTP/9.9" })
+            yield return W($"version {version}", $"GET / {version}\r\n" + host + "\r\n", 505, "HTTP version");
+        yield return W("* for GET", "GET * HTTP/1.1\r\n" + host + "\r\n", 405, "only for OPTIONS");
+        yield return W("host:port for GET", "GET localhost:80 HTTP/1.1\r\n" + host + "\r\n", 405, "only for CONNECT");
+        yield return W("path of 8200", "GET /" + new string('a', 8200) + " HTTP/1.1\r\n" + host + "\r\n", 414, "8192 bytes");
+        yield return W("query of 9000", "GET /api/surveys?q=" + new string('%', 9000) + " HTTP/1.1\r\n" + host + "\r\n", 414, "8192 bytes");
+        yield return W("one header of 33000", "GET / HTTP/1.1\r\n" + host + "X-Big: " + new string('v', 33_000) + "\r\n\r\n", 431, "32768 bytes");
+        yield return W("40 headers of 1000", "GET / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-H{i}: {new string('v', 1000)}\r\n")) + "\r\n", 431, "32768 bytes");
+        yield return W("101 headers", "GET / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 101).Select(i => $"X-H{i}: v\r\n")) + "\r\n", 431, "100 fields");
+        yield return W("no Host", "GET / HTTP/1.1\r\n\r\n", 400, "Host");
+        yield return W("two Hosts", "GET / HTTP/1.1\r\n" + host + "Host: other\r\n\r\n", 400, "Host");
+        yield return W("Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "Host");
+        yield return W("Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "Host");
+        yield return W("header name with a space", "GET / HTTP/1.1\r\n" + host + "Bad Name: x\r\n\r\n", 400);
+        yield return W("space before the colon", "GET / HTTP/1.1\r\n" + host + "Name : x\r\n\r\n", 400);
+        yield return W("header without a colon", "GET / HTTP/1.1\r\n" + host + "NoColon\r\n\r\n", 400);
+        yield return W("folded header", "GET / HTTP/1.1\r\n" + host + "X-A: a\r\n folded\r\n\r\n", 400);
+        yield return W("NUL in a header value", "GET / HTTP/1.1\r\n" + host + "X-A: a\u0000b\r\n\r\n", 400);
+        yield return W("byte 0xE9 in a header name", "GET / HTTP/1.1\r\n" + host + "X-\u00e9: a\r\n\r\n", 400);
+        yield return W("CR alone in a header", "GET / HTTP/1.1\r\n" + host + "X-A: a\rb\r\n\r\n", 400);
+        yield return W("two Content-Lengths", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400, "Content-Length");
+        yield return W("Content-Length not a number", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Content-Length: two\r\n\r\n{}", 400);
+        yield return W("Content-Length negative", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Content-Length: -2\r\n\r\n{}", 400);
+        yield return W("Transfer-Encoding gzip", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: gzip\r\n\r\n{}", 400, "chunked");
+        yield return W("Transfer-Encoding chunked, gzip", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked, gzip\r\n\r\n{}", 400, "chunked");
+        yield return W("HTTP/1.0 POST without a length", "POST /api/surveys/validate HTTP/1.0\r\n" + host + Authorization(coordinator) + yaml + "\r\n{}", 400, "Content-Length");
+        yield return W("TLS handshake on the HTTP port", "\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003" + new string('\u0000', 100), 400, "TLS");
+        // Read by the app (a POST's chunked body is read whole before the endpoint), not by Kestrel: 400 all the same.
+        yield return W("chunk size not hex", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400);
+        yield return W("chunk without its CRLF", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n", 400);
+        // Kestrel skips chunk extensions unread; the file ({}) is what the endpoint refuses.
+        yield return W("NUL in a chunk extension", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked\r\n\r\n2;\u0000\r\n{}\r\n0\r\n\r\n", 400);
+        yield return new Wire("refused by Kestrel", "HEAD with 40 headers of 1000", Encoding.ASCII.GetBytes("HEAD / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-H{i}: {new string('v', 1000)}\r\n")) + "\r\n"), 431, Head: true);
+    }
+
+    /// <summary>A valid request that changes nothing (a GET with the coordinator's token) with one to three of its head's bytes replaced, inserted or removed.</summary>
+    static Wire Mutated(Random random, HttpClient coordinator)
+    {
+        var head = Encoding.ASCII.GetBytes($"GET /api/surveys/{A}/rounds?x=1 HTTP/1.1\r\nHost: localhost\r\n{Authorization(coordinator)}Accept: application/json\r\nX-Fuzz: value\r\n\r\n").ToList();
+        byte[] pool = [0x00, (byte)'\r', (byte)'\n', (byte)' ', (byte)':', (byte)'\t', 0x7F, 0x80, 0xFF, (byte)'a', (byte)'/', (byte)'%', (byte)'?', (byte)'#'];
+        var changes = new List<string>();
+        for (int n = random.Next(1, 4); n > 0; n--)
+        {
+            // Never the closing CRLF CRLF: a head without its end waits for the rest (30 s) instead of being refused.
+            int at = random.Next(0, head.Count - 4);
+            byte b = random.Next(3) == 0 ? (byte)random.Next(256) : pool[random.Next(pool.Length)];
+            switch (random.Next(3))
+            {
+                case 0: head[at] = b; changes.Add($"byte {at} = 0x{b:X2}"); break;
+                case 1: head.Insert(at, b); changes.Add($"0x{b:X2} inserted at {at}"); break;
+                default: head.RemoveAt(at); changes.Add($"byte {at} removed"); break;
+            }
+        }
+        return new Wire("mutated head", string.Join(", ", changes), [.. head], MayBeAccepted: true);
+    }
+
+    /// <summary>What is wrong with the answer to a request on the wire, or null.</summary>
+    static string? WireCheck(Wire wire, RawHttp.Answer? answer)
+    {
+        if (answer is null) return "no answer";
+        int status = answer.Status;
+        var line = Encoding.Latin1.GetString(wire.Bytes[..Math.Max(0, wire.Bytes.AsSpan().IndexOf((byte)'\n'))]).TrimEnd('\r');
+        bool otherVersion = !line.EndsWith(" HTTP/1.1", StringComparison.Ordinal) && !line.EndsWith(" HTTP/1.0", StringComparison.Ordinal);
+        if (status >= 500 && !(status == 505 && otherVersion)) return $"server error {status}: {Cut(answer.Text)}";
+        if (status < 400) return wire.MayBeAccepted ? null : $"accepted with {status}: {Cut(answer.Text)}";
+        if (wire.Expect is { } expect && status != expect) return $"{status}, expected {expect}: {Cut(answer.Text)}";
+        if (wire.Head) return answer.Body.Length == 0 ? null : "a body in the answer to HEAD";
+        if (answer.Header("Content-Type") != "application/problem+json") return $"{status} as {answer.Header("Content-Type") ?? "no content type"}, not a ProblemDetails: {Cut(answer.Text)}";
+        JsonNode? problem;
+        try { problem = JsonNode.Parse(answer.Text); }
+        catch (JsonException) { return $"{status} with a body that is not JSON: {Cut(answer.Text)}"; }
+        var detail = problem?["detail"] is JsonValue d && d.GetValueKind() == JsonValueKind.String ? d.GetValue<string>() : null;
+        if (string.IsNullOrWhiteSpace(detail)) return $"{status} problem without a detail: {Cut(answer.Text)}";
+        if (problem?["status"]?.GetValue<int>() != status) return $"{status} with a problem of status {problem?["status"]}";
+        if (Regex.IsMatch(detail, @"\b(System|Foresight|Microsoft)\.[A-Z]\w*")) return $"{status} detail names the server's types: {detail}";
+        if (wire.Detail is { } words && !detail.Contains(words, StringComparison.Ordinal)) return $"{status} detail without '{words}': {detail}";
+        return null;
+    }
+
     [Fact]
     public async Task An_answer_after_the_round_closed_is_refused_and_stores_nothing()
     {

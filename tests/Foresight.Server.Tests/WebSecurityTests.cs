@@ -126,6 +126,81 @@ public sealed class WebSecurityTests : IDisposable
         await Api.OkAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline", deadline));
     }
 
+    /// <summary>
+    /// Issue 22: the API reference and the jobs dashboard sent script-src 'unsafe-inline'. Now Hangfire's pages (which
+    /// load their scripts from files) get script-src 'self' alone, and Scalar's one inline script is allowed by a nonce
+    /// that is new on every answer. Neither page has an event-handler attribute, which no nonce could allow.
+    /// </summary>
+    [Fact]
+    public async Task The_api_reference_and_the_jobs_dashboard_run_no_inline_script_but_scalars_own_by_its_nonce()
+    {
+        var admin = await _app.AdminAsync();
+        var nonces = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            var scalar = await _app.Anonymous().GetAsync("/scalar/");
+            Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
+            var scriptSrc = Directive(scalar, "script-src");
+            Assert.DoesNotContain("unsafe", scriptSrc);
+            var nonce = Regex.Match(scriptSrc, "^script-src 'self' 'nonce-([A-Za-z0-9+/=_-]+)'$").Groups[1].Value;
+            Assert.True(nonce.Length >= 16, $"no nonce of 128 bits or more in '{scriptSrc}'");
+            nonces.Add(nonce);
+            var html = await scalar.Content.ReadAsStringAsync();
+            var scripts = Regex.Matches(html, "<script([^>]*)>").Select(m => m.Groups[1].Value).ToList();
+            Assert.Contains(scripts, a => !a.Contains("src="));
+            Assert.All(scripts, a => Assert.Contains($"nonce=\"{nonce}\"", a));
+            Assert.DoesNotMatch(new Regex("\\son[a-z]+\\s*=", RegexOptions.IgnoreCase), html);
+            Assert.Contains("frame-ancestors 'none'", Csp(scalar));
+        }
+        Assert.NotEqual(nonces[0], nonces[1]);
+
+        foreach (var path in new[] { "/hangfire", "/hangfire/jobs/succeeded", "/hangfire/recurring", "/hangfire/servers" })
+        {
+            var page = await admin.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("script-src 'self'", Directive(page, "script-src"));
+            // The tool pages' policy: the dashboard's chart library adds a style element.
+            Assert.Equal("style-src 'self' 'unsafe-inline'", Directive(page, "style-src"));
+            Assert.Contains("frame-ancestors 'none'", Csp(page));
+            var html = await page.Content.ReadAsStringAsync();
+            Assert.DoesNotMatch(new Regex("<script(?![^>]*\\bsrc=\"/)[^>]*>", RegexOptions.IgnoreCase), html);
+            Assert.DoesNotMatch(new Regex("\\son[a-z]+\\s*=", RegexOptions.IgnoreCase), html);
+        }
+    }
+
+    static string Csp(HttpResponseMessage r) => string.Join(";", r.Headers.GetValues("Content-Security-Policy"));
+
+    static string Directive(HttpResponseMessage r, string name) =>
+        Csp(r).Split(';').Select(d => d.Trim()).Single(d => d.StartsWith(name + " ", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Issue 22: the antiforgery cookie lacked Secure on plain HTTP (a trial on localhost), where the session cookie has it.
+    /// It is Secure on every answer now, and a form posted with it over plain HTTP is still taken (browsers keep Secure
+    /// cookies from http://localhost and send them back there).
+    /// </summary>
+    [Fact]
+    public async Task The_antiforgery_cookie_is_secure_on_plain_http_too_and_forms_still_work()
+    {
+        await _app.NewCoordinatorAsync();
+        var client = _app.Anonymous(); // http://localhost, no cookie handling: the cookie goes back by hand, as a browser would
+        var form = await client.GetAsync("/signin");
+        Assert.False(form.RequestMessage!.RequestUri!.Scheme == "https");
+        var afCookie = form.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("foresight-af="));
+        Assert.Contains("; secure", afCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; httponly", afCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", afCookie, StringComparison.OrdinalIgnoreCase);
+        var token = Regex.Match(await form.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+
+        var post = new HttpRequestMessage(HttpMethod.Post, "/signin")
+        {
+            Content = new FormUrlEncodedContent([new("Email", "coordinator@test.local"), new("Password", "coordinator-password"), new("__RequestVerificationToken", token)]),
+        };
+        post.Headers.Add("Cookie", afCookie.Split(';')[0]);
+        var signedIn = await client.SendAsync(post);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Contains("; secure", signedIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("foresight=")), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task Sign_in_attempts_and_answers_are_rate_limited()
     {

@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Foresight.Testing;
 
@@ -43,6 +44,34 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
         builder.UseSetting("Foresight:RateLimits:SignInPerMinute", "1000");
         builder.UseSetting("Foresight:RateLimits:AnswersPerMinute", "100000");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        builder.ConfigureLogging(l => l.AddProvider(new LogCollector(Logged)));
+    }
+
+    /// <summary>What the server logged at Warning or above (as the configured levels let through), oldest first.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<LogEntry> Logged { get; } = new();
+
+    public sealed record LogEntry(LogLevel Level, string Category, string Message, Exception? Exception)
+    {
+        public override string ToString() => $"{Level} {Category}: {Message}{(Exception is null ? "" : $" ({Exception.GetType().Name}: {Exception.Message})")}";
+    }
+
+    sealed class LogCollector(System.Collections.Concurrent.ConcurrentQueue<LogEntry> into) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, into);
+
+        public void Dispose() { }
+
+        sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<LogEntry> into) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel)) into.Enqueue(new LogEntry(logLevel, category, formatter(state, exception), exception));
+            }
+        }
     }
 
     /// <summary>Set when the server runs on real Kestrel (<see cref="StartKestrel"/>).</summary>

@@ -37,7 +37,7 @@ public static class BodyLimits
                 var buffer = new MemoryStream();
                 var chunk = new byte[16 * 1024];
                 int read;
-                while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+                while ((read = await ReadAsync(context, chunk)) > 0)
                 {
                     buffer.Write(chunk, 0, read);
                     if (buffer.Length > limit)
@@ -59,6 +59,24 @@ public static class BodyLimits
             }
             await next();
         });
+    }
+
+    /// <summary>
+    /// Kestrel reports every malformed chunked body as a BadHttpRequestException (400), bar one: a chunk size too large
+    /// for a 32-bit number comes as a plain IOException, which would be answered 500 and logged as a server error.
+    /// </summary>
+    static async Task<int> ReadAsync(HttpContext context, byte[] chunk)
+    {
+        try
+        {
+            return await context.Request.Body.ReadAsync(chunk, context.RequestAborted);
+        }
+        catch (IOException e) when (e is not BadHttpRequestException && e.InnerException is OverflowException)
+        {
+            throw new BadHttpRequestException(
+                "The chunked body could not be read: a chunk size is larger than 2147483647 bytes (0x7fffffff), which no request to this server can be.",
+                StatusCodes.Status400BadRequest, e);
+        }
     }
 
     /// <summary>The offset of the first byte that is not well-formed UTF-8, or null.</summary>

@@ -44,7 +44,6 @@ public static class Problems
             ExceptionHandler = async context =>
             {
                 var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-                var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
                 int status = error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
                 string detail = error switch
                 {
@@ -58,12 +57,9 @@ public static class Problems
                     BadHttpRequestException b => WithoutTypeNames(b.Message),
                     _ => "Something went wrong on the server; nothing was changed by this request. The error has been logged.",
                 };
-                context.Response.StatusCode = status;
-                await problems.WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails = { Status = status, Title = status == 500 ? "Server error" : "The request could not be read", Detail = detail },
-                });
+                // A ProblemDetails whatever the Accept header asks for: the problem details service writes only what Accept
+                // admits, and an error the handler cannot write turns into Kestrel's empty answer and a logged failure.
+                await Make(status, status == 500 ? "Server error" : "The request could not be read", detail).ExecuteAsync(context);
             },
         });
         app.UseStatusCodePages(async c =>
@@ -77,12 +73,8 @@ public static class Problems
                 405 => $"{http.Request.Path} does not take {http.Request.Method}.",
                 _ => $"The request was refused ({status} {ReasonPhrases.GetReasonPhrase(status)}).",
             };
-            var written = await http.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = http,
-                ProblemDetails = { Status = status, Detail = detail },
-            });
-            if (!written) await http.Response.WriteAsync($"{status} {ReasonPhrases.GetReasonPhrase(status)}: {detail}");
+            // The title and type by status, as the problem details service gives them; JSON also where Accept leaves it out.
+            await TypedResults.Problem(detail: detail, statusCode: status).ExecuteAsync(http);
         });
     }
 

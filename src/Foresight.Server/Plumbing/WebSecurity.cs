@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.HttpOverrides;
+using Scalar.AspNetCore;
 
 namespace Foresight.Server.Plumbing;
 
@@ -19,24 +20,33 @@ public static class WebSecurity
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     /// <summary>
-    /// The API reference (Scalar) and the jobs dashboard (Hangfire) are third-party pages built with inline scripts and
-    /// styles; they get this policy, which still forbids framing and other origins. Only signed-in staff reach /hangfire.
+    /// The API reference (Scalar) and the jobs dashboard (Hangfire) are third-party pages with inline styles, so they get
+    /// style-src 'unsafe-inline'; their scripts are files, bar Scalar's one inline script, which carries the nonce Scalar
+    /// makes for each answer (<paramref name="nonce"/>). Framing and other origins stay forbidden. Only admins reach /hangfire.
     /// </summary>
-    public const string ToolPagesPolicy =
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+    public static string ToolPagesPolicy(string? nonce) =>
+        $"default-src 'self'; script-src 'self'{(nonce is null ? "" : $" 'nonce-{nonce}'")}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     public const string AntiforgeryHeader = "X-CSRF-Token";
+
+    /// <summary>Headers on every answer besides the content security policy (Kestrel's own refusals get them too).</summary>
+    public static readonly (string Name, string Value)[] EveryAnswerHeaders =
+    [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        // Invitation links and shared report links carry secrets in the path: never send them on as a referrer.
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Resource-Policy", "same-origin"),
+    ];
 
     public static IServiceCollection AddForesightWebSecurity(this IServiceCollection services)
     {
         services.AddAntiforgery(o =>
         {
-            o.Cookie.Name = "foresight-af";
-            // ASP.NET Core refuses to issue an Always-Secure antiforgery cookie on a plain-HTTP request (a trial on
-            // localhost); on HTTPS, direct or through the proxy, it is Secure. The session cookie is always Secure.
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie = new SecureCookie { Name = "foresight-af", HttpOnly = true, IsEssential = true, SameSite = SameSiteMode.Strict };
             o.HeaderName = AntiforgeryHeader;
         });
         // A reverse proxy on the same machine (nginx, Caddy) terminates TLS: trust its X-Forwarded-For/-Proto so that
@@ -46,6 +56,24 @@ public static class WebSecurity
         return services;
     }
 
+    /// <summary>
+    /// A cookie that is Secure on every answer, as the session cookie is. Antiforgery refuses SecurePolicy=Always on a
+    /// plain-HTTP request (a trial on localhost), so the policy stays SameAsRequest and the cookie is marked Secure here;
+    /// browsers keep Secure cookies from http://localhost and 127.0.0.1 and send them back there, and on other hosts the
+    /// server is reached over HTTPS (directly or through the proxy).
+    /// </summary>
+    sealed class SecureCookie : CookieBuilder
+    {
+        public SecureCookie() => SecurePolicy = CookieSecurePolicy.SameAsRequest;
+
+        public override CookieOptions Build(HttpContext context, DateTimeOffset expiresFrom)
+        {
+            var options = base.Build(context, expiresFrom);
+            options.Secure = true;
+            return options;
+        }
+    }
+
     /// <summary>Headers first (so every answer, errors included, carries them), HSTS on HTTPS outside development.</summary>
     public static void UseSecurityHeaders(this WebApplication app)
     {
@@ -53,18 +81,14 @@ public static class WebSecurity
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.Use((context, next) =>
         {
+            // Taken now: Hangfire's dashboard moves /hangfire into PathBase (its pages' Path is "/") before it answers.
+            bool toolPage = context.Request.Path.StartsWithSegments("/scalar") || context.Request.Path.StartsWithSegments("/hangfire");
             context.Response.OnStarting(() =>
             {
                 var h = context.Response.Headers;
-                var path = context.Request.Path;
-                h.ContentSecurityPolicy = path.StartsWithSegments("/scalar") || path.StartsWithSegments("/hangfire") ? ToolPagesPolicy : ContentSecurityPolicy;
-                h.XContentTypeOptions = "nosniff";
-                h.XFrameOptions = "DENY";
-                // Invitation links and shared report links carry secrets in the path: never send them on as a referrer.
-                h["Referrer-Policy"] = "no-referrer";
-                h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
-                h["Cross-Origin-Opener-Policy"] = "same-origin";
-                h["Cross-Origin-Resource-Policy"] = "same-origin";
+                h.ContentSecurityPolicy = toolPage
+                    ? ToolPagesPolicy(context.Items[ScalarOptions.NonceHttpContextItemKey] as string) : ContentSecurityPolicy;
+                foreach (var (name, value) in EveryAnswerHeaders) h[name] = value;
                 // Answers to a signed-in caller hold personal or unpublished data: no shared or browser cache keeps them.
                 if (context.User.Identity?.IsAuthenticated == true && !h.ContainsKey("Cache-Control")) h.CacheControl = "no-store";
                 return Task.CompletedTask;
