@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Foresight.Testing;
@@ -20,10 +21,18 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "foresight-tests", Guid.NewGuid().ToString("n"));
     public string DatabasePath => Path.Combine(Directory, "data", "foresight.db");
     readonly Dictionary<string, string?> _settings = new();
+    readonly List<Action<IServiceCollection>> _services = [];
 
     public ForesightFactory With(string key, string? value)
     {
         _settings[key] = value;
+        return this;
+    }
+
+    /// <summary>Changes the server's services after its own registrations (e.g. its TimeProvider).</summary>
+    public ForesightFactory WithServices(Action<IServiceCollection> configure)
+    {
+        _services.Add(configure);
         return this;
     }
 
@@ -37,6 +46,7 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
         builder.UseSetting("Foresight:RateLimits:SignInPerMinute", "1000");
         builder.UseSetting("Foresight:RateLimits:AnswersPerMinute", "100000");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
+        builder.ConfigureTestServices(s => _services.ForEach(configure => configure(s)));
     }
 
     /// <summary>Set when the server runs on real Kestrel (<see cref="StartKestrel"/>).</summary>

@@ -12,7 +12,7 @@ namespace Foresight.Server.Features.Mail;
 /// Writes the e-mails experts get into the outbox table and has the sender run. Every message has a key (kind,
 /// round, member, ...) so that queuing it again, after a retry or a restart, adds nothing.
 /// </summary>
-public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackgroundJobClient jobs)
+public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackgroundJobClient jobs, TimeProvider clock)
 {
     sealed record Recipient(long MemberId, string Name, string Email, string Language);
 
@@ -89,7 +89,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         var list = messages.ToList();
         if (list.Count == 0) return 0;
         int queued = 0;
-        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var now = Db.Iso(clock.GetUtcNow());
         await using (var w = await db.BeginWriteAsync())
         {
             foreach (var m in list)
@@ -106,7 +106,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
                     }, w.Transaction);
             await w.CommitAsync();
         }
-        if (queued > 0) jobs.Enqueue<OutboxSender>(s => s.SendDueAsync());
+        if (queued > 0) jobs.Enqueue<OutboxSender>(s => s.SendDueAsync(CancellationToken.None));
         return queued;
     }
 }

@@ -1,0 +1,139 @@
+using System.Net.Http.Json;
+using Dapper;
+using Foresight.Server.Features.Mail;
+using Foresight.Server.Plumbing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Foresight.Server.Tests;
+
+/// <summary>
+/// The outbox's promise, at its edges: the SMTP server gets each message at most once, whoever sends it and wherever
+/// the sending is cut off. Every check is at an SMTP sink on 127.0.0.1, by Message-ID.
+/// </summary>
+public sealed class OutboxTests : IAsyncLifetime
+{
+    readonly SmtpSink _sink = new();
+    readonly List<ForesightFactory> _apps = [];
+    const string S = QuickStudy.S;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var app in _apps) app.Dispose();
+        await _sink.DisposeAsync();
+    }
+
+    ForesightFactory NewApp(bool mail = true)
+    {
+        var app = new ForesightFactory();
+        if (mail) Mail(app);
+        _apps.Add(app);
+        return app;
+    }
+
+    ForesightFactory Mail(ForesightFactory app) => app
+        .With("Foresight:Mail:Host", "127.0.0.1")
+        .With("Foresight:Mail:Port", _sink.Port.ToString())
+        .With("Foresight:Mail:Security", "None")
+        .With("Foresight:Mail:FirstRetry", "00:00:01");
+
+    static SqliteConnection Open(ForesightFactory app) => new($"Data Source={app.DatabasePath}");
+
+    static async Task<List<(string Status, string? LastError)>> OutboxAsync(ForesightFactory app)
+    {
+        await using var c = Open(app);
+        return (await c.QueryAsync<(string, string?)>("SELECT status, last_error FROM outbox ORDER BY id")).ToList();
+    }
+
+    /// <summary>Waits until no message is queued or being sent.</summary>
+    static async Task<List<(string Status, string? LastError)>> SettledAsync(ForesightFactory app)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var rows = await OutboxAsync(app);
+            if (rows.Count > 0 && rows.All(r => r.Status is not ("queued" or "sending"))) return rows;
+            Assert.True(DateTime.UtcNow < until, $"the outbox did not settle: {string.Join(", ", rows.Select(r => r.Status))}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Two_servers_sending_the_same_outbox_at_once_send_each_message_once()
+    {
+        // Forty invitations wait in the outbox of a server without an SMTP host; a second server opens the same database.
+        var first = NewApp(mail: false);
+        var study = await QuickStudy.CreateAsync(first, experts: 40);
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while ((await OutboxAsync(first)).Count(r => r.Status == "queued") < 40)
+        {
+            Assert.True(DateTime.UtcNow < until, "the invitations were not queued");
+            await Task.Delay(100);
+        }
+        var second = NewApp(mail: false).With("Foresight:Database", first.DatabasePath);
+
+        // Three senders on each server (each server with its own database gate, as two processes), all at once, with
+        // the sink as SMTP server. A claim that read and then marked in two steps let six senders take the same
+        // messages (52-63 sent instead of 40, three runs of three); two senders seldom met in that gap.
+        var mail = Options.Create(new MailOptions { Host = "127.0.0.1", Port = _sink.Port, Security = "None" });
+        var senders = new[] { first, second, first, second, first, second }.Select(app => ActivatorUtilities.CreateInstance<OutboxSender>(app.Services, mail)).ToList();
+        var sent = await Task.WhenAll(senders.Select(s => Task.Run(() => s.SendDueAsync())));
+
+        Assert.Equal(40, sent.Sum());
+        Assert.Equal(40, _sink.Messages.Count);
+        Assert.Equal(40, _sink.Messages.Select(m => m.MessageId).Distinct().Count());
+        Assert.All(await OutboxAsync(first), r => Assert.Equal("sent", r.Status));
+        Assert.Equal(40, study.Members.Count);
+    }
+
+    [Fact]
+    public async Task A_message_the_mail_server_may_have_taken_when_the_connection_failed_is_not_sent_again()
+    {
+        // The sink keeps the invitation and closes the connection instead of answering "250": the sender cannot know
+        // whether the message was taken, and sending it again could deliver it twice.
+        _sink.DropAfterAccepting(1);
+        var app = NewApp();
+        var study = await QuickStudy.CreateAsync(app, experts: 1);
+
+        var (status, error) = Assert.Single(await SettledAsync(app));
+        Assert.Equal("interrupted", status);
+        Assert.Contains("may have been delivered", error);
+        Assert.Single(_sink.Messages);
+
+        // Running the sender again sends nothing; the survey's outbox shows the state to the coordinator.
+        Assert.Equal(0, await app.Services.GetRequiredService<OutboxSender>().SendDueAsync());
+        Assert.Single(_sink.Messages);
+        var entry = Assert.Single((await study.Coordinator.GetOkAsync($"{S}/outbox")).AsArray())!;
+        Assert.Equal("interrupted", entry["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_message_left_sending_by_a_server_that_was_killed_is_not_sent_again()
+    {
+        var app = NewApp();
+        await QuickStudy.CreateAsync(app, experts: 2);
+        Assert.All(await SettledAsync(app), r => Assert.Equal("sent", r.Status));
+        Assert.Equal(2, _sink.Messages.Count);
+
+        // What a kill leaves when it comes after the SMTP server took a message and before 'sent' was written: the
+        // message 'sending', claimed by a server that is gone (the first, eleven minutes ago) or may still be sending
+        // it (the second, a minute ago).
+        await using (var c = Open(app))
+        {
+            var ids = (await c.QueryAsync<long>("SELECT id FROM outbox ORDER BY id")).ToList();
+            foreach (var (id, ago) in new[] { (ids[0], 11), (ids[1], 1) })
+                await c.ExecuteAsync("UPDATE outbox SET status = 'sending', sent_at = NULL, next_attempt_at = @at WHERE id = @id",
+                    new { id, at = Db.Iso(DateTimeOffset.UtcNow.AddMinutes(-ago)) });
+        }
+
+        await app.Services.GetRequiredService<OutboxSender>().SendDueAsync();
+        var rows = await OutboxAsync(app);
+        Assert.Equal("interrupted", rows[0].Status);
+        Assert.Equal(OutboxSender.InterruptedByStop, rows[0].LastError);
+        Assert.Equal("sending", rows[1].Status);
+        Assert.Equal(2, _sink.Messages.Count);
+    }
+}
