@@ -4,6 +4,7 @@ using Foresight.Server.Features.Mail;
 using Foresight.Server.Plumbing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Foresight.Server.Tests;
@@ -135,5 +136,56 @@ public sealed class OutboxTests : IAsyncLifetime
         Assert.Equal(OutboxSender.InterruptedByStop, rows[0].LastError);
         Assert.Equal("sending", rows[1].Status);
         Assert.Equal(2, _sink.Messages.Count);
+    }
+
+    [Fact]
+    public async Task Revoked_members_get_no_invitation_reminder_or_thanks_and_their_queued_messages_are_cancelled()
+    {
+        // No SMTP host: messages wait in the outbox until the test runs a sender.
+        var logs = new LogCapture();
+        var app = NewApp(mail: false).WithServices(s => s.AddSingleton<ILoggerProvider>(logs));
+        var study = await QuickStudy.CreateAsync(app, experts: 3, open: false);
+        async Task<List<(long MemberId, string Kind, string Status, string? LastError)>> Rows()
+        {
+            await using var c = Open(app);
+            return (await c.QueryAsync<(long, string, string, string?)>("SELECT member_id, kind, status, last_error FROM outbox ORDER BY id")).ToList();
+        }
+        var mail = Options.Create(new MailOptions { Host = "127.0.0.1", Port = _sink.Port, Security = "None" });
+        var sender = ActivatorUtilities.CreateInstance<OutboxSender>(app.Services, mail);
+
+        // Revoked before the round opens: no invitation.
+        Assert.Equal(204, (int)(await study.Coordinator.DeleteAsync($"{S}/panel/{study.Members[2]}/link")).StatusCode);
+        await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{S}/rounds", new { deadline = DateTimeOffset.UtcNow.AddDays(2) }));
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while ((await Rows()).Count < 2)
+        {
+            Assert.True(DateTime.UtcNow < until, "the invitations were not queued");
+            await Task.Delay(100);
+        }
+        Assert.Equal([study.Members[0], study.Members[1]], (await Rows()).Select(r => r.MemberId));
+
+        // Revoked while the invitation waits (after answering a topic): it is cancelled at once, and never sent.
+        await study.AnswerAsync(1, "Q-T01", QuickStudy.Answer(6));
+        Assert.Equal(204, (int)(await study.Coordinator.DeleteAsync($"{S}/panel/{study.Members[1]}/link")).StatusCode);
+        Assert.Equal(("cancelled", Outbox.RevokedNote), (await Rows()).Where(r => r.MemberId == study.Members[1]).Select(r => (r.Status, r.LastError)).Single());
+        Assert.Equal(1, await sender.SendDueAsync());
+        Assert.Equal(["quick0@test.local"], _sink.Messages.Select(m => m.To.Mailboxes.Single().Address));
+
+        // A reminder queued for the last member, whose link is then revoked by another way than the panel page (as
+        // when the revocation comes while the sender is taking the message): the sender cancels it instead of failing.
+        var roundId = await Open(app).ExecuteScalarAsync<long>("SELECT id FROM rounds");
+        Assert.Equal(1, await app.Services.GetRequiredService<Outbox>().RemindAsync(roundId, "test"));
+        await using (var c = Open(app))
+            await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @id", new { now = Db.Iso(DateTimeOffset.UtcNow), id = study.Members[0] });
+        Assert.Equal(0, await sender.SendDueAsync());
+        Assert.Equal(("cancelled", Outbox.RevokedNote), (await Rows()).Where(r => r.Kind == "reminder").Select(r => (r.Status, r.LastError)).Single());
+        Assert.Single(_sink.Messages);
+
+        // Thanks go to members who answered, not to one revoked since (expert 1 answered a topic).
+        Assert.Equal(0, await app.Services.GetRequiredService<Outbox>().ThankAsync(1, 1, "http://foresight.test/r/report"));
+
+        // Nothing was left to retry, and the log names no failure.
+        Assert.DoesNotContain(await Rows(), r => r.Status is "queued" or "sending" or "failed");
+        Assert.DoesNotContain(logs.Entries, e => e.Category.Contains("Outbox") && (e.Exception is not null || e.Level >= LogLevel.Warning));
     }
 }

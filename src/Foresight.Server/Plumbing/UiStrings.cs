@@ -313,6 +313,7 @@ public static class UiStrings
         ["mail.status.sending"] = ("发送中", "sending"),
         ["mail.status.sent"] = ("已发送", "sent"),
         ["mail.status.failed"] = ("发送失败", "failed"),
+        ["mail.status.cancelled"] = ("未发送（链接已撤销）", "not sent: link revoked"),
         ["mail.status.interrupted"] = ("发送中断，可能已送达", "interrupted: may have been delivered"),
         ["stakeholders.title"] = ("利益相关方", "Stakeholders"),
         ["stakeholders.note"] = ("利益相关方账号只能阅读已发布的报告和汇总数据。", "Stakeholder accounts read published reports and summary data only."),

@@ -10,11 +10,20 @@ namespace Foresight.Server.Features.Mail;
 
 /// <summary>
 /// Writes the e-mails experts get into the outbox table and has the sender run. Every message has a key (kind,
-/// round, member, ...) so that queuing it again, after a retry or a restart, adds nothing.
+/// round, member, ...) so that queuing it again, after a retry or a restart, adds nothing. Members whose link is
+/// revoked get none.
 /// </summary>
 public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackgroundJobClient jobs, TimeProvider clock)
 {
-    sealed record Recipient(long MemberId, string Name, string Email, string Language);
+    // A class, not a positional record: with no row to read (every member revoked), SQLite reports the COALESCE
+    // column as a blob, and Dapper then finds no constructor to match.
+    sealed class Recipient
+    {
+        public long MemberId { get; init; }
+        public string Name { get; init; } = "";
+        public string Email { get; init; } = "";
+        public string Language { get; init; } = "";
+    }
 
     static Task<IEnumerable<Recipient>> RecipientsAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null) =>
         c.QueryAsync<Recipient>("""
@@ -79,6 +88,13 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
             return new Message($"thanks:{round.Id}:{r.MemberId}", "thanks", surveyId, round.Id, r, language, subject, body, link);
         }));
     }
+
+    public const string RevokedNote = "Not sent: the expert's link was revoked before this message went out.";
+
+    /// <summary>A revoked member's messages that wait in the queue are cancelled, in the revocation's transaction.</summary>
+    public static Task<int> CancelForRevokedAsync(SqliteConnection c, SqliteTransaction tx, long memberId) =>
+        c.ExecuteAsync("UPDATE outbox SET status = 'cancelled', last_error = @RevokedNote WHERE member_id = @memberId AND status = 'queued'",
+            new { memberId, RevokedNote }, tx);
 
     static string Language(SurveyDefinition survey, string preferred) => survey.Languages.Contains(preferred) ? preferred : survey.Languages[0];
 

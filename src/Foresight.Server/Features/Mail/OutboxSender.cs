@@ -30,7 +30,7 @@ public sealed class OutboxRow
 /// the server was handed the message, puts it back in the queue for a later attempt (with the same Message-ID). A
 /// failure while the server was taking it (the connection lost before its answer), or a sender that stopped for good
 /// while a message was 'sending' (the process killed), leaves the message 'interrupted': it may have been
-/// delivered, so it is not sent again by itself.
+/// delivered, so it is not sent again by itself. A message to an expert whose link was revoked is cancelled, not sent.
 /// </summary>
 public sealed class OutboxSender(
     Db db, LinkVault vault, IOptions<MailOptions> mailOptions, IOptions<ForesightOptions> options, TimeProvider clock, ILogger<OutboxSender> log)
@@ -92,8 +92,14 @@ public sealed class OutboxSender(
                 if (smtp is not null) smtp.HandedOver = false;
                 try
                 {
+                    if (await ComposeAsync(mail, message) is not { } mime)
+                    {
+                        // Revoked after it was queued (the revocation cancels queued messages; this one was being taken).
+                        log.LogInformation("E-mail {Id} ({Kind}) not sent: the expert's link was revoked", message.Id, message.Kind);
+                        await CancelAsync(message.Id);
+                        continue;
+                    }
                     if (smtp is not { IsConnected: true }) smtp = await ConnectAsync(mail);
-                    var mime = await ComposeAsync(mail, message);
                     await smtp.SendAsync(mime);
                 }
                 catch (Exception e) when (smtp is { HandedOver: true } && e is not SmtpCommandException)
@@ -186,24 +192,26 @@ public sealed class OutboxSender(
         return smtp;
     }
 
-    async Task<MimeMessage> ComposeAsync(MailOptions mail, OutboxRow row)
+    /// <returns>null when the message is not to go: its recipient's link has been revoked</returns>
+    async Task<MimeMessage?> ComposeAsync(MailOptions mail, OutboxRow row)
     {
-        var link = row.LinkProtected is { } stored ? vault.Unprotect(stored) : await MemberLinkAsync(row.MemberId);
+        string? memberLink = null;
+        if (row.MemberId is { } memberId)
+        {
+            await using var c = await db.OpenAsync();
+            var member = await c.QuerySingleOrDefaultAsync<(string? RevokedAt, string? LinkProtected)>(
+                "SELECT revoked_at, link_protected FROM panel_members WHERE id = @memberId", new { memberId });
+            if (member.RevokedAt is not null) return null;
+            if (member.LinkProtected is { } protectedLink && vault.Unprotect(protectedLink) is { } secret)
+                memberLink = PanelEndpoints.Link((options.Value.PublicUrl ?? "http://localhost:5000").TrimEnd('/'), secret);
+        }
+        var link = row.LinkProtected is { } stored ? vault.Unprotect(stored) : memberLink;
         if (link is null) throw new MessageLinkException("The link for this message cannot be read back (no stored link, or data-protection keys changed); renew the member's link.");
         var message = new MimeMessage { Subject = row.Subject, MessageId = row.MessageId };
         message.From.Add(MailboxAddress.Parse(mail.From));
         message.To.Add(new MailboxAddress(row.ToName, row.ToAddress));
         message.Body = new TextPart("plain") { Text = row.Body.Replace(MailTemplates.LinkPlaceholder, link) };
         return message;
-    }
-
-    async Task<string?> MemberLinkAsync(long? memberId)
-    {
-        if (memberId is null) return null;
-        await using var c = await db.OpenAsync();
-        var stored = await c.QuerySingleOrDefaultAsync<string?>("SELECT link_protected FROM panel_members WHERE id = @memberId AND revoked_at IS NULL", new { memberId });
-        var secret = stored is null ? null : vault.Unprotect(stored);
-        return secret is null ? null : PanelEndpoints.Link((options.Value.PublicUrl ?? "http://localhost:5000").TrimEnd('/'), secret);
     }
 
     /// <summary>
@@ -221,6 +229,13 @@ public sealed class OutboxSender(
             """, new { now }, w.Transaction);
         await w.CommitAsync();
         return row;
+    }
+
+    async Task CancelAsync(long id)
+    {
+        await using var w = await db.BeginWriteAsync();
+        await w.Connection.ExecuteAsync("UPDATE outbox SET status = 'cancelled', last_error = @RevokedNote WHERE id = @id", new { id, Outbox.RevokedNote }, w.Transaction);
+        await w.CommitAsync();
     }
 
     async Task MarkAsync(long id, string status, string? error, DateTimeOffset? next)

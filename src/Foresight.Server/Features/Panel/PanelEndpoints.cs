@@ -198,6 +198,7 @@ public static class PanelEndpoints
         var n = await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @member AND survey_id = @Id AND revoked_at IS NULL",
             new { now = Db.Iso(DateTimeOffset.UtcNow), member, survey.Id }, tx);
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
+        await Outbox.CancelForRevokedAsync(c, tx, member);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_revoked", new { member });
         await tx.CommitAsync();
         credentials.ForgetMember(member);

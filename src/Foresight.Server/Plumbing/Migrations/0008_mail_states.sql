@@ -1,4 +1,5 @@
--- Issue 22: another state of an e-mail.
+-- Issue 22: two more states of an e-mail.
+--   cancelled:   not sent, because the expert's link was revoked before it went out;
 --   interrupted: the sender stopped while handing it to the SMTP server, so it may have been delivered. It is not
 --                sent again by itself: a message the SMTP server may have taken is never sent a second time.
 -- SQLite cannot change a CHECK constraint, so the table is made again (nothing refers to it).
@@ -16,7 +17,7 @@ CREATE TABLE outbox_new (
     body            TEXT NOT NULL,
     link_protected  TEXT,
     message_id      TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'interrupted')),
+    status          TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'cancelled', 'interrupted')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,               -- 'sending': when it was claimed
     last_error      TEXT,
