@@ -188,4 +188,52 @@ public sealed class OutboxTests : IAsyncLifetime
         Assert.DoesNotContain(await Rows(), r => r.Status is "queued" or "sending" or "failed");
         Assert.DoesNotContain(logs.Entries, e => e.Category.Contains("Outbox") && (e.Exception is not null || e.Level >= LogLevel.Warning));
     }
+
+    static string LinkIn(MimeKit.MimeMessage m) => (m.TextBody ?? "").Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("http"));
+
+    [Fact]
+    public async Task Without_a_public_url_e_mail_links_carry_the_address_the_coordinator_s_request_came_to()
+    {
+        var app = NewApp().With("Foresight:PublicUrl", null);
+        var server = app.StartKestrel();
+        var study = await QuickStudy.CreateAsync(app, experts: 2, open: false);
+        var direct = app.Anonymous();
+        direct.DefaultRequestHeaders.Authorization = study.Coordinator.DefaultRequestHeaders.Authorization;
+        // The coordinator opens the round through a reverse proxy on this machine, which forwards the public scheme and host.
+        study.Coordinator.DefaultRequestHeaders.Add("X-Forwarded-Proto", "https");
+        study.Coordinator.DefaultRequestHeaders.Add("X-Forwarded-Host", "foresight.example.org");
+        await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{S}/rounds", new { deadline = DateTimeOffset.UtcNow.AddDays(2) }));
+
+        var invitations = await _sink.WaitAsync(_ => true, 2, "invitations");
+        Assert.Equal(study.Secrets.Select(s => $"https://foresight.example.org/x/{s}").Order(), invitations.Select(LinkIn).Order());
+
+        // A reminder is queued by a job, which has no request: its link has the address of the request that opened the round.
+        await using (var c = Open(app))
+            Assert.Equal(2, await app.Services.GetRequiredService<Outbox>().RemindAsync(await c.ExecuteScalarAsync<long>("SELECT id FROM rounds"), "test"));
+        var reminders = await _sink.WaitAsync(m => (m.Subject ?? "").StartsWith("Reminder") || (m.Subject ?? "").StartsWith("提醒"), 2, "reminders");
+        Assert.All(reminders, m => Assert.StartsWith("https://foresight.example.org/x/", LinkIn(m)));
+
+        // An expert added to the open round by a request straight to the server: the invitation has that request's
+        // address, like the link in the answer.
+        var expert = await Api.OkAsync(await direct.PostAsJsonAsync("/api/experts", new
+        {
+            name = "Late Expert", email = "late@test.local", organisation = "Institute", org_type = "UNI", region = "CN_EAST", expertise = new[] { "Q", "A" },
+        }));
+        var added = (await Api.OkAsync(await direct.PostAsJsonAsync($"{S}/panel", new { members = new[] { new { expert_id = expert["id"]!.GetValue<long>() } } }))).AsArray();
+        var link = added.Single()!["link"]!.GetValue<string>();
+        Assert.StartsWith(server.ToString(), link);
+        var late = await _sink.WaitAsync(m => m.To.Mailboxes.Single().Address == "late@test.local", 1, "the late invitation");
+        Assert.Equal(link, LinkIn(late.Single()));
+
+        // A message queued without an address (by a version that did not keep it) is not sent with a made-up one.
+        await using (var c = Open(app))
+        {
+            var roundId = await c.ExecuteScalarAsync<long>("SELECT id FROM rounds");
+            Assert.Equal(3, await app.Services.GetRequiredService<Outbox>().RemindAsync(roundId, "old"));
+            await c.ExecuteAsync("UPDATE outbox SET link_base = NULL WHERE dedupe_key LIKE 'reminder:%:old:%'");
+        }
+        await app.Services.GetRequiredService<OutboxSender>().SendDueAsync();
+        Assert.All((await OutboxAsync(app)).Skip(5), r => Assert.Contains("set Foresight:PublicUrl", r.LastError));
+        Assert.Equal(5, _sink.Messages.Count);
+    }
 }

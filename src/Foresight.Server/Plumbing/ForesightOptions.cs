@@ -11,8 +11,14 @@ public sealed class ForesightOptions
     /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut.</summary>
     public string Synchronous { get; set; } = "NORMAL";
 
-    /// <summary>The address experts and stakeholders use, for invitation links; defaults to the request's own.</summary>
+    /// <summary>
+    /// The address experts and stakeholders use, for the links in answers and e-mails. Unset, links carry the address
+    /// of the request that made them: for e-mails, the coordinator's request that opened the round or added the expert.
+    /// </summary>
     public string? PublicUrl { get; set; }
+
+    /// <summary><see cref="PublicUrl"/> without a trailing slash; null when it is not set (an empty value counts as not set).</summary>
+    public string? PublicBase => string.IsNullOrWhiteSpace(PublicUrl) ? null : PublicUrl.TrimEnd('/');
 
     /// <summary>The first admin account, created on first run when there is no user yet.</summary>
     public AdminOptions Admin { get; set; } = new();

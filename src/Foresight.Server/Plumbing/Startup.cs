@@ -37,7 +37,7 @@ public static class Startup
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-                var baseUrl = (options.PublicUrl ?? addresses.FirstOrDefault() ?? "http://localhost:5000").TrimEnd('/');
+                var baseUrl = options.PublicBase ?? (addresses.FirstOrDefault() ?? "http://localhost:5000").TrimEnd('/');
                 for (int i = 0; i < notes.Count; i++) notes[i] = notes[i].Replace("{base}", baseUrl);
                 Console.WriteLine();
                 Console.WriteLine("Foresight is running.");

@@ -33,7 +33,8 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
             """, new { roundId }, tx);
 
     /// <summary>Invitations to a round: to every member of it, or to the given members (who just joined the open round).</summary>
-    public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null)
+    /// <param name="linkBase">the address of the request that added the members; by default the one that opened the round</param>
+    public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null, string? linkBase = null)
     {
         await using var c = await db.OpenAsync();
         var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
@@ -46,7 +47,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Invitation(language, r.Name, survey.Title.Get(language), round.Number, deadline);
-            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null);
+            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null, linkBase ?? round.LinkBase);
         }));
         return queued;
     }
@@ -67,7 +68,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Reminder(language, r.Name, survey.Title.Get(language), round.Number, deadline);
-            return new Message($"reminder:{roundId}:{key}:{r.MemberId}", "reminder", round.SurveyId, roundId, r, language, subject, body, null);
+            return new Message($"reminder:{roundId}:{key}:{r.MemberId}", "reminder", round.SurveyId, roundId, r, language, subject, body, null, round.LinkBase);
         }));
     }
 
@@ -85,7 +86,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Thanks(language, r.Name, survey.Title.Get(language), round.Number);
-            return new Message($"thanks:{round.Id}:{r.MemberId}", "thanks", surveyId, round.Id, r, language, subject, body, link);
+            return new Message($"thanks:{round.Id}:{r.MemberId}", "thanks", surveyId, round.Id, r, language, subject, body, link, null);
         }));
     }
 
@@ -98,7 +99,10 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
 
     static string Language(SurveyDefinition survey, string preferred) => survey.Languages.Contains(preferred) ? preferred : survey.Languages[0];
 
-    sealed record Message(string Key, string Kind, long SurveyId, long? RoundId, Recipient To, string Language, string Subject, string Body, string? LinkProtected);
+    /// <param name="LinkProtected">the whole link, encrypted; null: the member's personal link</param>
+    /// <param name="LinkBase">the personal link's base (scheme and host) when Foresight:PublicUrl is not set</param>
+    sealed record Message(string Key, string Kind, long SurveyId, long? RoundId, Recipient To, string Language, string Subject, string Body,
+        string? LinkProtected, string? LinkBase);
 
     async Task<int> QueueAsync(IEnumerable<Message> messages)
     {
@@ -111,13 +115,13 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
             foreach (var m in list)
                 queued += await w.Connection.ExecuteAsync("""
                     INSERT INTO outbox (dedupe_key, kind, survey_id, round_id, member_id, to_address, to_name, language, subject, body, link_protected,
-                                        message_id, status, next_attempt_at, created_at)
+                                        link_base, message_id, status, next_attempt_at, created_at)
                     VALUES (@Key, @Kind, @SurveyId, @RoundId, @MemberId, @Email, @Name, @Language, @Subject, @Body, @LinkProtected,
-                            @messageId, 'queued', @now, @now)
+                            @LinkBase, @messageId, 'queued', @now, @now)
                     ON CONFLICT (dedupe_key) DO NOTHING
                     """, new
                     {
-                        m.Key, m.Kind, m.SurveyId, m.RoundId, m.To.MemberId, m.To.Email, m.To.Name, m.Language, m.Subject, m.Body, m.LinkProtected,
+                        m.Key, m.Kind, m.SurveyId, m.RoundId, m.To.MemberId, m.To.Email, m.To.Name, m.Language, m.Subject, m.Body, m.LinkProtected, m.LinkBase,
                         messageId = $"{Guid.NewGuid():n}@foresight", now,
                     }, w.Transaction);
             await w.CommitAsync();

@@ -19,6 +19,7 @@ public sealed class OutboxRow
     public string Subject { get; init; } = "";
     public string Body { get; init; } = "";
     public string? LinkProtected { get; init; }
+    public string? LinkBase { get; init; }
     public string MessageId { get; init; } = "";
     public int Attempts { get; init; }
 }
@@ -202,8 +203,14 @@ public sealed class OutboxSender(
             var member = await c.QuerySingleOrDefaultAsync<(string? RevokedAt, string? LinkProtected)>(
                 "SELECT revoked_at, link_protected FROM panel_members WHERE id = @memberId", new { memberId });
             if (member.RevokedAt is not null) return null;
-            if (member.LinkProtected is { } protectedLink && vault.Unprotect(protectedLink) is { } secret)
-                memberLink = PanelEndpoints.Link((options.Value.PublicUrl ?? "http://localhost:5000").TrimEnd('/'), secret);
+            if (row.LinkProtected is null)
+            {
+                // The configured address, or else the one the coordinator's request came to (kept with the message).
+                var baseUrl = options.Value.PublicBase ?? row.LinkBase ?? throw new MessageLinkException(
+                    "The address for the expert's link is unknown: set Foresight:PublicUrl (this message was queued before the server kept the coordinator's address).");
+                if (member.LinkProtected is { } protectedLink && vault.Unprotect(protectedLink) is { } secret)
+                    memberLink = PanelEndpoints.Link(baseUrl, secret);
+            }
         }
         var link = row.LinkProtected is { } stored ? vault.Unprotect(stored) : memberLink;
         if (link is null) throw new MessageLinkException("The link for this message cannot be read back (no stored link, or data-protection keys changed); renew the member's link.");
@@ -225,7 +232,7 @@ public sealed class OutboxSender(
         var row = await w.Connection.QuerySingleOrDefaultAsync<OutboxRow>("""
             UPDATE outbox SET status = 'sending', next_attempt_at = @now
             WHERE id = (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= @now ORDER BY id LIMIT 1) AND status = 'queued'
-            RETURNING id, kind, member_id, to_address, to_name, subject, body, link_protected, message_id, attempts
+            RETURNING id, kind, member_id, to_address, to_name, subject, body, link_protected, link_base, message_id, attempts
             """, new { now }, w.Transaction);
         await w.CommitAsync();
         return row;

@@ -59,7 +59,7 @@ public static class PanelEndpoints
     }
 
     public static string LinkBase(HttpRequest request, IOptions<ForesightOptions> options) =>
-        (options.Value.PublicUrl ?? $"{request.Scheme}://{request.Host}").TrimEnd('/');
+        options.Value.PublicBase ?? $"{request.Scheme}://{request.Host}";
 
     public static string Link(string baseUrl, string secret) => $"{baseUrl}/x/{secret}";
 
@@ -131,9 +131,10 @@ public static class PanelEndpoints
         if (openRound is not null)
         {
             live.Invalidate(survey.Id);
-            // Joining an open round: the new members are invited by e-mail at once (a job: this request still holds the write lock).
+            // Joining an open round: the new members are invited by e-mail at once (a job: this request still holds the
+            // write lock), with links to this request's address, as the links in the answer.
             var members = invitations.Select(i => i.MemberId).ToList();
-            jobs.Enqueue<Outbox>(o => o.InviteAsync(openRound.Value, members));
+            jobs.Enqueue<Outbox>(o => o.InviteAsync(openRound.Value, members, baseUrl));
         }
         return TypedResults.Created($"/api/surveys/{survey.Id}/panel", invitations);
     }

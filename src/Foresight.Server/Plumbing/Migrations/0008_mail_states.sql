@@ -1,4 +1,4 @@
--- Issue 22: two more states of an e-mail.
+-- Issue 22: two more states of an e-mail, and the address its links are made from.
 --   cancelled:   not sent, because the expert's link was revoked before it went out;
 --   interrupted: the sender stopped while handing it to the SMTP server, so it may have been delivered. It is not
 --                sent again by itself: a message the SMTP server may have taken is never sent a second time.
@@ -16,6 +16,7 @@ CREATE TABLE outbox_new (
     subject         TEXT NOT NULL,
     body            TEXT NOT NULL,
     link_protected  TEXT,
+    link_base       TEXT,                        -- the personal link's base when Foresight:PublicUrl is not set
     message_id      TEXT NOT NULL,
     status          TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'cancelled', 'interrupted')),
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -32,4 +33,8 @@ INSERT INTO outbox_new (id, dedupe_key, kind, survey_id, round_id, member_id, to
 DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+
+-- The address of the coordinator's request that opened the round (scheme and host, as a reverse proxy forwards
+-- them): the base of the links in the round's e-mails when Foresight:PublicUrl is not set. Jobs have no request.
+ALTER TABLE rounds ADD COLUMN link_base TEXT;
 
