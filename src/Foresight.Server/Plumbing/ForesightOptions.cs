@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Foresight.Server.Plumbing;
 
 /// <summary>Settings under "Foresight" in appsettings.json, environment variables (Foresight__Database) or the command line.</summary>
@@ -8,8 +10,10 @@ public sealed class ForesightOptions
     /// <summary>SQLite database file; relative paths are under the content root. The directory is created.</summary>
     public string Database { get; set; } = "data/foresight.db";
 
-    /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut.</summary>
+    /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut; EXTRA is FULL and more.</summary>
     public string Synchronous { get; set; } = "NORMAL";
+
+    public static readonly string[] SynchronousValues = ["NORMAL", "FULL", "EXTRA"];
 
     /// <summary>
     /// The address experts and stakeholders use, for the links in answers and e-mails. Unset, links carry the address
@@ -36,6 +40,36 @@ public sealed class ForesightOptions
 
     /// <summary>The machine layer: literature import, machine-proposed topics, argument clusters (Foresight:Insights).</summary>
     public InsightsOptions Insights { get; set; } = new();
+}
+
+/// <summary>
+/// Settings the server does not understand stop it at start-up (ValidateOnStart), each named with what it may be: a
+/// value taken for another (a misspelt FULL run as NORMAL) would fail the operator silently.
+/// </summary>
+public sealed class ForesightOptionsValidation : IValidateOptions<ForesightOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ForesightOptions o)
+    {
+        var errors = new List<string>();
+        // Case does not matter (SQLite ignores it); anything else, spaces included, is a mistake.
+        if (!ForesightOptions.SynchronousValues.Contains(o.Synchronous, StringComparer.OrdinalIgnoreCase))
+            errors.Add($"{ForesightOptions.Section}:Synchronous is \"{o.Synchronous}\"; it must be NORMAL (every acknowledged answer survives a crash of the process), " +
+                "FULL (also a power cut) or EXTRA.");
+        if (o.PublicBase is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme is "http" or "https") && uri.Query.Length == 0 && uri.Fragment.Length == 0))
+            errors.Add($"{ForesightOptions.Section}:PublicUrl is \"{o.PublicUrl}\"; it must be the address experts open, with http:// or https://, such as https://foresight.example.org.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public static class ForesightOptionsSetup
+{
+    /// <summary>Binds "Foresight" and checks it when the server starts.</summary>
+    public static IServiceCollection AddForesightOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ForesightOptions>().Bind(configuration.GetSection(ForesightOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ForesightOptions>, ForesightOptionsValidation>();
+        return services;
+    }
 }
 
 public sealed class InsightsOptions
