@@ -41,7 +41,7 @@ public sealed class OutboxSender(
 
     /// <summary>
     /// A message 'sending' this long has lost its sender: one message takes seconds (MailKit gives up on a silent
-    /// server after 30 s), and a server that stops gracefully finishes the message it is sending.
+    /// server after 30 s), and a server that is stopping takes no further message.
     /// </summary>
     public static readonly TimeSpan StaleSending = TimeSpan.FromMinutes(10);
 
