@@ -22,7 +22,7 @@ public sealed class ForesightOptions
     public string? PublicUrl { get; set; }
 
     /// <summary><see cref="PublicUrl"/> without a trailing slash; null when it is not set (an empty value counts as not set).</summary>
-    public string? PublicBase => string.IsNullOrWhiteSpace(PublicUrl) ? null : PublicUrl.TrimEnd('/');
+    public string? PublicBase => string.IsNullOrWhiteSpace(PublicUrl) ? null : PublicUrl.Trim().TrimEnd('/');
 
     /// <summary>The first admin account, created on first run when there is no user yet.</summary>
     public AdminOptions Admin { get; set; } = new();
