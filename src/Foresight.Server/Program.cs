@@ -24,7 +24,7 @@ using Scalar.AspNetCore;
 var builder = WebApplication.CreateBuilder(args);
 
 // Plumbing
-builder.Services.Configure<ForesightOptions>(builder.Configuration.GetSection(ForesightOptions.Section));
+builder.Services.AddForesightOptions(builder.Configuration);
 builder.Services.AddSingleton<Db>();
 builder.Services.AddForesightDataProtection(builder.Configuration, builder.Environment);
 builder.Services.AddSingleton(TimeProvider.System);
@@ -63,6 +63,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 builder.Services.AddInsights(builder.Configuration);
 
 var app = builder.Build();
+if (!Startup.SettingsAreValid(app)) { Environment.ExitCode = 1; return; }
 // The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.
 app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
     app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -26,10 +27,18 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "foresight-tests", Guid.NewGuid().ToString("n"));
     public string DatabasePath => Path.Combine(Directory, "data", "foresight.db");
     readonly Dictionary<string, string?> _settings = new();
+    readonly List<Action<IServiceCollection>> _services = [];
 
     public ForesightFactory With(string key, string? value)
     {
         _settings[key] = value;
+        return this;
+    }
+
+    /// <summary>Changes the server's services after its own registrations (e.g. its TimeProvider).</summary>
+    public ForesightFactory WithServices(Action<IServiceCollection> configure)
+    {
+        _services.Add(configure);
         return this;
     }
 
@@ -45,6 +54,7 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
         builder.UseSetting("Foresight:RateLimits:AnswersPerMinute", "100000");
         foreach (var (k, v) in _settings) builder.UseSetting(k, v);
         builder.ConfigureLogging(l => l.AddProvider(new LogCollector(Logged)));
+        builder.ConfigureTestServices(s => _services.ForEach(configure => configure(s)));
     }
 
     /// <summary>What the server logged at Warning or above (as the configured levels let through), oldest first.</summary>

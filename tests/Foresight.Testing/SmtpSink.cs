@@ -8,7 +8,8 @@ namespace Foresight.Testing;
 
 /// <summary>
 /// A small SMTP server on 127.0.0.1 for tests: it accepts every message (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT),
-/// keeps it parsed with MimeKit, and can refuse the next few messages with a temporary error.
+/// keeps it parsed with MimeKit, and can refuse the next few messages with a temporary error, or keep them and close
+/// the connection instead of answering (as when the network fails just as a server has taken a message).
 /// </summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
@@ -16,6 +17,7 @@ public sealed class SmtpSink : IAsyncDisposable
     readonly CancellationTokenSource _stop = new();
     readonly Task _accepting;
     int _refuse;
+    int _drop;
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
     public ConcurrentQueue<MimeMessage> Messages { get; } = new();
@@ -31,6 +33,9 @@ public sealed class SmtpSink : IAsyncDisposable
 
     /// <summary>The next <paramref name="count"/> messages get "451 try again later".</summary>
     public void RefuseNext(int count) => Interlocked.Exchange(ref _refuse, count);
+
+    /// <summary>The next <paramref name="count"/> messages are kept, but the connection is closed before the "250" that would tell the sender.</summary>
+    public void DropAfterAccepting(int count) => Interlocked.Exchange(ref _drop, count);
 
     async Task AcceptAsync()
     {
@@ -71,6 +76,8 @@ public sealed class SmtpSink : IAsyncDisposable
                         if (Interlocked.Decrement(ref _refuse) >= 0) { await writer.WriteLineAsync("451 4.3.0 try again later"); break; }
                         Interlocked.Exchange(ref _refuse, 0);
                         Messages.Enqueue(MimeMessage.Load(new MemoryStream(Encoding.Latin1.GetBytes(data.ToString()))));
+                        if (Interlocked.Decrement(ref _drop) >= 0) return;
+                        Interlocked.Exchange(ref _drop, 0);
                         await writer.WriteLineAsync("250 queued");
                         break;
                     default: await writer.WriteLineAsync("502 not implemented"); break;

@@ -34,7 +34,8 @@ public sealed class Db
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        var sync = options.Value.Synchronous.ToUpperInvariant() is "FULL" or "EXTRA" ? options.Value.Synchronous.ToUpperInvariant() : "NORMAL";
+        // One of NORMAL, FULL and EXTRA in any case: ForesightOptionsValidation refuses anything else at start-up.
+        var sync = options.Value.Synchronous.ToUpperInvariant();
         // SQLite's automatic checkpoint stays in these writers' commits (every 1,000 WAL pages). The answer writer, which
         // commits all the time, turns it off and checkpoints beside itself, restarting the WAL (AnswerWriter).
         WriterPragmas = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = {sync};";

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Foresight.Server.Plumbing;
 
 /// <summary>Settings under "Foresight" in appsettings.json, environment variables (Foresight__Database) or the command line.</summary>
@@ -20,11 +22,19 @@ public sealed class ForesightOptions
     /// <summary>Production: without MasterKey or MasterKeyFile the server does not start (instead of generating one in ~/.config).</summary>
     public bool RequireMasterKey { get; set; }
 
-    /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut.</summary>
+    /// <summary>SQLite's synchronous setting: NORMAL survives a process crash (WAL), FULL also a power cut; EXTRA is FULL and more.</summary>
     public string Synchronous { get; set; } = "NORMAL";
 
-    /// <summary>The address experts and stakeholders use, for invitation links; defaults to the request's own.</summary>
+    public static readonly string[] SynchronousValues = ["NORMAL", "FULL", "EXTRA"];
+
+    /// <summary>
+    /// The address experts and stakeholders use, for the links in answers and e-mails. Unset, links carry the address
+    /// of the request that made them: for e-mails, the coordinator's request that opened the round or added the expert.
+    /// </summary>
     public string? PublicUrl { get; set; }
+
+    /// <summary><see cref="PublicUrl"/> without a trailing slash; null when it is not set (an empty value counts as not set).</summary>
+    public string? PublicBase => string.IsNullOrWhiteSpace(PublicUrl) ? null : PublicUrl.Trim().TrimEnd('/');
 
     /// <summary>The first admin account, created on first run when there is no user yet.</summary>
     public AdminOptions Admin { get; set; } = new();
@@ -42,6 +52,36 @@ public sealed class ForesightOptions
 
     /// <summary>The machine layer: literature import, machine-proposed topics, argument clusters (Foresight:Insights).</summary>
     public InsightsOptions Insights { get; set; } = new();
+}
+
+/// <summary>
+/// Settings the server does not understand stop it at start-up (ValidateOnStart), each named with what it may be: a
+/// value taken for another (a misspelt FULL run as NORMAL) would fail the operator silently.
+/// </summary>
+public sealed class ForesightOptionsValidation : IValidateOptions<ForesightOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ForesightOptions o)
+    {
+        var errors = new List<string>();
+        // Case does not matter (SQLite ignores it); anything else, spaces included, is a mistake.
+        if (!ForesightOptions.SynchronousValues.Contains(o.Synchronous, StringComparer.OrdinalIgnoreCase))
+            errors.Add($"{ForesightOptions.Section}:Synchronous is \"{o.Synchronous}\"; it must be NORMAL (every acknowledged answer survives a crash of the process), " +
+                "FULL (also a power cut) or EXTRA.");
+        if (o.PublicBase is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme is "http" or "https") && uri.Query.Length == 0 && uri.Fragment.Length == 0))
+            errors.Add($"{ForesightOptions.Section}:PublicUrl is \"{o.PublicUrl}\"; it must be the address experts open, with http:// or https://, such as https://foresight.example.org.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public static class ForesightOptionsSetup
+{
+    /// <summary>Binds "Foresight" and checks it when the server starts.</summary>
+    public static IServiceCollection AddForesightOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ForesightOptions>().Bind(configuration.GetSection(ForesightOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ForesightOptions>, ForesightOptionsValidation>();
+        return services;
+    }
 }
 
 public sealed class InsightsOptions

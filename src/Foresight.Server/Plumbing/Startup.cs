@@ -23,6 +23,31 @@ public static class Startup
 {
     public const string DemoCoordinator = "coordinator@foresight.local";
 
+    /// <summary>
+    /// Checks the settings registered with ValidateOnStart before any work (the database is opened before the host
+    /// starts), and prints each one that is wrong, with its name, where an operator reads it: on the console.
+    /// </summary>
+    /// <returns>false when the server must not start</returns>
+    public static bool SettingsAreValid(WebApplication app)
+    {
+        IEnumerable<string> failures;
+        try
+        {
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+            return true;
+        }
+        catch (OptionsValidationException e) { failures = e.Failures; }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is OptionsValidationException))
+        {
+            failures = e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(x => x.Failures);
+        }
+        Console.Error.WriteLine("Foresight did not start: a setting is not valid.");
+        foreach (var failure in failures) Console.Error.WriteLine("  " + failure);
+        Console.Error.WriteLine("Correct it in appsettings.json, in the environment (Foresight:Synchronous is Foresight__Synchronous there) " +
+            "or on the command line (--Foresight:Synchronous=FULL), and start again.");
+        return false;
+    }
+
     public static async Task PrepareAsync(WebApplication app)
     {
         var db = app.Services.GetRequiredService<Db>();
@@ -38,7 +63,7 @@ public static class Startup
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-                var baseUrl = (options.PublicUrl ?? addresses.FirstOrDefault() ?? "http://localhost:5000").TrimEnd('/');
+                var baseUrl = options.PublicBase ?? (addresses.FirstOrDefault() ?? "http://localhost:5000").TrimEnd('/');
                 for (int i = 0; i < notes.Count; i++) notes[i] = notes[i].Replace("{base}", baseUrl);
                 Console.WriteLine();
                 Console.WriteLine("Foresight is running.");

@@ -315,6 +315,8 @@ public static class UiStrings
         ["mail.status.sending"] = ("发送中", "sending"),
         ["mail.status.sent"] = ("已发送", "sent"),
         ["mail.status.failed"] = ("发送失败", "failed"),
+        ["mail.status.cancelled"] = ("未发送（链接已撤销）", "not sent: link revoked"),
+        ["mail.status.interrupted"] = ("发送中断，可能已送达", "interrupted: may have been delivered"),
         ["coordinators.title"] = ("协调人", "Coordinators"),
         ["coordinators.note"] = ("只有本调查的协调人（及管理员）能查看和修改本调查及其专家组；协调人由管理员指定和移除。", "Only this survey's coordinators (and admins) see and change it and its panel; admins grant and remove coordinators."),
         ["coordinators.add"] = ("指定为协调人", "Make coordinator"),

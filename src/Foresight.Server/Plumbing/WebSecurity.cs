@@ -49,9 +49,11 @@ public static class WebSecurity
             o.Cookie = new SecureCookie { Name = "foresight-af", HttpOnly = true, IsEssential = true, SameSite = SameSiteMode.Strict };
             o.HeaderName = AntiforgeryHeader;
         });
-        // A reverse proxy on the same machine (nginx, Caddy) terminates TLS: trust its X-Forwarded-For/-Proto so that
-        // rate limits see the client's address and the request counts as HTTPS. Only loopback proxies are trusted.
-        services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+        // A reverse proxy on the same machine (nginx, Caddy) terminates TLS: trust its X-Forwarded-For/-Proto/-Host so
+        // that rate limits see the client's address, the request counts as HTTPS, and links made from the request's
+        // address (in e-mails, when Foresight:PublicUrl is not set) carry the public host. Only loopback proxies are trusted.
+        services.Configure<ForwardedHeadersOptions>(o =>
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost);
         services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
         return services;
     }

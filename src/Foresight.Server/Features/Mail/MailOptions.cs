@@ -1,3 +1,7 @@
+using MailKit.Security;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
 namespace Foresight.Server.Features.Mail;
 
 /// <summary>Settings under "Foresight:Mail". Without a host, messages wait in the outbox until one is configured.</summary>
@@ -30,11 +34,29 @@ public sealed class MailOptions
     public TimeSpan Backoff(int attempts) => FirstRetry * Math.Pow(4, Math.Max(0, attempts - 1));
 }
 
+/// <summary>Mail settings the sender could not use stop the server at start-up, instead of failing every message later.</summary>
+public sealed class MailOptionsValidation : IValidateOptions<MailOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MailOptions o)
+    {
+        var errors = new List<string>();
+        if (!Enum.GetNames<SecureSocketOptions>().Contains(o.Security, StringComparer.OrdinalIgnoreCase))
+            errors.Add($"{MailOptions.Section}:Security is \"{o.Security}\"; it must be {string.Join(", ", Enum.GetNames<SecureSocketOptions>())}.");
+        if (!(MailboxAddress.TryParse(o.From, out var from) && from.Address.Contains('@')))
+            errors.Add($"{MailOptions.Section}:From is \"{o.From}\"; it must be an e-mail address, such as Foresight <foresight@example.org>.");
+        if (o.Port is < 1 or > 65535) errors.Add($"{MailOptions.Section}:Port is {o.Port}; it must be a TCP port, 1 to 65535 (usually 587, or 465 with SslOnConnect).");
+        if (o.MaxAttempts < 1) errors.Add($"{MailOptions.Section}:MaxAttempts is {o.MaxAttempts}; it must be 1 or more.");
+        if (o.FirstRetry <= TimeSpan.Zero) errors.Add($"{MailOptions.Section}:FirstRetry is {o.FirstRetry}; it must be a positive time, such as 00:01:00.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
 public static class MailServices
 {
     public static IServiceCollection AddMail(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<MailOptions>(configuration.GetSection(MailOptions.Section));
+        services.AddOptions<MailOptions>().Bind(configuration.GetSection(MailOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MailOptions>, MailOptionsValidation>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<OutboxSender>();
         return services;

@@ -10,11 +10,20 @@ namespace Foresight.Server.Features.Mail;
 
 /// <summary>
 /// Writes the e-mails experts get into the outbox table and has the sender run. Every message has a key (kind,
-/// round, member, ...) so that queuing it again, after a retry or a restart, adds nothing.
+/// round, member, ...) so that queuing it again, after a retry or a restart, adds nothing. Members whose link is
+/// revoked get none.
 /// </summary>
-public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackgroundJobClient jobs)
+public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackgroundJobClient jobs, TimeProvider clock)
 {
-    sealed record Recipient(long MemberId, string Name, string Email, string Language);
+    // A class, not a positional record: with no row to read (every member revoked), SQLite reports the COALESCE
+    // column as a blob, and Dapper then finds no constructor to match.
+    sealed class Recipient
+    {
+        public long MemberId { get; init; }
+        public string Name { get; init; } = "";
+        public string Email { get; init; } = "";
+        public string Language { get; init; } = "";
+    }
 
     static Task<IEnumerable<Recipient>> RecipientsAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null) =>
         c.QueryAsync<Recipient>("""
@@ -24,7 +33,8 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
             """, new { roundId }, tx);
 
     /// <summary>Invitations to a round: to every member of it, or to the given members (who just joined the open round).</summary>
-    public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null)
+    /// <param name="linkBase">the address of the request that added the members; by default the one that opened the round</param>
+    public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null, string? linkBase = null)
     {
         await using var c = await db.OpenAsync();
         var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
@@ -37,7 +47,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Invitation(language, r.Name, survey.Title.Get(language), round.Number, deadline);
-            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null);
+            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null, linkBase ?? round.LinkBase);
         }));
         return queued;
     }
@@ -58,7 +68,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Reminder(language, r.Name, survey.Title.Get(language), round.Number, deadline);
-            return new Message($"reminder:{roundId}:{key}:{r.MemberId}", "reminder", round.SurveyId, roundId, r, language, subject, body, null);
+            return new Message($"reminder:{roundId}:{key}:{r.MemberId}", "reminder", round.SurveyId, roundId, r, language, subject, body, null, round.LinkBase);
         }));
     }
 
@@ -76,37 +86,47 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Thanks(language, r.Name, survey.Title.Get(language), round.Number);
-            return new Message($"thanks:{round.Id}:{r.MemberId}", "thanks", surveyId, round.Id, r, language, subject, body, link);
+            return new Message($"thanks:{round.Id}:{r.MemberId}", "thanks", surveyId, round.Id, r, language, subject, body, link, null);
         }));
     }
 
+    public const string RevokedNote = "Not sent: the expert's link was revoked before this message went out.";
+
+    /// <summary>A revoked member's messages that wait in the queue are cancelled, in the revocation's transaction.</summary>
+    public static Task<int> CancelForRevokedAsync(SqliteConnection c, SqliteTransaction tx, long memberId) =>
+        c.ExecuteAsync("UPDATE outbox SET status = 'cancelled', last_error = @RevokedNote WHERE member_id = @memberId AND status = 'queued'",
+            new { memberId, RevokedNote }, tx);
+
     static string Language(SurveyDefinition survey, string preferred) => survey.Languages.Contains(preferred) ? preferred : survey.Languages[0];
 
-    sealed record Message(string Key, string Kind, long SurveyId, long? RoundId, Recipient To, string Language, string Subject, string Body, string? LinkProtected);
+    /// <param name="LinkProtected">the whole link, encrypted; null: the member's personal link</param>
+    /// <param name="LinkBase">the personal link's base (scheme and host) when Foresight:PublicUrl is not set</param>
+    sealed record Message(string Key, string Kind, long SurveyId, long? RoundId, Recipient To, string Language, string Subject, string Body,
+        string? LinkProtected, string? LinkBase);
 
     async Task<int> QueueAsync(IEnumerable<Message> messages)
     {
         var list = messages.ToList();
         if (list.Count == 0) return 0;
         int queued = 0;
-        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var now = Db.Iso(clock.GetUtcNow());
         await using (var w = await db.BeginWriteAsync())
         {
             foreach (var m in list)
                 queued += await w.Connection.ExecuteAsync("""
                     INSERT INTO outbox (dedupe_key, kind, survey_id, round_id, member_id, to_address, to_name, language, subject, body, link_protected,
-                                        message_id, status, next_attempt_at, created_at)
+                                        link_base, message_id, status, next_attempt_at, created_at)
                     VALUES (@Key, @Kind, @SurveyId, @RoundId, @MemberId, @Email, @Name, @Language, @Subject, @Body, @LinkProtected,
-                            @messageId, 'queued', @now, @now)
+                            @LinkBase, @messageId, 'queued', @now, @now)
                     ON CONFLICT (dedupe_key) DO NOTHING
                     """, new
                     {
-                        m.Key, m.Kind, m.SurveyId, m.RoundId, m.To.MemberId, m.To.Email, m.To.Name, m.Language, m.Subject, m.Body, m.LinkProtected,
+                        m.Key, m.Kind, m.SurveyId, m.RoundId, m.To.MemberId, m.To.Email, m.To.Name, m.Language, m.Subject, m.Body, m.LinkProtected, m.LinkBase,
                         messageId = $"{Guid.NewGuid():n}@foresight", now,
                     }, w.Transaction);
             await w.CommitAsync();
         }
-        if (queued > 0) jobs.Enqueue<OutboxSender>(s => s.SendDueAsync());
+        if (queued > 0) jobs.Enqueue<OutboxSender>(s => s.SendDueAsync(CancellationToken.None));
         return queued;
     }
 }

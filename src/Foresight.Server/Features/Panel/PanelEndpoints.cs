@@ -60,7 +60,7 @@ public static class PanelEndpoints
     }
 
     public static string LinkBase(HttpRequest request, IOptions<ForesightOptions> options) =>
-        (options.Value.PublicUrl ?? $"{request.Scheme}://{request.Host}").TrimEnd('/');
+        options.Value.PublicBase ?? $"{request.Scheme}://{request.Host}";
 
     public static string Link(string baseUrl, string secret) => $"{baseUrl}/x/{secret}";
 
@@ -135,9 +135,10 @@ public static class PanelEndpoints
         if (openRound is not null)
         {
             live.Invalidate(survey.Id);
-            // Joining an open round: the new members are invited by e-mail at once (a job: this request still holds the write lock).
+            // Joining an open round: the new members are invited by e-mail at once (a job: this request still holds the
+            // write lock), with links to this request's address, as the links in the answer.
             var members = invitations.Select(i => i.MemberId).ToList();
-            jobs.Enqueue<Outbox>(o => o.InviteAsync(openRound.Value, members));
+            jobs.Enqueue<Outbox>(o => o.InviteAsync(openRound.Value, members, baseUrl));
         }
         return TypedResults.Created($"/api/surveys/{survey.Id}/panel", invitations);
     }
@@ -202,6 +203,7 @@ public static class PanelEndpoints
         var n = await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @member AND survey_id = @Id AND revoked_at IS NULL",
             new { now = Db.Iso(DateTimeOffset.UtcNow), member, survey.Id }, tx);
         if (n == 0) return Problems.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
+        await Outbox.CancelForRevokedAsync(c, tx, member);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_revoked", new { member });
         await tx.CommitAsync();
         changes.Publish(new MemberAccessEnded(member));

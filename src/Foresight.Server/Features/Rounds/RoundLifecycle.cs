@@ -133,6 +133,6 @@ public sealed class RoundLifecycle(
                     await RemindAsync(round.Id, round.Deadline!, ReminderKey(round.Deadline!, before));
             if (schedule) Schedule(round);
         }
-        jobs.Enqueue<OutboxSender>(s => s.SendDueAsync());
+        jobs.Enqueue<OutboxSender>(s => s.SendDueAsync(CancellationToken.None));
     }
 }

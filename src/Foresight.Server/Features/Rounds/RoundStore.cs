@@ -26,6 +26,8 @@ public sealed class RoundRow
     public string? StopReason { get; init; }
     public long? Stop { get; init; }
     public string? Rankings { get; init; }
+    /// <summary>The address of the request that opened the round, for e-mail links when Foresight:PublicUrl is not set.</summary>
+    public string? LinkBase { get; init; }
     public bool IsOpen => Status == "open";
 }
 

@@ -6,11 +6,13 @@ using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Live;
+using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace Foresight.Server.Features.Rounds;
 
@@ -95,7 +97,8 @@ public static class RoundsEndpoints
     static ProblemHttpResult NoRound(SurveyRef survey, int number) => Problems.NotFound($"Survey '{survey.Slug}' has no round {number}.");
 
     internal static async Task<Results<Created<RoundView>, ProblemHttpResult>> Open(
-        SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache, RoundLifecycle lifecycle)
+        SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog, LivePublisher live, QuestionnaireCache cache, RoundLifecycle lifecycle,
+        HttpRequest request, IOptions<ForesightOptions> options)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
@@ -119,9 +122,10 @@ public static class RoundsEndpoints
 
         var now = Db.Iso(DateTimeOffset.UtcNow);
         var roundId = await c.ExecuteScalarAsync<long>("""
-            INSERT INTO rounds (survey_id, number, status, rules_version, opened_at, opened_by, deadline)
-            VALUES (@Id, @number, 'open', @rulesVersion, @now, @userId, @deadline) RETURNING id
-            """, new { survey.Id, number, rulesVersion, now, userId = user.UserId(), deadline = body.Deadline is { } d ? Db.Iso(d) : null }, tx);
+            INSERT INTO rounds (survey_id, number, status, rules_version, opened_at, opened_by, deadline, link_base)
+            VALUES (@Id, @number, 'open', @rulesVersion, @now, @userId, @deadline, @linkBase) RETURNING id
+            """, new { survey.Id, number, rulesVersion, now, userId = user.UserId(), deadline = body.Deadline is { } d ? Db.Iso(d) : null,
+                linkBase = PanelEndpoints.LinkBase(request, options) }, tx);
         for (int i = 0; i < topicIds.Count; i++)
             await c.ExecuteAsync("INSERT INTO round_topics (round_id, topic_id, position) VALUES (@roundId, @t, @i)", new { roundId, t = topicIds[i], i }, tx);
         await c.ExecuteAsync("""

@@ -7,6 +7,7 @@ using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Stakeholders;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace Foresight.Server.Features.Surveys;
 
@@ -42,7 +43,7 @@ public sealed class OverviewPage : ConsolePage
     {
         var body = new OpenRoundRequest(Deadline());
         return await ActAsync(body, async () => await RoundsEndpoints.Open(Survey, body, User, Db, Service<SurveyCatalog>(), Service<LivePublisher>(),
-            Service<QuestionnaireCache>(), Service<RoundLifecycle>()), "done.round.opened");
+            Service<QuestionnaireCache>(), Service<RoundLifecycle>(), Request, Service<IOptions<ForesightOptions>>()), "done.round.opened");
     }
 
     public async Task<IActionResult> OnPostCloseAsync(int number) =>
