@@ -109,7 +109,9 @@ public sealed class ServerProcess : IAsyncDisposable
             await Task.Delay(100);
         }
         var why = process.HasExited ? $"the server exited with code {process.ExitCode}" : "the server did not become ready in 60 s";
-        if (!process.HasExited) { process.Kill(true); await process.WaitForExitAsync(); }
+        if (!process.HasExited) process.Kill(true);
+        // Also for a process that has exited: waiting is what lets the last lines of its output be read.
+        await process.WaitForExitAsync();
         if (owns) TryDelete(directory);
         throw new InvalidOperationException($"{why}; its output:\n{string.Join('\n', lines)}");
     }
