@@ -35,3 +35,31 @@ public sealed record UserAccessEnded(long UserId, long? SurveyId);
 
 /// <summary>An API token was signed out: requests and connections made with it end.</summary>
 public sealed record TokenAccessEnded(string TokenHash);
+
+// Changes to a survey's data, for caches, the live state, the round lifecycle, mail and reports. Each names its
+// survey; subscribers read what they need from the database, which is the truth.
+
+/// <summary>An expert's answers to one topic after a save (committed): question id → answer; an empty map clears the topic.</summary>
+public sealed record AnswerSaved(long SurveyId, long RoundId, long MemberId, string Pseudonym, string Topic,
+    IReadOnlyDictionary<string, Foresight.Core.Answers.QuestionAnswer> Answers);
+
+/// <summary>An expert's ranks after a ranking save (committed): topic → rank, null where a rank was taken away.</summary>
+public sealed record RankingSaved(long SurveyId, long RoundId, long MemberId, string Pseudonym, string Ranking, IReadOnlyDictionary<string, double?> Ranks);
+
+/// <summary>A round was opened.</summary>
+public sealed record RoundOpened(long SurveyId, long RoundId, int Number);
+
+/// <summary>A round was closed (by a coordinator or at its deadline).</summary>
+public sealed record RoundClosed(long SurveyId, long RoundId, int Number);
+
+/// <summary>An open round's deadline was set, moved or removed.</summary>
+public sealed record DeadlineChanged(long SurveyId, long RoundId, int Number);
+
+/// <summary>Topics were added, reworded, merged, split, removed, or a carry/retire decision was made.</summary>
+public sealed record TopicsChanged(long SurveyId);
+
+/// <summary>A survey's panel changed: members added, fields changed, links renewed or revoked.</summary>
+public sealed record PanelChanged(long SurveyId, IReadOnlyList<long> Members);
+
+/// <summary>A survey's definition, rules or status changed, or the survey was deleted.</summary>
+public sealed record SurveyChanged(long SurveyId, string Slug, bool Deleted = false);
