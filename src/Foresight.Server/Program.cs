@@ -1,5 +1,5 @@
 using Foresight.Server.Features.Accounts;
-using Foresight.Server.Features.Consensus;
+using Foresight.Server.Features.Console;
 using Foresight.Server.Features.Experts;
 using Foresight.Server.Features.Exports;
 using Foresight.Server.Features.KeyTechnologies;
@@ -42,39 +42,39 @@ builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped<Ui>();
 builder.Services.AddRazorPages(o => o.RootDirectory = "/Features");
 builder.Services.AddForesightHealth();
-
-// Domain services
-builder.Services.AddSingleton<SurveyCatalog>();
-builder.Services.AddSingleton<SurveyDirectory>();
-builder.Services.AddSingleton<ConsensusService>();
-builder.Services.AddSignalR(o => o.AddFilter<LiveAccessFilter>()).AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
-builder.Services.AddSingleton<LiveConnections>();
-builder.Services.Configure<LiveOptions>(builder.Configuration.GetSection(LiveOptions.Section));
-builder.Services.AddSingleton<LivePublisher>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<LivePublisher>());
-builder.Services.AddSingleton<QuestionnaireCache>();
 builder.Services.AddSingleton<LinkVault>();
 builder.Services.AddForesightJobs(builder.Configuration);
-builder.Services.AddReports(builder.Configuration);
+
+// Features, each with its application service(s) and the change events it follows
+builder.Services.AddAccounts();
+builder.Services.AddSurveys();
+builder.Services.AddExperts();
+builder.Services.AddStakeholders();
+builder.Services.AddRounds();
+builder.Services.AddTopics();
+builder.Services.AddPanel();
+builder.Services.AddQuestionnaire();
+builder.Services.AddLive(builder.Configuration);
 builder.Services.AddMail(builder.Configuration);
-builder.Services.AddSingleton<RoundLifecycle>();
-builder.Services.AddSingleton<AnswerWriter>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
+builder.Services.AddReports(builder.Configuration);
 builder.Services.AddInsights(builder.Configuration);
+builder.Services.AddConsolePages();
 
 var app = builder.Build();
 if (!Startup.SettingsAreValid(app)) { Environment.ExitCode = 1; return; }
 // The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.
 app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
     app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
-await Startup.PrepareAsync(app);
+await Startup.PrepareAsync(app, app.Services.GetRequiredService<AccountService>().EnsureAdminAsync, app.Services.GetRequiredService<SampleSurvey>().LoadAsync);
 // Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail,
 // analyses still queued.
 await app.Services.GetRequiredService<ReportService>().ResumeAsync();
 await app.Services.GetRequiredService<RoundLifecycle>().ReconcileAsync(schedule: true);
+await app.Services.GetRequiredService<MailSchedule>().ReconcileAsync(schedule: true);
 await app.Services.GetRequiredService<Analyses>().ResumeAsync();
-app.Services.GetRequiredService<IRecurringJobManager>()
-    .AddOrUpdate<RoundLifecycle>(RoundLifecycle.ReconcileJob, l => l.ReconcileAsync(false), Cron.Minutely());
+var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
+recurring.AddOrUpdate<RoundLifecycle>(RoundLifecycle.ReconcileJob, l => l.ReconcileAsync(false), Cron.Minutely());
+recurring.AddOrUpdate<MailSchedule>(MailSchedule.ReconcileJob, m => m.ReconcileAsync(false), Cron.Minutely());
 
 app.UseSecurityHeaders();
 app.UseProblemResponses();
@@ -117,7 +117,7 @@ app.MapStakeholders();
 app.MapReports();
 app.MapMail();
 app.MapInsights();
-app.MapHub<LiveHub>(LiveHub.Path);
+app.MapLive();
 if (app.Configuration.GetValue<bool>(SaveLadder.Setting)) app.MapSaveLadder();
 app.MapJobsDashboard();
 

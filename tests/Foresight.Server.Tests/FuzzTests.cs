@@ -1240,7 +1240,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             pool.Add(() => new Bad("truncated in a quoted field", Encoding.UTF8.GetBytes(text[..random.Next(quote, text.IndexOf('"', quote))]), type));
             pool.Add(() =>
             {
-                var columns = Foresight.Server.Features.Experts.ExpertsEndpoints.CsvColumns.OrderBy(_ => random.Next()).Take(random.Next(1, 9)).Append("zzz_" + random.Next(1000)).ToList();
+                var columns = Foresight.Server.Features.Experts.ExpertService.CsvColumns.OrderBy(_ => random.Next()).Take(random.Next(1, 9)).Append("zzz_" + random.Next(1000)).ToList();
                 return new Bad("unknown column", Encoding.UTF8.GetBytes(string.Join(',', columns) + "\n" + string.Join(',', columns.Select(_ => "x")) + "\n"), type);
             });
         }

@@ -99,7 +99,7 @@ public sealed class KeptConsensusTests : IDisposable
         Assert.Equal(number, round!.Number);
         var kept = await services.GetRequiredService<Foresight.Server.Features.Live.LivePublisher>().ConsensusAsync(surveyId, number);
         Assert.NotNull(kept); // an open round is kept from the start
-        var stored = await services.GetRequiredService<Foresight.Server.Features.Consensus.ConsensusService>().ComputeAsync(c, round);
+        var stored = await services.GetRequiredService<Foresight.Server.Features.Rounds.ConsensusService>().ComputeAsync(c, round);
         var json = Foresight.Server.Plumbing.Json.Stored;
         Assert.True(System.Text.Json.JsonSerializer.Serialize(stored, json) == System.Text.Json.JsonSerializer.Serialize(kept, json), $"{when}: the kept consensus differs from the store's");
     }

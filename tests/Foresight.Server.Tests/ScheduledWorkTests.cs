@@ -102,7 +102,12 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         _app = next;
         var coordinator = await _app.SignInAsync("coordinator@test.local", "coordinator-password");
         // The new server's minutely job, run now rather than waited for (it is the one that runs every minute).
-        void Reconcile() => _app.Services.GetRequiredService<IRecurringJobManager>().Trigger(RoundLifecycle.ReconcileJob);
+        void Reconcile()
+        {
+            var recurring = _app.Services.GetRequiredService<IRecurringJobManager>();
+            recurring.Trigger(RoundLifecycle.ReconcileJob);
+            recurring.Trigger(MailSchedule.ReconcileJob);
+        }
 
         // A day before the deadline: reminders to the two who have not finished, nobody else; the round stays open.
         clock.Advance(deadline.AddDays(-1).AddSeconds(1) - clock.GetUtcNow());
@@ -165,15 +170,16 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         await lifecycle.CloseAtDeadlineAsync(1, 1, first!);
         Assert.Equal("open", (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>());
 
-        // Removed, then set two seconds ahead: the job Hangfire schedules for it closes the round.
+        // Removed, then set again: a close job is scheduled for the new deadline, and when that time comes it closes the round.
         await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = (DateTimeOffset?)null });
-        await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = DateTimeOffset.UtcNow.AddSeconds(2) });
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while ((await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>() != "closed")
-        {
-            Assert.True(DateTime.UtcNow < until, "the round did not close at its new deadline");
-            await Task.Delay(250);
-        }
+        await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = clock.GetUtcNow().AddMinutes(30) });
+        var third = await c.ExecuteScalarAsync<string>("SELECT deadline FROM rounds");
+        var scheduled = _app.Services.GetRequiredService<JobStorage>().GetMonitoringApi().ScheduledJobs(0, 1000)
+            .Select(j => j.Value.Job).Where(j => j.Method.Name == nameof(RoundLifecycle.CloseAtDeadlineAsync)).ToList();
+        Assert.Contains(scheduled, j => (string)j.Args[2] == third);
+        clock.Advance(TimeSpan.FromMinutes(31));
+        await lifecycle.CloseAtDeadlineAsync(1, 1, third!);
+        Assert.Equal("closed", (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>());
         // Closed once, by the deadline (no user), as the audit log shows.
         var closes = (await c.QueryAsync<long?>("SELECT user_id FROM audit_log WHERE action = 'round.closed'")).ToList();
         Assert.Equal([null], closes);
@@ -215,6 +221,7 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         await using var c = new SqliteConnection($"Data Source={_app.DatabasePath}");
         var round = await c.QuerySingleAsync<(long Id, string Deadline)>("SELECT id, deadline FROM rounds");
         var lifecycle = _app.Services.GetRequiredService<RoundLifecycle>();
+        var mail = _app.Services.GetRequiredService<MailSchedule>();
         var sender = _app.Services.GetRequiredService<OutboxSender>();
 
         async Task<string> StateAsync() => string.Join("|",
@@ -225,22 +232,24 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
             _sink.Messages.Count);
 
         // A reminder, twice: the two unfinished experts get one each.
-        await lifecycle.RemindAsync(round.Id, round.Deadline, "test");
+        await mail.RemindAsync(round.Id, round.Deadline, "test");
         await sender.SendDueAsync();
         var once = await StateAsync();
-        await lifecycle.RemindAsync(round.Id, round.Deadline, "test");
+        await mail.RemindAsync(round.Id, round.Deadline, "test");
         await sender.SendDueAsync();
         Assert.Equal(once, await StateAsync());
         Assert.Equal(2, _sink.Messages.Count(m => (m.Subject ?? "").StartsWith("Reminder") || (m.Subject ?? "").StartsWith("提醒")));
 
         // A reminder for a deadline that has since moved does nothing.
-        await lifecycle.RemindAsync(round.Id, "2000-01-01T00:00:00.000Z", "stale");
+        await mail.RemindAsync(round.Id, "2000-01-01T00:00:00.000Z", "stale");
         Assert.Equal(once, await StateAsync());
 
         // The deadline job before the deadline does nothing; the reconcile job twice does nothing more.
         await lifecycle.CloseAtDeadlineAsync(1, 1, round.Deadline);
         await lifecycle.ReconcileAsync(false);
+        await mail.ReconcileAsync(false);
         await lifecycle.ReconcileAsync(false);
+        await mail.ReconcileAsync(false);
         await sender.SendDueAsync();
         Assert.Equal(once, await StateAsync());
 

@@ -26,7 +26,7 @@ public sealed class StartupTests : IDisposable
         var adminPassword = notes.Single(n => n.StartsWith("Admin sign-in:")).Split(" / ")[1].Split(' ')[0];
         var coordinatorPassword = notes.Single(n => n.StartsWith("Coordinator:")).Split(" / ")[1].Split(' ')[0];
         await _app.SignInAsync(ForesightFactory.AdminEmail, adminPassword);
-        var coordinator = await _app.SignInAsync(Startup.DemoCoordinator, coordinatorPassword);
+        var coordinator = await _app.SignInAsync(Foresight.Server.Features.Console.SampleSurvey.DemoCoordinator, coordinatorPassword);
         var survey = await coordinator.GetOkAsync("/api/surveys/national-tf-2045");
         Assert.Equal(20, survey["panel_size"]!.GetValue<int>());
 
@@ -60,7 +60,7 @@ public sealed class StartupTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, (await second.WithToken(oldKey).GetAsync("/api/surveys/national-tf-2045/questionnaire")).StatusCode);
         await second.WithToken(newKey).GetOkAsync("/api/surveys/national-tf-2045/questionnaire");
         var coordinatorPassword = notes.Single(n => n.StartsWith("Coordinator:")).Split(" / ")[1].Split(' ')[0];
-        var coordinator = await second.SignInAsync(Startup.DemoCoordinator, coordinatorPassword);
+        var coordinator = await second.SignInAsync(Foresight.Server.Features.Console.SampleSurvey.DemoCoordinator, coordinatorPassword);
         Assert.Single((await coordinator.GetOkAsync("/api/surveys")).AsArray());
         Assert.Equal(20, (await coordinator.GetOkAsync("/api/surveys/national-tf-2045/panel")).AsArray().Count);
     }

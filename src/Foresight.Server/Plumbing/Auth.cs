@@ -71,20 +71,16 @@ public static class Caller
 /// hub connections. Answers are kept for a short time, since every request asks; a revoked or renewed link, a
 /// signed-out token or a disabled account is forgotten as soon as its change event is published.
 /// </summary>
-public sealed class CredentialStore
+public sealed class CredentialStore(Db db, TimeProvider clock)
+    : IChangeHandler<MemberAccessEnded>, IChangeHandler<UserAccessEnded>, IChangeHandler<TokenAccessEnded>
 {
     static readonly TimeSpan Keep = TimeSpan.FromSeconds(30);
-    readonly Db db;
-    readonly TimeProvider clock;
 
-    public CredentialStore(Db db, TimeProvider clock, ChangeEvents changes)
-    {
-        this.db = db;
-        this.clock = clock;
-        changes.Subscribe<MemberAccessEnded>(e => ForgetMember(e.MemberId));
-        changes.Subscribe<UserAccessEnded>(e => { if (e.SurveyId is null) ForgetUser(e.UserId); });
-        changes.Subscribe<TokenAccessEnded>(e => ForgetToken(e.TokenHash));
-    }
+    public Task HandleAsync(MemberAccessEnded change) { ForgetMember(change.MemberId); return Task.CompletedTask; }
+
+    public Task HandleAsync(UserAccessEnded change) { if (change.SurveyId is null) ForgetUser(change.UserId); return Task.CompletedTask; }
+
+    public Task HandleAsync(TokenAccessEnded change) { ForgetToken(change.TokenHash); return Task.CompletedTask; }
 
     /// <summary>Who a credential is: an account (User, and the token's hash) or a panel member (Member, Survey, Stamp).</summary>
     sealed record Identity(long? User, string Name, string Role, long? Member, long? Survey, string? Stamp, DateTimeOffset Until, string? Token = null)
@@ -224,6 +220,9 @@ public static class AuthSetup
     public static IServiceCollection AddForesightAuth(this IServiceCollection services)
     {
         services.AddSingleton<CredentialStore>();
+        services.AddChangeHandler<MemberAccessEnded, CredentialStore>();
+        services.AddChangeHandler<UserAccessEnded, CredentialStore>();
+        services.AddChangeHandler<TokenAccessEnded, CredentialStore>();
         services.AddAuthentication(PolicyScheme)
             .AddPolicyScheme(PolicyScheme, PolicyScheme, o =>
                 o.ForwardDefaultSelector = ctx => ctx.Request.Headers.Authorization.Count > 0

@@ -1,30 +1,43 @@
-using System.Collections.Concurrent;
-using System.Collections.Immutable;
-
 namespace Foresight.Server.Plumbing;
 
 /// <summary>
 /// Committed changes that other parts of the server depend on, published once after the commit that made them.
-/// Caches and open connections subscribe instead of being cleared by hand where the change is made. A subscriber that
-/// fails is logged and the others still hear the change.
+/// Caches, the live state, the round lifecycle, mail and reports handle them (<see cref="IChangeHandler{T}"/>,
+/// registered in DI) instead of being called or cleared by hand where the change is made. A handler that fails is
+/// logged and the others still hear the change.
 /// </summary>
-public sealed class ChangeEvents(ILogger<ChangeEvents> log)
+public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents> log)
 {
-    readonly ConcurrentDictionary<Type, ImmutableArray<Action<object>>> _handlers = new();
-
-    public void Subscribe<T>(Action<T> handler) where T : notnull =>
-        _handlers.AddOrUpdate(typeof(T), _ => [o => handler((T)o)], (_, list) => list.Add(o => handler((T)o)));
-
-    /// <summary>Tells every subscriber of the change's type; call it after the change is committed.</summary>
-    public void Publish<T>(T change) where T : notnull
+    /// <summary>Tells every handler of the change's type, in registration order; call it after the change is committed.</summary>
+    public async Task PublishAsync<T>(T change) where T : notnull
     {
-        if (!_handlers.TryGetValue(typeof(T), out var handlers)) return;
-        foreach (var handler in handlers)
+        foreach (var handler in services.GetServices<IChangeHandler<T>>())
         {
-            try { handler(change); }
-            catch (Exception e) { log.LogError(e, "A subscriber failed to follow {Change}", change); }
+            try { await handler.HandleAsync(change); }
+            catch (Exception e) { log.LogError(e, "{Handler} failed to follow {Change}", handler.GetType().Name, change); }
         }
     }
+
+    /// <summary>As <see cref="PublishAsync{T}"/>, for callers that do not wait for the handlers (their failures are logged).</summary>
+    public void Publish<T>(T change) where T : notnull
+    {
+        var task = PublishAsync(change);
+        if (!task.IsCompleted) _ = task.ContinueWith(t => log.LogError(t.Exception, "Publishing {Change} failed", change), TaskContinuationOptions.OnlyOnFaulted);
+    }
+}
+
+/// <summary>Something that follows committed changes of one kind (register it in DI as IChangeHandler&lt;T&gt;).</summary>
+public interface IChangeHandler<in T>
+{
+    Task HandleAsync(T change);
+}
+
+public static class ChangeHandlerRegistration
+{
+    /// <summary>Registers the singleton <typeparamref name="THandler"/> as a handler of <typeparamref name="TChange"/>.</summary>
+    public static IServiceCollection AddChangeHandler<TChange, THandler>(this IServiceCollection services)
+        where THandler : class, IChangeHandler<TChange> =>
+        services.AddSingleton<IChangeHandler<TChange>>(sp => sp.GetRequiredService<THandler>());
 }
 
 /// <summary>A panel member's invitation link was renewed or revoked: sessions and connections made with the old one end.</summary>

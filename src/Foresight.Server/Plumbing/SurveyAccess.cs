@@ -16,9 +16,15 @@ public sealed record SurveyRef(long Id, string Slug)
 }
 
 /// <summary>Survey numbers and ids, cached: a survey keeps both for life; a deleted one is forgotten.</summary>
-public sealed class SurveyDirectory(Db db)
+public sealed class SurveyDirectory(Db db) : IChangeHandler<SurveyChanged>
 {
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, SurveyRef> _known = new(StringComparer.Ordinal);
+
+    public Task HandleAsync(SurveyChanged change)
+    {
+        if (change.Deleted) Forget(new SurveyRef(change.SurveyId, change.Slug));
+        return Task.CompletedTask;
+    }
 
     public async Task<SurveyRef> FindAsync(string key)
     {
@@ -33,7 +39,7 @@ public sealed class SurveyDirectory(Db db)
         return found;
     }
 
-    public void Forget(SurveyRef survey)
+    void Forget(SurveyRef survey)
     {
         _known.TryRemove(survey.Id.ToString(), out _);
         _known.TryRemove(survey.Slug, out _);

@@ -51,9 +51,7 @@ public sealed record AuditEntry(long Id, string At, string? User, string? Survey
 /// <summary>Accounts of admins, coordinators and stakeholders: sign-in (token and cookie), the admin's account list, the audit log.</summary>
 public static class AccountsEndpoints
 {
-    static readonly PasswordHasher<object> Hasher = new();
-
-    public static string HashPassword(string password) => Hasher.HashPassword(null!, password);
+    public static IServiceCollection AddAccounts(this IServiceCollection services) => services.AddSingleton<AccountService>();
 
     public static void MapAccounts(this IEndpointRouteBuilder app)
     {
@@ -66,39 +64,24 @@ public static class AccountsEndpoints
         auth.MapPut("/password", ChangePassword).RequireAuthorization(Policies.User).Validate<PasswordChange>();
 
         var users = app.MapGroup("/api/users").WithTags("Accounts").RequireAuthorization(Policies.Admin);
-        users.MapGet("/", ListAccounts);
-        users.MapPost("/", CreateAccount).Validate<NewAccountRequest>();
-        users.MapPost("/{id:long}/disable", Disable);
+        users.MapGet("/", async (AccountService accounts) => TypedResults.Ok(await accounts.ListAsync()));
+        users.MapPost("/", (NewAccountRequest body, ClaimsPrincipal admin, AccountService accounts) =>
+            accounts.CreateAsync(body, admin.UserId()).ToHttp(r => TypedResults.Created($"/api/users/{r.Account.Id}", r))).Validate<NewAccountRequest>();
+        users.MapPost("/{id:long}/disable", (long id, ClaimsPrincipal admin, AccountService accounts) => accounts.DisableAsync(id, admin.UserId()).ToNoContent());
 
-        app.MapGet("/api/audit", AuditLog).WithTags("Accounts").RequireAuthorization(Policies.Admin)
+        app.MapGet("/api/audit", async (string? survey, string? action, string? user, int? limit, AccountService accounts) =>
+                TypedResults.Ok(await accounts.AuditAsync(survey, action, user, limit ?? 200)))
+            .WithTags("Accounts").RequireAuthorization(Policies.Admin)
             .WithSummary("The audit log of coordinator and admin actions, newest first; filter by survey, action (or its prefix, e.g. round) and user e-mail");
     }
 
-    static async Task<Results<Ok<SignInResponse>, ProblemHttpResult>> SignIn(SignInRequest body, HttpContext http, Db db, TimeProvider clock, IOptions<ForesightOptions> options)
+    static async Task<Results<Ok<SignInResponse>, ProblemHttpResult>> SignIn(SignInRequest body, HttpContext http, AccountService accounts)
     {
-        var user = await VerifyAsync(db, body.Email, body.Password);
-        if (user is null) return Problems.Make(401, "Sign-in failed", "The e-mail or password is wrong, or the account is disabled.");
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-
-        var token = Secrets.NewUserToken();
-        var now = clock.GetUtcNow();
-        var expires = now.AddDays(options.Value.TokenLifetimeDays);
-        await c.ExecuteAsync("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (@Id, @hash, @now, @expires)",
-            new { user.Id, hash = Secrets.Hash(token), now = Db.Iso(now), expires = Db.Iso(expires) }, tx);
-        await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
-            Caller.ForUser(user.Id, user.Name, user.Role, CookieAuthenticationDefaults.AuthenticationScheme));
-        await tx.CommitAsync();
-        return TypedResults.Ok(new SignInResponse(token, Db.Iso(expires), user));
-    }
-
-    /// <summary>The account for an e-mail and password, or null (wrong password, unknown or disabled account).</summary>
-    public static async Task<AccountView?> VerifyAsync(Db db, string email, string password)
-    {
-        await using var c = await db.OpenAsync();
-        var user = await c.QuerySingleOrDefaultAsync<UserRow>("SELECT * FROM users WHERE email = @email", new { email = email.Trim().ToLowerInvariant() });
-        bool ok = user is { DisabledAt: null } && Hasher.VerifyHashedPassword(null!, user.PasswordHash, password) != PasswordVerificationResult.Failed;
-        return ok ? user!.View : null;
+        var outcome = await accounts.SignInAsync(body.Email, body.Password);
+        if (outcome.Value is { } signedIn)
+            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
+                Caller.ForUser(signedIn.Account.Id, signedIn.Account.Name, signedIn.Account.Role, CookieAuthenticationDefaults.AuthenticationScheme));
+        return outcome.ToHttp(TypedResults.Ok);
     }
 
     /// <summary>
@@ -106,120 +89,24 @@ public static class AccountsEndpoints
     /// made with it). An expert's invitation key is their personal link and cannot be signed out: only the survey's
     /// coordinators renew or revoke it, so a sign-out with it is refused rather than answered as if it had worked.
     /// </summary>
-    static async Task<Results<NoContent, ProblemHttpResult>> SignOut(HttpContext http, Db db, ChangeEvents changes, TimeProvider clock)
+    static async Task<Results<NoContent, ProblemHttpResult>> SignOut(HttpContext http, AccountService accounts)
     {
         var header = http.Request.Headers.Authorization.ToString();
         var bearer = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
-        if (bearer is not null && !bearer.StartsWith(Secrets.UserTokenPrefix, StringComparison.Ordinal))
-            return Problems.BadRequest("An invitation key cannot be signed out: it is your personal link to the survey and keeps working until the " +
-                "survey's coordinator renews or revokes it. To stop using it on this device, forget it; to end it, ask the coordinator.");
         if (bearer is not null)
         {
-            var hash = Secrets.Hash(bearer);
-            await using (var w = await db.BeginWriteAsync())
-            {
-                await w.Connection.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE token_hash = @hash AND revoked_at IS NULL",
-                    new { now = Db.Iso(clock.GetUtcNow()), hash }, w.Transaction);
-                await w.CommitAsync();
-            }
-            changes.Publish(new TokenAccessEnded(hash));
+            var outcome = await accounts.EndTokenAsync(bearer);
+            if (outcome.Refusal is { } refusal) return refusal.ToProblem();
         }
         await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.NoContent();
     }
 
-    static async Task<Ok<Me>> GetMe(ClaimsPrincipal user, Db db)
-    {
-        if (user.MemberId() is not null)
-            return TypedResults.Ok(new Me(Roles.Expert, null, user.ExpertSurveyId(), user.Identity!.Name));
-        await using var c = await db.OpenAsync();
-        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id = user.UserId() });
-        return TypedResults.Ok(new Me(row.Role, row.View, null, null));
-    }
+    static async Task<Ok<Me>> GetMe(ClaimsPrincipal user, AccountService accounts) =>
+        TypedResults.Ok(user.MemberId() is not null
+            ? new Me(Roles.Expert, null, user.ExpertSurveyId(), user.Identity!.Name)
+            : await accounts.MeAsync(user.UserId()!.Value));
 
-    static async Task<Results<NoContent, ProblemHttpResult>> ChangePassword(PasswordChange body, ClaimsPrincipal user, Db db)
-    {
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id = user.UserId() }, tx);
-        if (Hasher.VerifyHashedPassword(null!, row.PasswordHash, body.Current) == PasswordVerificationResult.Failed)
-            return Problems.BadRequest("The current password is wrong.");
-        await c.ExecuteAsync("UPDATE users SET password_hash = @hash WHERE id = @id", new { hash = HashPassword(body.New), id = row.Id }, tx);
-        await tx.CommitAsync();
-        return TypedResults.NoContent();
-    }
-
-    static async Task<Ok<List<AccountView>>> ListAccounts(Db db)
-    {
-        await using var c = await db.OpenAsync();
-        return TypedResults.Ok((await c.QueryAsync<UserRow>("SELECT * FROM users ORDER BY id")).Select(u => u.View).ToList());
-    }
-
-    static async Task<Results<Created<NewAccountResponse>, ProblemHttpResult>> CreateAccount(NewAccountRequest body, ClaimsPrincipal admin, Db db)
-    {
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        var email = body.Email.Trim().ToLowerInvariant();
-        if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users WHERE email = @email", new { email }, tx) > 0)
-            return Problems.Conflict($"An account with e-mail '{email}' exists already.");
-        var generated = body.Password is null ? Secrets.NewPassword() : null;
-        var id = await c.ExecuteScalarAsync<long>("""
-            INSERT INTO users (email, name, role, password_hash, created_at) VALUES (@email, @Name, @Role, @hash, @now) RETURNING id
-            """, new { email, Name = body.Name.Trim(), body.Role, hash = HashPassword(body.Password ?? generated!), now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
-        await Audit.LogAsync(c, tx, admin.UserId(), null, "account.created", new { email, body.Role });
-        var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id }, tx);
-        await tx.CommitAsync();
-        return TypedResults.Created($"/api/users/{id}", new NewAccountResponse(row.View, generated));
-    }
-
-    static async Task<Results<NoContent, ProblemHttpResult>> Disable(long id, ClaimsPrincipal admin, Db db, ChangeEvents changes)
-    {
-        if (admin.UserId() == id) return Problems.BadRequest("You cannot disable your own account.");
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        var n = await c.ExecuteAsync("UPDATE users SET disabled_at = @now WHERE id = @id AND disabled_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
-        if (n == 0) return Problems.NotFound($"There is no enabled account {id}.");
-        await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE user_id = @id AND revoked_at IS NULL", new { id, now = Db.Iso(DateTimeOffset.UtcNow) }, tx);
-        await Audit.LogAsync(c, tx, admin.UserId(), null, "account.disabled", new { id });
-        await tx.CommitAsync();
-        changes.Publish(new UserAccessEnded(id, null));
-        return TypedResults.NoContent();
-    }
-
-    internal static async Task<Ok<List<AuditEntry>>> AuditLog(Db db, string? survey, string? action, string? user, int? limit) =>
-        TypedResults.Ok(await AuditAsync(db, survey, action, user, limit ?? 200));
-
-    /// <summary>The newest audit entries; survey by id or slug, action by prefix ("round." for opened and closed), user by e-mail.</summary>
-    internal static async Task<List<AuditEntry>> AuditAsync(Db db, string? survey, string? action, string? user, int limit)
-    {
-        await using var c = await db.OpenAsync();
-        var rows = await c.QueryAsync<AuditEntry>("""
-            SELECT a.id, a.at, u.email AS user, s.slug AS survey, a.action, a.detail
-            FROM audit_log a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN surveys s ON s.id = a.survey_id
-            WHERE (@survey IS NULL OR s.slug = @survey OR CAST(s.id AS TEXT) = @survey)
-              AND (@action IS NULL OR a.action = @action OR a.action LIKE @actionPrefix ESCAPE '\')
-              AND (@user IS NULL OR u.email = @user)
-            ORDER BY a.id DESC LIMIT @limit
-            """, new
-        {
-            survey = Blank(survey), action = Blank(action), user = Blank(user)?.ToLowerInvariant(),
-            actionPrefix = Blank(action) is { } a ? a.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").TrimEnd('.') + ".%" : null,
-            limit = Math.Clamp(limit, 1, 5000),
-        });
-        return rows.ToList();
-    }
-
-    static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
-
-    sealed class UserRow
-    {
-        public long Id { get; init; }
-        public string Email { get; init; } = "";
-        public string Name { get; init; } = "";
-        public string Role { get; init; } = "";
-        public string PasswordHash { get; init; } = "";
-        public string CreatedAt { get; init; } = "";
-        public string? DisabledAt { get; init; }
-        public AccountView View => new(Id, Email, Name, Role, CreatedAt, DisabledAt is not null);
-    }
+    static Task<Results<NoContent, ProblemHttpResult>> ChangePassword(PasswordChange body, ClaimsPrincipal user, AccountService accounts) =>
+        accounts.ChangePasswordAsync(user.UserId()!.Value, body).ToNoContent();
 }

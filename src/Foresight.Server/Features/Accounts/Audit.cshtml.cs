@@ -7,7 +7,7 @@ namespace Foresight.Server.Features.Accounts;
 
 /// <summary>The audit log for admins: who did what to which survey, newest first, with filters.</summary>
 [Authorize(Policy = Policies.Admin)]
-public sealed class AuditPage(Db db) : PageModel
+public sealed class AuditPage(AccountService accounts) : PageModel
 {
     public const int PageSize = 200;
 
@@ -17,5 +17,5 @@ public sealed class AuditPage(Db db) : PageModel
 
     public List<AuditEntry> Entries { get; private set; } = [];
 
-    public async Task OnGetAsync() => Entries = await AccountsEndpoints.AuditAsync(db, Survey, Action, Who, PageSize);
+    public async Task OnGetAsync() => Entries = await accounts.AuditAsync(Survey, Action, Who, PageSize);
 }

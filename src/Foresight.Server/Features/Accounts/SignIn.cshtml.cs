@@ -9,7 +9,7 @@ namespace Foresight.Server.Features.Accounts;
 
 /// <summary>Sign-in for admins, coordinators and stakeholders: a session cookie. The form's posts share the API sign-in's rate limit.</summary>
 [EnableRateLimiting(RateLimits.SignIn)]
-public sealed class SignInPage(Db db) : PageModel
+public sealed class SignInPage(AccountService accounts) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     [BindProperty] public string Email { get; set; } = "";
@@ -20,7 +20,7 @@ public sealed class SignInPage(Db db) : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
-        var account = await AccountsEndpoints.VerifyAsync(db, Email, Password);
+        var account = await accounts.VerifyAsync(Email, Password);
         if (account is null)
         {
             Failed = true;

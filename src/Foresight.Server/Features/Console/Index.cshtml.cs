@@ -5,7 +5,6 @@ using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Foresight.Server.Features.Surveys;
 
 namespace Foresight.Server.Features.Console;
@@ -21,15 +20,15 @@ public sealed class ConsoleIndexPage(Db db) : PageModel
     public List<string> ErrorList { get; } = [];
 
     /// <summary>A new survey from its YAML file; problems are listed with their line and column.</summary>
-    public async Task<IActionResult> OnPostImportAsync([FromServices] SurveyCatalog catalog)
+    public async Task<IActionResult> OnPostImportAsync([FromServices] SurveysService surveys)
     {
-        var result = (await SurveysEndpoints.Import(Request, User, db, catalog)).Result;
-        if (result is Created<SurveyDetail> created) return Redirect($"/console/surveys/{created.Value!.Slug}");
-        var problem = (ProblemHttpResult)result;
-        var (message, items) = ConsolePage.Explain(problem);
-        Error = message;
-        ErrorList.AddRange(items);
-        Response.StatusCode = problem.StatusCode;
+        var (text, fileName, error) = await Uploads.ReadTextAsync(Request);
+        var outcome = error is not null ? error : await surveys.ImportAsync(text!, fileName, User);
+        if (outcome.Value is { } created) return Redirect($"/console/surveys/{created.Slug}");
+        var refusal = outcome.Refusal!;
+        Error = refusal.Detail;
+        ErrorList.AddRange(refusal.Errors?.Select(e => e.ToString() ?? "").Where(e => e != refusal.Detail) ?? []);
+        Response.StatusCode = refusal.Status;
         await OnGetAsync();
         return Page();
     }
@@ -48,4 +47,9 @@ public sealed class ConsoleIndexPage(Db db) : PageModel
             """, new { admin = User.IsAdmin() ? 1 : 0, userId = User.UserId() });
         Surveys = rows.Select(r => new ConsoleSurvey(r.Slug, new LocalizedText(r.TitleZh, r.TitleEn), r.Status, (int)r.Topics, (int)r.Panel, (int?)r.CurrentRound)).ToList();
     }
+}
+
+public static class ConsoleSetup
+{
+    public static IServiceCollection AddConsolePages(this IServiceCollection services) => services.AddSingleton<SampleSurvey>();
 }

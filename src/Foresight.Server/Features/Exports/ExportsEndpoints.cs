@@ -5,7 +5,6 @@ using Dapper;
 using ClosedXML.Excel;
 using Foresight.Core.Consensus;
 using Foresight.Core.LongFormat;
-using Foresight.Server.Features.Consensus;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;

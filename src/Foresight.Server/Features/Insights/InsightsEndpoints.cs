@@ -17,6 +17,8 @@ public static class InsightsEndpoints
     public static IServiceCollection AddInsights(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<Analyses>();
+        services.AddSingleton<Surveys.ISurveyData, LiteratureSearch>();
+        services.AddSingleton<Topics.ITopicDeletion, ProposalsOfDeletedTopics>();
         // The console's upload form takes exports as large as the API does (other pages keep the default limit).
         long max = configuration.GetSection(ForesightOptions.Section).Get<ForesightOptions>()?.Insights.MaxImportBytes ?? new InsightsOptions().MaxImportBytes;
         services.Configure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(o =>
@@ -58,8 +60,8 @@ public static class InsightsEndpoints
         ImportFormat? declared = null;
         if (!string.IsNullOrEmpty(format) && (declared = Literature.ParseFormat(format)) is null)
             return Problems.BadRequest($"format '{format}' is not one of scopus, wos, csv, jsonl.");
-        var (stream, name, problem) = await SurveysEndpoints.OpenUploadAsync(request, "records");
-        if (stream is null) return problem!;
+        var (stream, name, problem) = await Uploads.OpenAsync(request, "records");
+        if (stream is null) return problem!.ToProblem();
         // The importers read from a seekable copy: they detect UTF-16 and BOMs themselves.
         var copy = new MemoryStream();
         await stream.CopyToAsync(copy);

@@ -201,3 +201,9 @@ public static class Literature
     public static Task ForgetAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) =>
         c.ExecuteAsync("DELETE FROM literature_search WHERE rowid IN (SELECT id FROM literature_records WHERE survey_id = @surveyId)", new { surveyId }, tx);
 }
+
+/// <summary>The literature search index is not a table that cascades from the survey: it is emptied with the survey.</summary>
+public sealed class LiteratureSearch : Surveys.ISurveyData
+{
+    public Task DeleteAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) => Literature.ForgetAsync(c, tx, surveyId);
+}

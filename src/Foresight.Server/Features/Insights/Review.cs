@@ -166,8 +166,8 @@ public static class Review
             var fieldId = await c.ExecuteScalarAsync<long?>("SELECT id FROM fields WHERE survey_id = @Id AND code = @fieldCode", new { survey.Id, fieldCode }, tx);
             if (fieldId is null) return Problems.BadRequest($"Survey '{survey.Slug}' has no field '{fieldCode}'.");
             if (await SurveyStore.TopicAsync(c, survey.Id, t.Code, tx) is not null) return Problems.Conflict($"Topic code '{t.Code}' is taken in this survey.");
-            var topicId = await TopicsEndpoints.InsertAsync(c, tx, survey.Id, fieldId.Value, t.Code, t.Title, t.Background,
-                t.Tags ?? proposals.SelectMany(p => p.LabelTerms.Take(3).Select(l => l.Display)).Distinct().Take(6).ToList(), "machine");
+            var topicId = await TopicsService.InsertAsync(c, tx, survey.Id, fieldId.Value, t.Code, t.Title, t.Background,
+                t.Tags ?? proposals.SelectMany(p => p.LabelTerms.Take(3).Select(l => l.Display)).Distinct().Take(6).ToList(), "machine", DateTimeOffset.UtcNow);
             await c.ExecuteAsync("INSERT INTO topic_evidence (topic_id, proposal_id) VALUES (@topicId, @Id)", proposals.Select(p => new { topicId, p.Id }), tx);
             made.Add(t.Code);
         }
@@ -193,8 +193,8 @@ public static class Review
         var (c, tx) = w;
         if (decision != "rejected")
         {
-            var (_, closed) = await TopicsEndpoints.BetweenRoundsAsync(c, tx, survey);
-            if (closed is not null) return closed;
+            var (_, closed) = await TopicsService.BetweenRoundsAsync(c, tx, survey);
+            if (closed is not null) return closed.ToProblem();
         }
         var (proposals, error) = await OpenAsync(c, tx, survey, ids);
         if (error is not null) return error;
@@ -229,4 +229,10 @@ public static class Review
         return rows.Select(r => new DecisionView(r.Id, r.Decision, JsonSerializer.Deserialize<List<long>>(r.Proposals)!,
             JsonSerializer.Deserialize<List<string>>(r.Topics)!, r.Note, r.CreatedAt, r.By)).ToList();
     }
+}
+
+/// <summary>A topic made from a proposal may be deleted before round 1: its proposal goes back to the review queue.</summary>
+public sealed class ProposalsOfDeletedTopics : Topics.ITopicDeletion
+{
+    public Task TopicsDeletedAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) => Review.ReopenOrphansAsync(c, tx, surveyId);
 }

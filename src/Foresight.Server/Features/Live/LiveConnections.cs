@@ -10,24 +10,23 @@ namespace Foresight.Server.Features.Live;
 /// token, a disabled account, a coordinator or stakeholder removed from a survey) also ends the connections made with
 /// it: they are closed at once, and the client must connect and join again with what it may still use.
 /// </summary>
-public sealed class LiveConnections
+public sealed class LiveConnections : IChangeHandler<MemberAccessEnded>, IChangeHandler<UserAccessEnded>, IChangeHandler<TokenAccessEnded>
 {
     readonly ConcurrentDictionary<string, HubCallerContext> _open = new(StringComparer.Ordinal);
 
-    public LiveConnections(ChangeEvents changes)
-    {
-        changes.Subscribe<MemberAccessEnded>(e => Close(u => u.MemberId() == e.MemberId));
-        // Removed from one survey: the account's other connections close too; they join again at once, and only to
-        // what they may still watch.
-        changes.Subscribe<UserAccessEnded>(e => Close(u => u.UserId() == e.UserId));
-        changes.Subscribe<TokenAccessEnded>(e => Close(u => u.FindFirstValue(Caller.TokenClaim) == e.TokenHash));
-    }
+    public Task HandleAsync(MemberAccessEnded change) => Close(u => u.MemberId() == change.MemberId);
+
+    // Removed from one survey: the account's other connections close too; they join again at once, and only to what
+    // they may still watch.
+    public Task HandleAsync(UserAccessEnded change) => Close(u => u.UserId() == change.UserId);
+
+    public Task HandleAsync(TokenAccessEnded change) => Close(u => u.FindFirstValue(Caller.TokenClaim) == change.TokenHash);
 
     public void Opened(HubCallerContext context) => _open[context.ConnectionId] = context;
 
     public void Closed(string connectionId) => _open.TryRemove(connectionId, out _);
 
-    void Close(Func<ClaimsPrincipal, bool> whose)
+    Task Close(Func<ClaimsPrincipal, bool> whose)
     {
         foreach (var (id, context) in _open)
             if (context.User is { } user && whose(user))
@@ -35,6 +34,7 @@ public sealed class LiveConnections
                 context.Abort();
                 _open.TryRemove(id, out _);
             }
+        return Task.CompletedTask;
     }
 }
 

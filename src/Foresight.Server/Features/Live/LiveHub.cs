@@ -1,3 +1,5 @@
+using Foresight.Server.Features.Rounds;
+using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
@@ -47,4 +49,25 @@ public interface ILiveClient
 
     /// <summary>A report's PDF is ready.</summary>
     Task Report(LiveReportReady message);
+}
+
+public static class LiveSetup
+{
+    /// <summary>The hub (its calls checked by <see cref="LiveAccessFilter"/>), its connections, and the live state that follows every change.</summary>
+    public static IServiceCollection AddLive(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSignalR(o => o.AddFilter<LiveAccessFilter>()).AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
+        services.AddSingleton<LiveConnections>()
+            .AddChangeHandler<MemberAccessEnded, LiveConnections>().AddChangeHandler<UserAccessEnded, LiveConnections>()
+            .AddChangeHandler<TokenAccessEnded, LiveConnections>();
+        services.Configure<LiveOptions>(configuration.GetSection(LiveOptions.Section));
+        services.AddSingleton<LivePublisher>().AddHostedService(sp => sp.GetRequiredService<LivePublisher>())
+            .AddSingleton<IOpenRoundConsensus>(sp => sp.GetRequiredService<LivePublisher>())
+            .AddChangeHandler<AnswerSaved, LivePublisher>().AddChangeHandler<RankingSaved, LivePublisher>()
+            .AddChangeHandler<RoundOpened, LivePublisher>().AddChangeHandler<RoundClosed, LivePublisher>()
+            .AddChangeHandler<DeadlineChanged, LivePublisher>().AddChangeHandler<PanelChanged, LivePublisher>();
+        return services;
+    }
+
+    public static void MapLive(this IEndpointRouteBuilder app) => app.MapHub<LiveHub>(LiveHub.Path);
 }

@@ -27,8 +27,35 @@ public sealed class LiveOptions
 /// Changes are coalesced per stream: an idle stream sends at once, a busy one at most MaxUpdatesPerSecond.
 /// </summary>
 public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, SurveyCatalog catalog, IOptions<LiveOptions> options, ILogger<LivePublisher> log)
-    : BackgroundService
+    : BackgroundService, IOpenRoundConsensus,
+      IChangeHandler<AnswerSaved>, IChangeHandler<RankingSaved>, IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>,
+      IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>
 {
+    public Task HandleAsync(AnswerSaved change)
+    {
+        AnswerSaved(change.SurveyId, change.MemberId, change.Pseudonym, change.Topic, change.Answers);
+        return Task.CompletedTask;
+    }
+
+    public Task HandleAsync(RankingSaved change)
+    {
+        RankingSaved(change.SurveyId, change.MemberId, change.Pseudonym, change.Ranking, change.Ranks);
+        return Task.CompletedTask;
+    }
+
+    public Task HandleAsync(RoundOpened change) => RoundOpenedAsync(change.SurveyId);
+
+    public Task HandleAsync(RoundClosed change) => RoundClosedAsync(change.SurveyId);
+
+    public Task HandleAsync(DeadlineChanged change) => DeadlineChangedAsync(change.SurveyId);
+
+    /// <summary>The panel changed: who is invited, and which fields they answer, are read again.</summary>
+    public Task HandleAsync(PanelChanged change)
+    {
+        Invalidate(change.SurveyId);
+        return Task.CompletedTask;
+    }
+
     sealed class Slot
     {
         public readonly object Gate = new();
@@ -159,7 +186,14 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
             round = slot.Round;
             if (round is null) { if (!slot.Loading.IsCompleted) slot.Queued.Add(apply); return null; }
         }
-        apply(round);
+        try { apply(round); }
+        catch (Exception e)
+        {
+            // The kept round no longer matches what was committed: it is read again from the store, not left to drift.
+            log.LogError(e, "A change could not be applied to the kept round of survey {Survey}; it is read again from the database", surveyId);
+            Invalidate(surveyId);
+            return null;
+        }
         return round;
     }
 

@@ -110,7 +110,7 @@ public sealed class LiveRound
         var members = (await c.QueryAsync<(long Id, string Pseudonym)>("""
             SELECT m.id, m.pseudonym FROM round_members rm JOIN panel_members m ON m.id = rm.member_id WHERE rm.round_id = @Id
             """, new { round.Id })).ToDictionary(m => m.Id, m => m.Pseudonym);
-        var assignments = await RoundsEndpoints.AssignmentsAsync(c, round, topicRows);
+        var assignments = await RoundProgress.AssignmentsAsync(c, round, topicRows);
         var fields = (await c.QueryAsync<(long MemberId, string Code)>("""
             SELECT pf.member_id, f.code FROM panel_fields pf JOIN fields f ON f.id = pf.field_id
             JOIN round_members rm ON rm.member_id = pf.member_id AND rm.round_id = @Id

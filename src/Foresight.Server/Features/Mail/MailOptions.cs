@@ -1,4 +1,5 @@
 using MailKit.Security;
+using Foresight.Server.Plumbing;
 using Microsoft.Extensions.Options;
 using MimeKit;
 
@@ -59,6 +60,8 @@ public static class MailServices
         services.AddSingleton<IValidateOptions<MailOptions>, MailOptionsValidation>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<OutboxSender>();
+        services.AddSingleton<MailSchedule>();
+        services.AddChangeHandler<RoundOpened, MailSchedule>().AddChangeHandler<DeadlineChanged, MailSchedule>();
         return services;
     }
 }

@@ -32,6 +32,19 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
             WHERE rm.round_id = @roundId AND m.revoked_at IS NULL ORDER BY m.id
             """, new { roundId }, tx);
 
+    /// <summary>The survey's e-mails with their state, newest first.</summary>
+    public async Task<List<OutboxEntry>> ListAsync(long surveyId, string? status)
+    {
+        await using var c = await db.OpenAsync();
+        var rows = await c.QueryAsync<OutboxEntry>("""
+            SELECT o.id, o.kind, r.number AS round, o.to_name, o.to_address, o.language, o.subject, o.status, o.attempts, o.last_error,
+                   o.created_at, o.sent_at, o.next_attempt_at
+            FROM outbox o LEFT JOIN rounds r ON r.id = o.round_id
+            WHERE o.survey_id = @surveyId AND (@status IS NULL OR o.status = @status) ORDER BY o.id DESC
+            """, new { surveyId, status });
+        return rows.ToList();
+    }
+
     /// <summary>Invitations to a round: to every member of it, or to the given members (who just joined the open round).</summary>
     /// <param name="linkBase">the address of the request that added the members; by default the one that opened the round</param>
     public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null, string? linkBase = null)
@@ -61,7 +74,7 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         var survey = await catalog.DefinitionAsync(round.SurveyId);
         var topics = await RoundStore.TopicsAsync(c, round.Id);
         var answers = await RoundStore.AnswersAsync(c, round.Id);
-        var (_, _, finished) = await RoundsEndpoints.MembersByProgressAsync(c, survey, round, topics, answers);
+        var (_, _, finished) = await RoundProgress.MembersByProgressAsync(c, survey, round, topics, answers);
         var deadline = DateTimeOffset.Parse(round.Deadline, System.Globalization.CultureInfo.InvariantCulture);
         var recipients = (await RecipientsAsync(c, roundId)).Where(r => !finished.Contains(r.MemberId)).ToList();
         return await QueueAsync(recipients.Select(r =>

@@ -1,5 +1,4 @@
 using Dapper;
-using Foresight.Server.Features.Panel;
 using Foresight.Server.Plumbing;
 using Hangfire;
 using MailKit.Net.Smtp;
@@ -209,7 +208,7 @@ public sealed class OutboxSender(
                 var baseUrl = options.Value.PublicBase ?? row.LinkBase ?? throw new MessageLinkException(
                     "The address for the expert's link is unknown: set Foresight:PublicUrl (this message was queued before the server kept the coordinator's address).");
                 if (member.LinkProtected is { } protectedLink && vault.Unprotect(protectedLink) is { } secret)
-                    memberLink = PanelEndpoints.Link(baseUrl, secret);
+                    memberLink = Links.Invitation(baseUrl, secret);
             }
         }
         var link = row.LinkProtected is { } stored ? vault.Unprotect(stored) : memberLink;

@@ -1,4 +1,5 @@
 using Dapper;
+using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Mvc;
 

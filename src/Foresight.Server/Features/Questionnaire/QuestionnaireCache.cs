@@ -12,11 +12,26 @@ public sealed record OpenRound(RoundRow Round, IReadOnlyDictionary<string, Round
 
 /// <summary>
 /// What every answer request would otherwise read again: the open round and its topics, an expert's fields, and the
-/// previous round's quartiles of a topic. Endpoints that change these forget them. A stale entry cannot let a late
+/// previous round's quartiles of a topic, forgotten when the change events that alter them are published. A stale entry cannot let a late
 /// answer in: the answer writer checks the round's status and deadline again in its own transaction.
 /// </summary>
 public sealed class QuestionnaireCache(Db db)
+    : IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>, IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>
 {
+    public Task HandleAsync(RoundOpened change) => Forget(() => ForgetSurvey(change.SurveyId));
+
+    public Task HandleAsync(RoundClosed change) => Forget(() => ForgetSurvey(change.SurveyId));
+
+    public Task HandleAsync(DeadlineChanged change) => Forget(() => ForgetSurvey(change.SurveyId));
+
+    public Task HandleAsync(PanelChanged change) => Forget(() => { foreach (var m in change.Members) ForgetMember(m); });
+
+    static Task Forget(Action forget)
+    {
+        forget();
+        return Task.CompletedTask;
+    }
+
     readonly ConcurrentDictionary<long, Lazy<Task<OpenRound?>>> _rounds = new();
     readonly ConcurrentDictionary<long, Lazy<Task<HashSet<long>>>> _fields = new();
     readonly ConcurrentDictionary<(long Round, string Topic), Lazy<Task<Func<string, PreviousQuartiles?>>>> _quartiles = new();
@@ -60,4 +75,13 @@ public sealed class QuestionnaireCache(Db db)
             throw;
         }
     }
+}
+
+public static class QuestionnaireServices
+{
+    public static IServiceCollection AddQuestionnaire(this IServiceCollection services) => services
+        .AddSingleton<QuestionnaireCache>()
+        .AddChangeHandler<RoundOpened, QuestionnaireCache>().AddChangeHandler<RoundClosed, QuestionnaireCache>()
+        .AddChangeHandler<DeadlineChanged, QuestionnaireCache>().AddChangeHandler<PanelChanged, QuestionnaireCache>()
+        .AddSingleton<AnswerWriter>().AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 }

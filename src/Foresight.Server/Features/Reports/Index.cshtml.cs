@@ -1,6 +1,5 @@
 using Dapper;
 using Foresight.Core.Surveys;
-using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Surveys;
 using Microsoft.Extensions.Options;
 using Foresight.Server.Plumbing;
@@ -49,7 +48,7 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
     {
         var (target, refusal) = await TargetAsync();
         if (target is null) return refusal!;
-        NewLink = await reports.PublishAsync(target, Kind!, Round, Language!, User.UserId(), PanelEndpoints.LinkBase(Request, options));
+        NewLink = await reports.PublishAsync(target, Kind!, Round, Language!, User.UserId(), Links.Base(Request, options));
         await LoadAsync();
         return Page();
     }

@@ -38,6 +38,7 @@ public static class ReportServices
         services.AddSingleton<PdfRenderer>();
         services.AddSingleton<ReportBuilder>();
         services.AddSingleton<ReportService>();
+        services.AddChangeHandler<RoundClosed, ReportService>();
         return services;
     }
 }
@@ -47,7 +48,11 @@ public static class ReportServices
 /// finding the stored PDF of a report's current data version.
 /// </summary>
 public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, Outbox outbox, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, ILogger<ReportService> log)
+    : IChangeHandler<RoundClosed>
 {
+    /// <summary>A closed round's reports, in each of the survey's languages, are queued.</summary>
+    public async Task HandleAsync(RoundClosed change) => EnqueueRound(change.SurveyId, change.Number, await catalog.DefinitionAsync(change.SurveyId));
+
     string Folder(long surveyId) => Path.Combine(Path.GetDirectoryName(db.Path)!, "reports", surveyId.ToString());
 
     public static string PageLabel(string language) => new ReportText(language)["page"];

@@ -3,7 +3,6 @@ using System.Text;
 using Dapper;
 using Foresight.Core.Surveys;
 using Foresight.Reports;
-using Foresight.Server.Features.Panel;
 using Foresight.Server.Features.Surveys;
 using Microsoft.Extensions.Options;
 using Foresight.Server.Plumbing;
@@ -86,7 +85,7 @@ public static class ReportsEndpoints
     static async Task<IResult> Publish(SurveyRef survey, ReportRequest body, HttpContext http, ReportService reports, IOptions<ForesightOptions> options)
     {
         var language = Languages.Normalize(body.Language)!;
-        var link = await reports.PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, http.User.UserId(), PanelEndpoints.LinkBase(http.Request, options));
+        var link = await reports.PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, http.User.UserId(), Links.Base(http.Request, options));
         if (link is null) return Problems.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
         return TypedResults.Ok(new Publication(body.KindOrDefault, body.Round ?? 0, language, link, Db.Iso(DateTimeOffset.UtcNow)));
     }

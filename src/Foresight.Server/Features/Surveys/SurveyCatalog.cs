@@ -9,12 +9,19 @@ namespace Foresight.Server.Features.Surveys;
 
 /// <summary>
 /// Parsed survey definitions and consensus-rule versions, cached: a survey file is parsed once, not per request.
-/// The question set never changes once a round has opened; rule versions never change once written.
+/// The question set never changes once a round has opened; rule versions never change once written. A survey whose
+/// file is replaced or which is deleted is forgotten when its change is published.
 /// </summary>
-public sealed class SurveyCatalog(Db db)
+public sealed class SurveyCatalog(Db db) : IChangeHandler<SurveyChanged>
 {
     readonly ConcurrentDictionary<long, SurveyDefinition> _definitions = new();
     readonly ConcurrentDictionary<(long, int), ConsensusRules> _rules = new();
+
+    public Task HandleAsync(SurveyChanged change)
+    {
+        _definitions.TryRemove(change.SurveyId, out _);
+        return Task.CompletedTask;
+    }
 
     public async Task<SurveyDefinition> DefinitionAsync(long surveyId)
     {
@@ -36,7 +43,4 @@ public sealed class SurveyCatalog(Db db)
 
     public static async Task<int> CurrentRulesVersionAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null) =>
         await c.ExecuteScalarAsync<int>("SELECT MAX(version) FROM consensus_rules WHERE survey_id = @surveyId", new { surveyId }, tx);
-
-    /// <summary>Called when a draft survey's file is replaced.</summary>
-    public void Forget(long surveyId) => _definitions.TryRemove(surveyId, out _);
 }

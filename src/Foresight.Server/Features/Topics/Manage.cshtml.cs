@@ -1,4 +1,3 @@
-using Foresight.Server.Features.Consensus;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
@@ -12,7 +11,7 @@ namespace Foresight.Server.Features.Topics;
 /// coordinator's decision (carry to the next round or retire), and rewording, merging, splitting, adding and
 /// removing topics. While a round is open the list is read-only, as every expert must answer the same topics.
 /// </summary>
-public sealed class ManagePage : ConsolePage
+public sealed class ManagePage(TopicsService topics, RoundService rounds) : ConsolePage
 {
     public IReadOnlyList<FieldView> Fields { get; private set; } = [];
     public RoundRow? Latest { get; private set; }
@@ -21,11 +20,11 @@ public sealed class ManagePage : ConsolePage
 
     protected override async Task LoadAsync()
     {
-        Fields = (await TopicsEndpoints.List(Survey, Db)).Value!;
+        Fields = await topics.ListAsync(Survey);
         await using var c = await Db.OpenAsync();
         Latest = await RoundStore.LatestAsync(c, Survey.Id);
         if (Latest is { IsOpen: false })
-            Results = (await RoundsEndpoints.ConsensusViewAsync(c, Service<SurveyCatalog>(), Service<ConsensusService>(), Latest)).Topics.ToDictionary(t => t.Code);
+            Results = (await rounds.ConsensusViewAsync(c, Latest)).Topics.ToDictionary(t => t.Code);
     }
 
     static List<string>? Tags(string? text) => string.IsNullOrWhiteSpace(text) ? null
@@ -34,8 +33,7 @@ public sealed class ManagePage : ConsolePage
     public async Task<IActionResult> OnPostDecideAsync(string code, string? decision, string? note)
     {
         var body = new DecisionRequest(decision ?? "", string.IsNullOrWhiteSpace(note) ? null : note.Trim());
-        return await ActAsync(body, async () => await RoundsEndpoints.Decide(Survey, Latest?.Number ?? await LatestNumberAsync(), code, body, User, Db,
-            Service<SurveyCatalog>(), Service<ConsensusService>()), "done.decided");
+        return await ActAsync(body, async () => await rounds.DecideAsync(Survey, Latest?.Number ?? await LatestNumberAsync(), code, body, User), "done.decided");
     }
 
     async Task<int> LatestNumberAsync()
@@ -47,20 +45,20 @@ public sealed class ManagePage : ConsolePage
     public async Task<IActionResult> OnPostChangeAsync(string code, string? field, string? tags, string? reason)
     {
         var body = new TopicChange(Text("title"), Text("background"), Tags(tags), string.IsNullOrWhiteSpace(field) ? null : field, string.IsNullOrWhiteSpace(reason) ? null : reason.Trim());
-        return await ActAsync(body, async () => await TopicsEndpoints.Change(Survey, code, body, User, Db, Service<SurveyCatalog>()), "done.topic.changed");
+        return await ActAsync(body, () => topics.ChangeAsync(Survey, code, body, User), "done.topic.changed");
     }
 
     public async Task<IActionResult> OnPostAddAsync(string? code, string? field, string? tags)
     {
         var body = new NewTopic(code?.Trim() ?? "", field ?? "", Text("title") ?? new TextInput(null, null), Text("background"), Tags(tags), null);
-        return await ActAsync(body, async () => await TopicsEndpoints.Add(Survey, body, User, Db, Service<SurveyCatalog>()), "done.topic.added");
+        return await ActAsync(body, () => topics.AddAsync(Survey, body, User), "done.topic.added");
     }
 
     public async Task<IActionResult> OnPostMergeAsync(string? code, string? field, string? reason)
     {
         var body = new MergeRequest(Request.Form["topics"].Where(t => !string.IsNullOrEmpty(t)).Select(t => t!).ToList(), code?.Trim() ?? "",
             string.IsNullOrWhiteSpace(field) ? null : field, Text("title") ?? new TextInput(null, null), Text("background"), null, reason);
-        return await ActAsync(body, async () => await TopicsEndpoints.Merge(Survey, body, User, Db, Service<SurveyCatalog>()), "done.topic.merged");
+        return await ActAsync(body, () => topics.MergeAsync(Survey, body, User), "done.topic.merged");
     }
 
     public async Task<IActionResult> OnPostSplitAsync(string code, string? reason)
@@ -74,9 +72,9 @@ public sealed class ManagePage : ConsolePage
             parts.Add(new SplitPart(partCode ?? "", title ?? new TextInput(null, null), null, null, null));
         }
         var body = new SplitRequest(parts, reason);
-        return await ActAsync(body, async () => await TopicsEndpoints.Split(Survey, code, body, User, Db, Service<SurveyCatalog>()), "done.topic.split");
+        return await ActAsync(body, () => topics.SplitAsync(Survey, code, body, User), "done.topic.split");
     }
 
     public async Task<IActionResult> OnPostRemoveAsync(string code) =>
-        await ActAsync(null, async () => await TopicsEndpoints.Remove(Survey, code, User, Db), "done.topic.removed");
+        await ActAsync(null, () => topics.RemoveAsync(Survey, code, User), "done.topic.removed");
 }

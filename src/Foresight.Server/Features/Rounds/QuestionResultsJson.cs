@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Foresight.Core.Consensus;
 
-namespace Foresight.Server.Features.Consensus;
+namespace Foresight.Server.Features.Rounds;
 
 /// <summary>
 /// A topic's question results as JSON, written once per result: the kept open round hands out the same result

@@ -1,12 +1,12 @@
 using Foresight.Core.Surveys;
-using Foresight.Server.Features.Surveys;
+using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
-namespace Foresight.Server.Plumbing;
+namespace Foresight.Server.Features.Surveys;
 
 /// <summary>
 /// A coordinator's page about one survey. Its forms post to handlers that call the API's own endpoint methods, so
@@ -58,6 +58,27 @@ public abstract class ConsolePage : PageModel
         {
             // The page shows the result itself (links shown once, import counts).
             show((result as IValueHttpResult)?.Value);
+            await LoadAsync();
+            return Page();
+        }
+        Done = Ui.T(done);
+        return Redirect(Request.Path + Request.QueryString);
+    }
+
+    /// <summary>
+    /// Runs an application service's action. On success: redirect with the confirmation <paramref name="done"/> (a UI
+    /// string key), or, when <paramref name="show"/> takes the result, the page at once (e.g. a link shown only once).
+    /// A refusal is shown on the page in the service's words.
+    /// </summary>
+    protected async Task<IActionResult> ActAsync<T>(IValidatable? body, Func<Task<Outcome<T>>> call, string done, Action<T>? show = null)
+    {
+        if (body is not null && body.Validate().ToList() is { Count: > 0 } invalid) return await FailAsync(invalid[0], invalid, 400);
+        var outcome = await call();
+        if (outcome.Refusal is { } refusal)
+            return await FailAsync(refusal.Detail, refusal.Errors?.Select(e => e.ToString() ?? "") ?? [], refusal.Status);
+        if (show is not null)
+        {
+            show(outcome.Value!);
             await LoadAsync();
             return Page();
         }

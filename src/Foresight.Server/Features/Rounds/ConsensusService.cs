@@ -1,18 +1,16 @@
 using System.Text.Json;
 using Foresight.Core.Consensus;
-using Foresight.Server.Features.Live;
-using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.Data.Sqlite;
 
-namespace Foresight.Server.Features.Consensus;
+namespace Foresight.Server.Features.Rounds;
 
 /// <summary>
 /// Consensus of a round from the stored answers, through the Core statistics (the one implementation used by
 /// the API, the CLI and reports). A closed round answers from the snapshot stored when it closed.
 /// </summary>
-public sealed class ConsensusService(SurveyCatalog catalog, LivePublisher live)
+public sealed class ConsensusService(SurveyCatalog catalog, IOpenRoundConsensus live)
 {
     /// <param name="answers">the round's answers when the caller has read them already</param>
     public async Task<RoundResult> ComputeAsync(SqliteConnection c, RoundRow round, SqliteTransaction? tx = null, IReadOnlyList<AnswerRow>? answers = null)
@@ -39,4 +37,13 @@ public sealed class ConsensusService(SurveyCatalog catalog, LivePublisher live)
         return new RoundResult(round.Number, topics.Where(t => snapshot.ContainsKey(t.Code)).Select(t => snapshot[t.Code]).ToList(),
             rankings, round.SettledPct ?? 0, round.Stop == 1, round.StopReason ?? "");
     }
+}
+
+/// <summary>
+/// The consensus of a survey's open round as kept up to date while answers arrive (the live state), so that asking for
+/// it does not read every stored answer again; null when it is not kept, and the store is read instead.
+/// </summary>
+public interface IOpenRoundConsensus
+{
+    Task<RoundResult?> ConsensusAsync(long surveyId, int number);
 }
