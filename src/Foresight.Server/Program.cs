@@ -52,6 +52,7 @@ builder.Services.AddExperts();
 builder.Services.AddStakeholders();
 builder.Services.AddRounds();
 builder.Services.AddTopics();
+builder.Services.AddKeyTechnologies();
 builder.Services.AddPanel();
 builder.Services.AddQuestionnaire();
 builder.Services.AddLive(builder.Configuration);

@@ -18,7 +18,7 @@ public static class InsightsEndpoints
     {
         services.AddSingleton<Analyses>();
         services.AddSingleton<Surveys.ISurveyData, LiteratureSearch>();
-        services.AddSingleton<Topics.ITopicDeletion, ProposalsOfDeletedTopics>();
+        services.AddSingleton<Surveys.ITopicDeletion, ProposalsOfDeletedTopics>();
         // The console's upload form takes exports as large as the API does (other pages keep the default limit).
         long max = configuration.GetSection(ForesightOptions.Section).Get<ForesightOptions>()?.Insights.MaxImportBytes ?? new InsightsOptions().MaxImportBytes;
         services.Configure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(o =>

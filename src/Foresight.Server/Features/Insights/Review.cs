@@ -232,7 +232,7 @@ public static class Review
 }
 
 /// <summary>A topic made from a proposal may be deleted before round 1: its proposal goes back to the review queue.</summary>
-public sealed class ProposalsOfDeletedTopics : Topics.ITopicDeletion
+public sealed class ProposalsOfDeletedTopics : Surveys.ITopicDeletion
 {
     public Task TopicsDeletedAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) => Review.ReopenOrphansAsync(c, tx, surveyId);
 }

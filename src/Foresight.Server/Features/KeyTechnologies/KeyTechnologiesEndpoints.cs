@@ -37,23 +37,15 @@ public sealed record Selection(long Id, int Round, string Criteria, string Creat
 /// Key-technology selection (关键技术选择) after the last round: topics ranked by importance index, with and without
 /// familiarity weighting; the coordinators' selection is recorded with its criteria (every selection is kept).
 /// </summary>
-public static class KeyTechnologiesEndpoints
+public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimeProvider clock)
 {
-    public static void MapKeyTechnologies(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/surveys/{survey}/key-technologies").WithTags("Key technologies")
-            .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
-        group.MapGet("/ranking", Ranking).WithSummary("Topics by importance index from the last round that asked each, with and without familiarity weighting");
-        group.MapGet("/", List).WithSummary("The recorded selections, newest first");
-        group.MapPost("/", Select).Validate<SelectionRequest>().WithSummary("Record the selected key technologies and the criteria used; needs every round closed");
-    }
-
-    internal static async Task<Ok<List<RankedTopic>>> Ranking(SurveyRef survey, Db db, SurveyCatalog catalog)
+    public async Task<List<RankedTopic>> RankingAsync(long surveyId)
     {
         await using var c = await db.OpenAsync();
-        return TypedResults.Ok(await RankingAsync(c, await catalog.DefinitionAsync(survey.Id), survey.Id));
+        return await RankingAsync(c, await catalog.DefinitionAsync(surveyId), surveyId);
     }
 
+    /// <summary>The ranking read on the caller's connection (a report reads all its data on one).</summary>
     public static async Task<List<RankedTopic>> RankingAsync(SqliteConnection c, SurveyDefinition survey, long surveyId, SqliteTransaction? tx = null)
     {
         var closed = (await c.QueryAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND status = 'closed' ORDER BY number DESC", new { surveyId }, tx)).ToList();
@@ -81,10 +73,10 @@ public static class KeyTechnologiesEndpoints
                 r.Round, r.Result.State, r.Result.Settled, r.Ii, r.Famw, r.Indices, r.Years)).ToList();
     }
 
-    internal static async Task<Ok<List<Selection>>> List(SurveyRef survey, Db db)
+    public async Task<List<Selection>> SelectionsAsync(long surveyId)
     {
         await using var c = await db.OpenAsync();
-        return TypedResults.Ok(await SelectionsAsync(c, survey.Id));
+        return await SelectionsAsync(c, surveyId);
     }
 
     public static async Task<List<Selection>> SelectionsAsync(SqliteConnection c, long surveyId)
@@ -106,20 +98,21 @@ public static class KeyTechnologiesEndpoints
         return result;
     }
 
-    internal static async Task<Results<Created<Selection>, ProblemHttpResult>> Select(SurveyRef survey, SelectionRequest body, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    /// <summary>Records the selected key technologies and the criteria used; needs every round closed.</summary>
+    public async Task<Outcome<Selection>> SelectAsync(SurveyRef survey, SelectionRequest body, ClaimsPrincipal user)
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
         var latest = await RoundStore.LatestAsync(c, survey.Id, tx);
-        if (latest is null) return Problems.Conflict("No round has been run; key technologies are selected from the results of the last round.");
-        if (latest.IsOpen) return Problems.Conflict($"Round {latest.Number} is open; close it before selecting the key technologies.");
+        if (latest is null) return Refusal.Conflict("No round has been run; key technologies are selected from the results of the last round.");
+        if (latest.IsOpen) return Refusal.Conflict($"Round {latest.Number} is open; close it before selecting the key technologies.");
         var ranking = (await RankingAsync(c, await catalog.DefinitionAsync(survey.Id), survey.Id, tx)).ToDictionary(r => r.Code);
         var unknown = body.Topics.Where(t => !ranking.ContainsKey(t)).ToList();
-        if (unknown.Count > 0) return Problems.BadRequest($"{string.Join(", ", unknown)}: not a topic judged in a closed round of this survey.");
+        if (unknown.Count > 0) return Refusal.BadRequest($"{string.Join(", ", unknown)}: not a topic judged in a closed round of this survey.");
         var topicIds = (await SurveyStore.TopicsAsync(c, survey.Id, tx)).ToDictionary(t => t.Code, t => t.Id);
         var id = await c.ExecuteScalarAsync<long>("""
             INSERT INTO key_technology_selections (survey_id, round_number, criteria, created_at, created_by) VALUES (@Id, @Number, @Criteria, @now, @userId) RETURNING id
-            """, new { survey.Id, latest.Number, Criteria = body.Criteria.Trim(), now = Db.Iso(DateTimeOffset.UtcNow), userId = user.UserId() }, tx);
+            """, new { survey.Id, latest.Number, Criteria = body.Criteria.Trim(), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId() }, tx);
         for (int i = 0; i < body.Topics.Count; i++)
         {
             var r = ranking[body.Topics[i]];
@@ -131,6 +124,24 @@ public static class KeyTechnologiesEndpoints
         await c.ExecuteAsync("UPDATE surveys SET status = 'finished' WHERE id = @Id", new { survey.Id }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "key_technologies.selected", new { id, body.Topics });
         await tx.CommitAsync();
-        return TypedResults.Created($"/api/surveys/{survey.Id}/key-technologies", (await SelectionsAsync(c, survey.Id)).First());
+        return (await SelectionsAsync(c, survey.Id)).First();
+    }
+}
+
+public static class KeyTechnologiesEndpoints
+{
+    public static IServiceCollection AddKeyTechnologies(this IServiceCollection services) => services.AddSingleton<KeyTechnologiesService>();
+
+    public static void MapKeyTechnologies(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/surveys/{survey}/key-technologies").WithTags("Key technologies")
+            .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
+        group.MapGet("/ranking", async (SurveyRef survey, KeyTechnologiesService keys) => TypedResults.Ok(await keys.RankingAsync(survey.Id)))
+            .WithSummary("Topics by importance index from the last round that asked each, with and without familiarity weighting");
+        group.MapGet("/", async (SurveyRef survey, KeyTechnologiesService keys) => TypedResults.Ok(await keys.SelectionsAsync(survey.Id)))
+            .WithSummary("The recorded selections, newest first");
+        group.MapPost("/", (SurveyRef survey, SelectionRequest body, ClaimsPrincipal user, KeyTechnologiesService keys) =>
+                keys.SelectAsync(survey, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/key-technologies", v)))
+            .Validate<SelectionRequest>().WithSummary("Record the selected key technologies and the criteria used; needs every round closed");
     }
 }

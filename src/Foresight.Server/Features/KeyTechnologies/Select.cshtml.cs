@@ -8,15 +8,15 @@ namespace Foresight.Server.Features.KeyTechnologies;
 /// The key-technology selection (关键技术选择) after the last round: the topics ranked by importance index with and
 /// without familiarity weighting; the coordinators tick the selected ones, state their criteria, and it is recorded.
 /// </summary>
-public sealed class SelectPage : ConsolePage
+public sealed class SelectPage(KeyTechnologiesService keys) : ConsolePage
 {
     public List<RankedTopic> Ranking { get; private set; } = [];
     public List<Selection> Selections { get; private set; } = [];
 
     protected override async Task LoadAsync()
     {
-        Ranking = (await KeyTechnologiesEndpoints.Ranking(Survey, Db, Service<SurveyCatalog>())).Value!;
-        Selections = (await KeyTechnologiesEndpoints.List(Survey, Db)).Value!;
+        Ranking = await keys.RankingAsync(Survey.Id);
+        Selections = await keys.SelectionsAsync(Survey.Id);
     }
 
     public async Task<IActionResult> OnPostAsync(string? criteria)
@@ -25,6 +25,6 @@ public sealed class SelectPage : ConsolePage
         var notes = picked.Select(t => (t, note: Request.Form[$"note.{t}"].FirstOrDefault()?.Trim()))
             .Where(x => !string.IsNullOrEmpty(x.note)).ToDictionary(x => x.t, x => x.note!);
         var body = new SelectionRequest(criteria?.Trim() ?? "", picked, notes.Count > 0 ? notes : null);
-        return await ActAsync(body, async () => await KeyTechnologiesEndpoints.Select(Survey, body, User, Db, Service<SurveyCatalog>()), "done.keytech");
+        return await ActAsync(body, () => keys.SelectAsync(Survey, body, User), "done.keytech");
     }
 }

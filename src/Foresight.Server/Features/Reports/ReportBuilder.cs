@@ -97,12 +97,12 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
         var firstRules = await c.ExecuteScalarAsync<int?>("SELECT rules_version FROM rounds WHERE survey_id = @surveyId AND number = 1", new { surveyId }) ?? 1;
         var facts = await FactsAsync(c, survey, surveyId, upTo, snapshots);
         var ranking = kind == "study"
-            ? (await KeyTechnologiesEndpoints.RankingAsync(c, survey, surveyId)).Select(r =>
+            ? (await KeyTechnologiesService.RankingAsync(c, survey, surveyId)).Select(r =>
                 new RankedKeyTechnology(r.Rank, r.RankFamW, r.Code, AsAsked(allTopics[r.Code], r.Round, revisions[allTopics[r.Code].Id]).Title,
                     r.ImportanceIndex, r.ImportanceIndexFamW, r.State)).ToList()
             : RoundRanking(survey, reportTopics);
         var selections = kind == "study"
-            ? (await KeyTechnologiesEndpoints.SelectionsAsync(c, surveyId)).Select(s => new KeySelection(DateTimeOffset.Parse(s.CreatedAt, System.Globalization.CultureInfo.InvariantCulture),
+            ? (await KeyTechnologiesService.SelectionsAsync(c, surveyId)).Select(s => new KeySelection(DateTimeOffset.Parse(s.CreatedAt, System.Globalization.CultureInfo.InvariantCulture),
                 s.Round, s.Criteria, s.Topics.Select(t => (t.Rank, t.Code, t.Title)).ToList())).ToList()
             : [];
 

@@ -110,7 +110,7 @@ public abstract class ConsolePage : PageModel
     }
 
     /// <summary>Both languages of a text typed into a form (…​.zh, ….en); null when both are empty.</summary>
-    protected Features.Topics.TextInput? Text(string prefix)
+    protected Features.Surveys.TextInput? Text(string prefix)
     {
         string? zh = Request.Form[prefix + ".zh"].FirstOrDefault()?.Trim(), en = Request.Form[prefix + ".en"].FirstOrDefault()?.Trim();
         return string.IsNullOrEmpty(zh) && string.IsNullOrEmpty(en) ? null : new(string.IsNullOrEmpty(zh) ? null : zh, string.IsNullOrEmpty(en) ? null : en);

@@ -116,7 +116,6 @@ public static class SurveyStore
                     }, tx);
             }
         await c.ExecuteAsync("DELETE FROM topics WHERE survey_id = @surveyId AND code NOT IN @topicCodes", new { surveyId, topicCodes }, tx);
-        await Insights.Review.ReopenOrphansAsync(c, tx, surveyId);
         var fieldCodes = fieldIds.Keys.ToList();
         await c.ExecuteAsync("DELETE FROM fields WHERE survey_id = @surveyId AND code NOT IN @fieldCodes", new { surveyId, fieldCodes }, tx);
     }

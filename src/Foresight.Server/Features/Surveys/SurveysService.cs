@@ -7,7 +7,8 @@ using Microsoft.Data.Sqlite;
 namespace Foresight.Server.Features.Surveys;
 
 /// <summary>Surveys: their files (import with every error located, replace while a draft), rule versions, coordinators, deletion.</summary>
-public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents changes, TimeProvider clock, IEnumerable<ISurveyData> owners)
+public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents changes, TimeProvider clock, IEnumerable<ISurveyData> owners,
+    IEnumerable<ITopicDeletion> topicDeletions)
 {
     /// <summary>The surveys the caller may see: all for an admin, those they coordinate, are granted, or answer.</summary>
     public async Task<List<SurveySummary>> ListAsync(ClaimsPrincipal user)
@@ -104,6 +105,7 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         await c.ExecuteAsync("UPDATE surveys SET definition = @text, file_name = @fileName, title_zh = @Zh, title_en = @En WHERE id = @Id",
             new { text, fileName, s.Title.Zh, s.Title.En, survey.Id }, tx);
         await SurveyStore.WriteStructureAsync(c, tx, survey.Id, s);
+        foreach (var hook in topicDeletions) await hook.TopicsDeletedAsync(c, tx, survey.Id);
         var version = await SurveyCatalog.CurrentRulesVersionAsync(c, survey.Id, tx) + 1;
         await SurveyStore.AddRulesAsync(c, tx, survey.Id, version, s.Consensus, SurveyStore.ConsensusSource(text), user.UserId());
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "survey.replaced", new { fileName, rules_version = version });
@@ -215,4 +217,16 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
 public interface ISurveyData
 {
     Task DeleteAsync(SqliteConnection c, SqliteTransaction tx, long surveyId);
+}
+
+/// <summary>A feature that refers to topics by id outside the tables that cascade (e.g. an accepted machine proposal): told in the transaction that deletes topics.</summary>
+public interface ITopicDeletion
+{
+    Task TopicsDeletedAsync(SqliteConnection c, SqliteTransaction tx, long surveyId);
+}
+
+/// <summary>Text typed in both languages (a topic's title or background); blank is none.</summary>
+public sealed record TextInput(string? Zh, string? En)
+{
+    public LocalizedText ToText() => new(string.IsNullOrWhiteSpace(Zh) ? null : Zh.Trim(), string.IsNullOrWhiteSpace(En) ? null : En.Trim());
 }

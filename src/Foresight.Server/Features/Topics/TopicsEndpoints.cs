@@ -10,11 +10,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Foresight.Server.Features.Topics;
 
-public sealed record TextInput(string? Zh, string? En)
-{
-    public LocalizedText ToText() => new(string.IsNullOrWhiteSpace(Zh) ? null : Zh.Trim(), string.IsNullOrWhiteSpace(En) ? null : En.Trim());
-}
-
 public sealed record NewTopic(string Code, string Field, TextInput Title, TextInput? Background, IReadOnlyList<string>? Tags, string? Origin) : IValidatable
 {
     public IEnumerable<string> Validate() => TopicRules.Check(Code, Title, Background, Tags, Origin);

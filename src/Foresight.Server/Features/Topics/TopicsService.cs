@@ -203,9 +203,3 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
         return SurveyStore.View(topic, parents[topic.Id].ToList());
     }
 }
-
-/// <summary>A feature that refers to topics by id outside the tables that cascade (e.g. an accepted machine proposal): told in the transaction that deletes topics.</summary>
-public interface ITopicDeletion
-{
-    Task TopicsDeletedAsync(SqliteConnection c, SqliteTransaction tx, long surveyId);
-}
