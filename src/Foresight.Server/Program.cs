@@ -53,6 +53,7 @@ builder.Services.AddStakeholders();
 builder.Services.AddRounds();
 builder.Services.AddTopics();
 builder.Services.AddKeyTechnologies();
+builder.Services.AddExports();
 builder.Services.AddPanel();
 builder.Services.AddQuestionnaire();
 builder.Services.AddLive(builder.Configuration);

@@ -12,11 +12,36 @@ using Foresight.Server.Plumbing;
 
 namespace Foresight.Server.Features.Exports;
 
+/// <summary>A file to download.</summary>
+public sealed record ExportFile(byte[] Bytes, string ContentType, string Name);
+
+public static class ExportsEndpoints
+{
+    public static IServiceCollection AddExports(this IServiceCollection services) => services.AddSingleton<ExportsService>();
+
+
+    public static void MapExports(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/surveys/{survey}/exports").WithTags("Exports")
+            .RequireAuthorization().RequireSurveyRole(SurveyRole.Coordinator | SurveyRole.Stakeholder);
+        group.MapGet("/answers.csv", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) => File(await exports.AnswersCsvAsync(survey, user)))
+            .RequireAuthorization(Policies.Coordinator)
+            .WithSummary("Every answer of every round in long format (the input of `foresight stats`); experts by pseudonym");
+        group.MapGet("/consensus.csv", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) => Result(await exports.ConsensusCsvAsync(survey, user))).WithSummary("The consensus of every closed round, one row per topic and question");
+        group.MapGet("/consensus.xlsx", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) => Result(await exports.ConsensusXlsxAsync(survey, user))).WithSummary("The same as an Excel workbook, one sheet per round");
+    }
+
+    static IResult File(ExportFile f) => TypedResults.File(f.Bytes, f.ContentType, f.Name);
+
+    static IResult Result(Outcome<ExportFile> outcome) => outcome.Refusal is { } r ? r.ToProblem() : File(outcome.Value!);
+}
+
 /// <summary>
 /// Data for analysts. answers.csv is the long format `foresight stats` reads: round,item_id,expert_id,familiarity,answer,
-/// then kind, scale_min, scale_max, agree, familiarity_weight, rank_group, answer_code, rationale. Experts appear by pseudonym only.
+/// then kind, scale_min, scale_max, agree, familiarity_weight, rank_group, answer_code, rationale. Experts appear by
+/// pseudonym only; every export is in the audit log.
 /// </summary>
-public static class ExportsEndpoints
+public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCatalog catalog)
 {
     public static readonly string[] Header =
         ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
@@ -26,23 +51,13 @@ public static class ExportsEndpoints
          "pct_agree", "pct_never", "importance_index", "importance_index_famw", "importance_index_fam_ge3", "polarized", "state", "n_pairs", "pct_changed",
          "wilcoxon_v", "wilcoxon_p", "stable", "topic_state", "topic_stable", "settled"];
 
-    public static void MapExports(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/surveys/{survey}/exports").WithTags("Exports")
-            .RequireAuthorization().RequireSurveyRole(SurveyRole.Coordinator | SurveyRole.Stakeholder);
-        group.MapGet("/answers.csv", Answers).RequireAuthorization(Policies.Coordinator)
-            .WithSummary("Every answer of every round in long format (the input of `foresight stats`); experts by pseudonym");
-        group.MapGet("/consensus.csv", ConsensusCsv).WithSummary("The consensus of every closed round, one row per topic and question");
-        group.MapGet("/consensus.xlsx", ConsensusXlsx).WithSummary("The same as an Excel workbook, one sheet per round");
-    }
-
     /// <summary>Stakeholders read the aggregate exports once the survey has published a report; coordinators always.</summary>
-    static async Task<bool> MayReadAsync(HttpContext http, Microsoft.Data.Sqlite.SqliteConnection c, long surveyId) =>
-        !http.User.IsInRole(Roles.Stakeholder)
+    static async Task<bool> MayReadAsync(ClaimsPrincipal user, Microsoft.Data.Sqlite.SqliteConnection c, long surveyId) =>
+        !user.IsInRole(Roles.Stakeholder)
         || await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM report_publications WHERE survey_id = @surveyId", new { surveyId }) > 0;
 
     /// <summary>The rows of the consensus export: every closed round's stored result.</summary>
-    static async Task<List<(int Round, List<string?[]> Rows)>> ConsensusRowsAsync(Microsoft.Data.Sqlite.SqliteConnection c, long surveyId, ConsensusService consensus)
+    async Task<List<(int Round, List<string?[]> Rows)>> ConsensusRowsAsync(Microsoft.Data.Sqlite.SqliteConnection c, long surveyId)
     {
         var result = new List<(int, List<string?[]>)>();
         foreach (var round in (await RoundStore.AllAsync(c, surveyId)).Where(r => !r.IsOpen))
@@ -66,7 +81,7 @@ public static class ExportsEndpoints
     }
 
     /// <summary>Every export is in the audit log, by whom (coordinator or stakeholder) and which file.</summary>
-    static async Task LogExportAsync(Db db, ClaimsPrincipal user, SurveyRef survey, string file)
+    async Task LogExportAsync(ClaimsPrincipal user, SurveyRef survey, string file)
     {
         await using var w = await db.BeginWriteAsync();
         await Audit.LogAsync(w.Connection, w.Transaction, user.UserId(), survey.Id, "data.exported", new { file });
@@ -75,22 +90,22 @@ public static class ExportsEndpoints
 
     static string N(double? v) => v is { } x ? Num(x) : "";
 
-    static async Task<IResult> ConsensusCsv(SurveyRef survey, HttpContext http, Db db, ConsensusService consensus)
+    public async Task<Outcome<ExportFile>> ConsensusCsvAsync(SurveyRef survey, ClaimsPrincipal user)
     {
         await using var c = await db.OpenAsync();
-        if (!await MayReadAsync(http, c, survey.Id)) return Problems.Forbidden("The survey has published no report yet.");
+        if (!await MayReadAsync(user, c, survey.Id)) return Refusal.Forbidden("The survey has published no report yet.");
         var w = new StringWriter(CultureInfo.InvariantCulture);
         Csv.WriteRow(w, ConsensusHeader);
-        foreach (var (_, rows) in await ConsensusRowsAsync(c, survey.Id, consensus))
+        foreach (var (_, rows) in await ConsensusRowsAsync(c, survey.Id))
             foreach (var row in rows) Csv.WriteRow(w, row);
-        await LogExportAsync(db, http.User, survey, "consensus.csv");
-        return TypedResults.File(Encoding.UTF8.GetBytes(w.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-consensus.csv");
+        await LogExportAsync(user, survey, "consensus.csv");
+        return new ExportFile(Encoding.UTF8.GetBytes(w.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-consensus.csv");
     }
 
-    static async Task<IResult> ConsensusXlsx(SurveyRef survey, HttpContext http, Db db, ConsensusService consensus, SurveyCatalog catalog)
+    public async Task<Outcome<ExportFile>> ConsensusXlsxAsync(SurveyRef survey, ClaimsPrincipal user)
     {
         await using var c = await db.OpenAsync();
-        if (!await MayReadAsync(http, c, survey.Id)) return Problems.Forbidden("The survey has published no report yet.");
+        if (!await MayReadAsync(user, c, survey.Id)) return Refusal.Forbidden("The survey has published no report yet.");
         var definition = await catalog.DefinitionAsync(survey.Id);
         var rounds = await RoundStore.AllAsync(c, survey.Id);
         using var book = new XLWorkbook();
@@ -110,7 +125,7 @@ public static class ExportsEndpoints
         about.Cell(line + 1, 1).Value = "Statistics conventions: docs/statistics.md. Experts are not identified.";
         about.Column(1).Width = 12;
         about.Column(3).Width = 70;
-        foreach (var (number, rows) in await ConsensusRowsAsync(c, survey.Id, consensus))
+        foreach (var (number, rows) in await ConsensusRowsAsync(c, survey.Id))
         {
             var sheet = book.Worksheets.Add($"Round {number}");
             for (int i = 0; i < ConsensusHeader.Length; i++) sheet.Cell(1, i + 1).Value = ConsensusHeader[i];
@@ -129,18 +144,18 @@ public static class ExportsEndpoints
         }
         var stream = new MemoryStream();
         book.SaveAs(stream);
-        await LogExportAsync(db, http.User, survey, "consensus.xlsx");
-        return TypedResults.File(stream.ToArray(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", $"{survey.Slug}-consensus.xlsx");
+        await LogExportAsync(user, survey, "consensus.xlsx");
+        return new ExportFile(stream.ToArray(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", $"{survey.Slug}-consensus.xlsx");
     }
 
-    static async Task<IResult> Answers(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog)
+    public async Task<ExportFile> AnswersCsvAsync(SurveyRef survey, ClaimsPrincipal user)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var c = await db.OpenAsync();
         var writer = new StringWriter(CultureInfo.InvariantCulture);
         await WriteAnswersAsync(c, definition, survey.Id, writer);
-        await LogExportAsync(db, user, survey, "answers.csv");
-        return TypedResults.File(Encoding.UTF8.GetBytes(writer.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-answers.csv");
+        await LogExportAsync(user, survey, "answers.csv");
+        return new ExportFile(Encoding.UTF8.GetBytes(writer.ToString()), "text/csv; charset=utf-8", $"{survey.Slug}-answers.csv");
     }
 
     public static async Task WriteAnswersAsync(Microsoft.Data.Sqlite.SqliteConnection c, SurveyDefinition survey, long surveyId, TextWriter w)
