@@ -47,7 +47,7 @@ public static class ReportServices
 /// Rendering reports in the background (a Hangfire job: idempotent, retried, its state in the reports table) and
 /// finding the stored PDF of a report's current data version.
 /// </summary>
-public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, Outbox outbox, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, ILogger<ReportService> log)
+public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, Outbox outbox, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, TimeProvider clock, ILogger<ReportService> log)
     : IChangeHandler<RoundClosed>
 {
     /// <summary>A closed round's reports, in each of the survey's languages, are queued.</summary>
@@ -85,7 +85,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
     async Task RenderVersionAsync(SqliteConnection c, long surveyId, string kind, string language, ReportModel model)
     {
         long id = await MarkAsync(surveyId, kind, model, "rendering", null);
-        var clock = Stopwatch.StartNew();
+        var stopwatch = Stopwatch.StartNew();
         try
         {
             var folder = Folder(surveyId);
@@ -103,13 +103,13 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
                 await w.Connection.ExecuteAsync("""
                     UPDATE reports SET status = 'ready', pdf_path = @pdfPath, html_path = @htmlPath, pdf_bytes = @bytes, error = NULL,
                         rendered_at = @now, render_ms = @ms WHERE id = @id
-                    """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(DateTimeOffset.UtcNow), ms = clock.ElapsedMilliseconds, id }, w.Transaction);
+                    """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(clock.GetUtcNow()), ms = stopwatch.ElapsedMilliseconds, id }, w.Transaction);
                 await w.CommitAsync();
             }
             var slug = await c.QuerySingleAsync<string>("SELECT slug FROM surveys WHERE id = @surveyId", new { surveyId });
             await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"),
                 await PublishedAsync(c, surveyId, kind, model.Round, language));
-            log.LogInformation("Rendered the {Kind} report of round {Round} ({Language}) of survey {Survey} in {Ms} ms", kind, model.Round, language, surveyId, clock.ElapsedMilliseconds);
+            log.LogInformation("Rendered the {Kind} report of round {Round} ({Language}) of survey {Survey} in {Ms} ms", kind, model.Round, language, surveyId, stopwatch.ElapsedMilliseconds);
         }
         catch (Exception e)
         {
@@ -130,7 +130,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             ON CONFLICT (survey_id, kind, round_number, language, data_version) DO UPDATE SET status = excluded.status,
                 attempts = reports.attempts + (CASE WHEN excluded.status = 'rendering' THEN 1 ELSE 0 END)
             RETURNING id
-            """, new { surveyId, kind, model.Round, model.Language, model.DataVersion, status, model.DataHash, now = Db.Iso(DateTimeOffset.UtcNow), userId }, w.Transaction);
+            """, new { surveyId, kind, model.Round, model.Language, model.DataVersion, status, model.DataHash, now = Db.Iso(clock.GetUtcNow()), userId }, w.Transaction);
         await w.CommitAsync();
         return id;
     }
@@ -145,6 +145,88 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             SELECT * FROM reports WHERE survey_id = @surveyId AND kind = @kind AND round_number = @round AND language = @language
               AND data_version = @version AND status = 'ready'
             """, new { surveyId, kind, round, language, version });
+
+    // ---------------------------------------------------------------- what the API and pages ask
+
+    /// <summary>Reports of the survey: every rendered version for coordinators, the published ready ones for stakeholders.</summary>
+    public async Task<List<ReportEntry>> ListAsync(SurveyRef survey, bool coordinator)
+    {
+        await using var c = await db.OpenAsync();
+        var published = (await c.QueryAsync<(string Kind, long Round, string Language)>(
+            "SELECT kind, round_number, language FROM report_publications WHERE survey_id = @Id", new { survey.Id })).ToHashSet();
+        var rows = (await c.QueryAsync<ReportRow>("SELECT * FROM reports WHERE survey_id = @Id ORDER BY id DESC", new { survey.Id })).ToList();
+        return rows.Select(r => new ReportEntry(r.Kind, r.RoundNumber, r.Language, r.Status, r.DataVersion, r.DataHash, r.PdfBytes, r.RequestedAt,
+                r.RenderedAt, r.RenderMs, r.Attempts, r.Error, published.Contains((r.Kind, r.RoundNumber, r.Language)),
+                Url(survey.Slug, r.Kind, r.RoundNumber, r.Language, "pdf"), Url(survey.Slug, r.Kind, r.RoundNumber, r.Language, "html")))
+            .Where(e => coordinator || e.Published && e.Status == "ready").ToList();
+    }
+
+    /// <summary>A coordinator asks for a report to be rendered (in the background).</summary>
+    public async Task<Outcome<RenderRequested>> RequestReportAsync(SurveyRef survey, ReportRequest body, long? userId)
+    {
+        var language = Languages.Normalize(body.Language)!;
+        await using (var c = await db.OpenAsync())
+        {
+            var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @Id AND status = 'closed'", new { survey.Id })).ToHashSet();
+            if (body.KindOrDefault == "round" && !closed.Contains(body.Round!.Value))
+                return Refusal.Conflict($"Round {body.Round} of '{survey.Slug}' is not closed; a round report shows a closed round.");
+            if (closed.Count == 0) return Refusal.Conflict("No round has closed yet.");
+        }
+        var status = await RequestAsync(survey.Id, body.KindOrDefault, body.Round ?? 0, language, userId);
+        return new RenderRequested(status, Url(survey.Slug, body.KindOrDefault, body.Round ?? 0, language, "pdf"));
+    }
+
+    public async Task<Outcome<Publication>> PublishReportAsync(SurveyRef survey, ReportRequest body, long? userId, string linkBase)
+    {
+        var language = Languages.Normalize(body.Language)!;
+        var link = await PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, userId, linkBase);
+        if (link is null) return Refusal.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
+        return new Publication(body.KindOrDefault, body.Round ?? 0, language, link, Db.Iso(clock.GetUtcNow()));
+    }
+
+    /// <summary>A report as its reader may see it: a stakeholder only a published one.</summary>
+    public async Task<Outcome<ReportContent>> ContentAsync(SurveyRef survey, string kind, int round, string? lang, string format, bool coordinator, long? userId)
+    {
+        await using var c = await db.OpenAsync();
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        var language = Languages.Normalize(lang) ?? definition.Languages[0];
+        if (!definition.Languages.Contains(language)) return Refusal.NotFound($"Survey '{survey.Slug}' is not written in {language}.");
+        var model = await builder.BuildAsync(c, survey.Id, kind, round, language);
+        if (model is null) return Refusal.NotFound(kind == "study" ? "No round has closed yet." : $"Round {round} of '{survey.Slug}' is not closed.");
+        if (!coordinator && !await PublishedAsync(c, survey.Id, kind, model.Round, language))
+            return Refusal.Forbidden("This report is not published.");
+        return await ContentAsync(c, survey, model, kind, format, userId);
+    }
+
+    /// <summary>A report by its published link.</summary>
+    public async Task<Outcome<ReportContent>> SharedAsync(string token, string? format)
+    {
+        await using var c = await db.OpenAsync();
+        var p = await c.QuerySingleOrDefaultAsync<(long SurveyId, string Kind, long RoundNumber, string Language, string Slug)>("""
+            SELECT p.survey_id, p.kind, p.round_number, p.language, s.slug FROM report_publications p JOIN surveys s ON s.id = p.survey_id
+            WHERE p.token_hash = @hash
+            """, new { hash = Secrets.Hash(token) });
+        if (p.SurveyId == 0) return Refusal.NotFound("This report link is unknown or was replaced.");
+        var model = await builder.BuildAsync(c, p.SurveyId, p.Kind, (int)p.RoundNumber, p.Language);
+        if (model is null) return Refusal.NotFound("The report is no longer available.");
+        return await ContentAsync(c, new SurveyRef(p.SurveyId, p.Slug), model, p.Kind, format == "html" ? "html" : "pdf", null);
+    }
+
+    /// <summary>The HTML page now, or the stored PDF of the current version (or that it is being rendered).</summary>
+    async Task<ReportContent> ContentAsync(SqliteConnection c, SurveyRef survey, ReportModel model, string kind, string format, long? userId)
+    {
+        if (format == "html") return new ReportContent.Html(ReportHtml.Render(model, "/css/report.css"));
+        var ready = await ReadyAsync(c, survey.Id, kind, model.Round, model.Language, model.DataVersion);
+        if (ready?.PdfPath is { } path && File.Exists(path))
+            return new ReportContent.Pdf(path, $"{survey.Slug}-{(kind == "study" ? "study" : "round-" + model.Round)}-{model.Language}.pdf");
+        var status = await RequestAsync(c, survey.Id, kind, model, userId);
+        // The last attempt's error stays on the row until a render succeeds.
+        var failed = await c.QuerySingleOrDefaultAsync<string>("""
+            SELECT error FROM reports WHERE survey_id = @Id AND kind = @kind AND round_number = @Round AND language = @Language
+              AND data_version = @DataVersion
+            """, new { survey.Id, kind, model.Round, model.Language, model.DataVersion });
+        return new ReportContent.Rendering(status, failed);
+    }
 
     /// <summary>Queues a render of the report's current version (a second request while one is waiting adds nothing).</summary>
     public async Task<string> RequestAsync(long surveyId, string kind, int round, string language, long? userId)
@@ -187,7 +269,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
                 INSERT INTO report_publications (survey_id, kind, round_number, language, token_hash, published_at, published_by)
                 VALUES (@Id, @kind, @round, @language, @hash, @now, @userId)
                 ON CONFLICT (survey_id, kind, round_number, language) DO UPDATE SET token_hash = excluded.token_hash, published_at = excluded.published_at
-                """, new { survey.Id, kind, round, language, hash = Secrets.Hash(token), now = Db.Iso(DateTimeOffset.UtcNow), userId }, tx);
+                """, new { survey.Id, kind, round, language, hash = Secrets.Hash(token), now = Db.Iso(clock.GetUtcNow()), userId }, tx);
             await Audit.LogAsync(c, tx, userId, survey.Id, "report.published", new { kind, round, language });
             await tx.CommitAsync();
         }
