@@ -99,16 +99,17 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         var address = new Uri($"http://127.0.0.1:{port}");
-        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < until && !process.HasExited)
+        // A probe that takes long is tried again; the only limit is the guard against a server that never gets ready.
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < Wait.Guard && !process.HasExited)
         {
             try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode) return new ServerProcess(process, address, directory, owns, lines); }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             await Task.Delay(100);
         }
-        var why = process.HasExited ? $"the server exited with code {process.ExitCode}" : "the server did not become ready in 60 s";
+        var why = process.HasExited ? $"the server exited with code {process.ExitCode}" : $"the server did not become ready in {Wait.Guard.TotalSeconds:0} s";
         if (!process.HasExited) process.Kill(true);
         // Also for a process that has exited: waiting is what lets the last lines of its output be read.
         await process.WaitForExitAsync();
@@ -137,14 +138,17 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>Asks the server to stop (SIGTERM, as `docker stop` does) and waits; kills it if it has not stopped in time.</summary>
+    /// <summary>
+    /// Asks the server to stop (SIGTERM, as `docker stop` does) and waits; kills it if it has not stopped in time
+    /// (by default <see cref="Wait.Guard"/>: whether it stops by itself, not how fast).
+    /// </summary>
     /// <returns>whether it stopped by itself</returns>
     public async Task<bool> StopAsync(TimeSpan? timeout = null)
     {
         if (_process.HasExited) return true;
         if (OperatingSystem.IsWindows()) { await KillAsync(); return false; }
         if (SendSignal(Pid, SigTerm) != 0) throw new InvalidOperationException($"kill({Pid}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout ?? Wait.Guard);
         try
         {
             await _process.WaitForExitAsync(cts.Token);
