@@ -68,7 +68,23 @@ public sealed class ServerProcess : IAsyncDisposable
         bool owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("foresight-server").FullName;
         System.IO.Directory.CreateDirectory(directory);
-        int port = FreePort();
+        // The free port is found before the server binds it: another process on the machine may take it in between.
+        // Then the server stops at once, and starts again on another port.
+        for (int attempt = 1; ; attempt++)
+        {
+            var (server, failure, portTaken) = await StartOnceAsync(dll, directory, owns, FreePort(), settings, output, serverGc, environment);
+            if (server is not null) return server;
+            if (!portTaken || attempt == 5)
+            {
+                if (owns) TryDelete(directory);
+                throw new InvalidOperationException(failure);
+            }
+        }
+    }
+
+    static async Task<(ServerProcess? Server, string Failure, bool PortTaken)> StartOnceAsync(string dll, string directory, bool owns, int port,
+        IEnumerable<string> settings, Action<string>? output, bool serverGc, IReadOnlyDictionary<string, string?>? environment)
+    {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         foreach (var a in new[]
         {
@@ -104,7 +120,7 @@ public sealed class ServerProcess : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Wait.Guard && !process.HasExited)
         {
-            try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode) return new ServerProcess(process, address, directory, owns, lines); }
+            try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode) return (new ServerProcess(process, address, directory, owns, lines), "", false); }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             await Task.Delay(100);
@@ -113,8 +129,9 @@ public sealed class ServerProcess : IAsyncDisposable
         if (!process.HasExited) process.Kill(true);
         // Also for a process that has exited: waiting is what lets the last lines of its output be read.
         await process.WaitForExitAsync();
-        if (owns) TryDelete(directory);
-        throw new InvalidOperationException($"{why}; its output:\n{string.Join('\n', lines)}");
+        bool portTaken = process.ExitCode != 0 && lines.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase));
+        process.Dispose();
+        return (null, $"{why}; its output:\n{string.Join('\n', lines)}", portTaken);
     }
 
     static int FreePort()
