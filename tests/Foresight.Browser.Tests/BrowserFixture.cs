@@ -15,6 +15,9 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Playwright's waits (5 s for an expectation, 30 s for an action) are guards against a hang here, not speeds: a
+        // page on a busy machine may take longer to change, and is waited for.
+        Assertions.SetDefaultExpectTimeout(Timeout);
         Directory.CreateDirectory(Screenshots);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -29,6 +32,26 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         await Browser.DisposeAsync();
         _playwright?.Dispose();
+    }
+
+    static readonly float Timeout = (float)Wait.Guard.TotalMilliseconds;
+
+    /// <summary>A browser context whose actions and navigations wait as long as <see cref="Wait.Guard"/>.</summary>
+    public async Task<IBrowserContext> NewContextAsync(BrowserNewContextOptions? options = null)
+    {
+        var context = await Browser.NewContextAsync(options);
+        context.SetDefaultTimeout(Timeout);
+        context.SetDefaultNavigationTimeout(Timeout);
+        return context;
+    }
+
+    /// <summary>A page in a context of its own, as <see cref="IBrowser.NewPageAsync"/>, with the same waits.</summary>
+    public async Task<IPage> NewPageAsync()
+    {
+        var page = await Browser.NewPageAsync();
+        page.SetDefaultTimeout(Timeout);
+        page.SetDefaultNavigationTimeout(Timeout);
+        return page;
     }
 
     public async Task ShotAsync(IPage page, string name) =>

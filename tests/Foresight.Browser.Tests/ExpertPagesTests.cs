@@ -29,7 +29,7 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
     {
         var address = _app.StartKestrel();
         var study = await QuickStudy.CreateAsync(_app, experts: 6);
-        await using var context = await browser.Browser.NewContextAsync(Phone(address, "zh-CN"));
+        await using var context = await browser.NewContextAsync(Phone(address, "zh-CN"));
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         // Script errors only: the autosave of an answer that needs a rationale is answered 400 on purpose.
@@ -130,7 +130,7 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
     {
         var address = _app.StartKestrel();
         var study = await QuickStudy.CreateAsync(_app, experts: 6);
-        await using var context = await browser.Browser.NewContextAsync(Phone(address, "en-GB", javaScript: false));
+        await using var context = await browser.NewContextAsync(Phone(address, "en-GB", javaScript: false));
         var page = await context.NewPageAsync();
         await page.GotoAsync($"/x/{study.Secrets[0]}");
         await page.GotoAsync($"/survey/quick-start/topics/{QuickStudy.Topics[0]}?lang=en");

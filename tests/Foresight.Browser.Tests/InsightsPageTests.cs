@@ -20,7 +20,7 @@ public sealed class InsightsPageTests(BrowserFixture browser) : IDisposable
     {
         var address = _app.StartKestrel();
         var study = await QuickStudy.CreateAsync(_app, experts: 3, open: false);
-        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = address.ToString(), Locale = "en-US", ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
         });
@@ -45,11 +45,12 @@ public sealed class InsightsPageTests(BrowserFixture browser) : IDisposable
         // An analysis with k = 3; its proposals join the review queue when it is done.
         await page.Locator("#k").FillAsync("3");
         await page.GetByRole(AriaRole.Button, new() { Name = "Run the analysis" }).ClickAsync();
-        for (int i = 0; i < 120 && await page.Locator("#analyses tr[data-status=done]").CountAsync() == 0; i++)
+        await Wait.UntilAsync(async () =>
         {
-            await Task.Delay(250);
+            if (await page.Locator("#analyses tr[data-status=done]").CountAsync() > 0) return true;
             await page.ReloadAsync();
-        }
+            return false;
+        }, "the analysis to be done", pollMs: 250);
         await Expect(page.Locator("article.proposal")).ToHaveCountAsync(3);
         await Expect(page.Locator("article.proposal").First).ToContainTextAsync("machine-generated");
         await browser.ShotAsync(page, "insights-review-queue");
@@ -74,7 +75,7 @@ public sealed class InsightsPageTests(BrowserFixture browser) : IDisposable
         await page.GotoAsync("/console/surveys/quick-start/topics");
         await Expect(page.Locator("#topic-M-A1")).ToContainTextAsync("machine-generated");
         await Api.OkAsync(await study.Coordinator.PostAsync($"{QuickStudy.S}/rounds", new StringContent("{}", System.Text.Encoding.UTF8, "application/json")));
-        await using var phone = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
+        await using var phone = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = address.ToString(), Locale = "en-US", ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true,
         });

@@ -24,18 +24,19 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
         await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/stakeholders", new { email = "reader@test.local" }));
 
         // The coordinator sees both languages of the round-1 report rendering or rendered, and publishes the English one.
-        await using var coordinatorContext = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
+        await using var coordinatorContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
         var page = await coordinatorContext.NewPageAsync();
         await BrowserFixture.SignInAsync(page, "coordinator@test.local", "coordinator-password");
         await page.WaitForURLAsync("**/console");
         await page.GetByRole(AriaRole.Link, new() { Name = "Reports" }).ClickAsync();
         await page.WaitForURLAsync("**/reports");
         var englishRow = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 1 results" }).Filter(new() { HasText = "English" });
-        for (int i = 0; i < 240 && await englishRow.GetByRole(AriaRole.Cell, new() { Name = "ready" }).CountAsync() == 0; i++)
+        await Wait.UntilAsync(async () =>
         {
-            await Task.Delay(500);
+            if (await englishRow.GetByRole(AriaRole.Cell, new() { Name = "ready" }).CountAsync() > 0) return true;
             await page.ReloadAsync();
-        }
+            return false;
+        }, "the English report to be ready on the reports page", pollMs: 500);
         Assert.Equal(1, await englishRow.GetByText("ready").CountAsync());
         await englishRow.GetByRole(AriaRole.Button, new() { Name = "Publish" }).ClickAsync();
         var link = await page.GetByRole(AriaRole.Status).GetByRole(AriaRole.Link).TextContentAsync();
@@ -44,7 +45,7 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
         await browser.ShotAsync(page, "reports-coordinator");
 
         // The stakeholder lands on the reports page, sees only the published report, and downloads it.
-        await using var stakeholderContext = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
+        await using var stakeholderContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
         var reader = await stakeholderContext.NewPageAsync();
         await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
         await reader.WaitForURLAsync("**/reports");

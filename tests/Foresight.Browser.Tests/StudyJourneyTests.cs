@@ -57,7 +57,7 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await _app.NewCoordinatorAsync();
         var admin = await _app.AdminAsync();
         await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder", password = "reader-password" }));
-        await using var desk = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
+        await using var desk = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = address.ToString(), Locale = "en-US", ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
         });
@@ -110,8 +110,8 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         var live = await desk.NewPageAsync();
         await live.GotoAsync("/console/surveys/quick-start/live");
         await live.WaitForSelectorAsync("#connection[data-state=connected]");
-        await using var phoneZh = await browser.Browser.NewContextAsync(ExpertPagesTests.Phone(address, "zh-CN"));
-        await using var phoneEn = await browser.Browser.NewContextAsync(ExpertPagesTests.Phone(address, "en-GB"));
+        await using var phoneZh = await browser.NewContextAsync(ExpertPagesTests.Phone(address, "zh-CN"));
+        await using var phoneEn = await browser.NewContextAsync(ExpertPagesTests.Phone(address, "en-GB"));
         var expertZh = await phoneZh.NewPageAsync();
         var expertEn = await phoneEn.NewPageAsync();
         await AnswerAllAsync(expertZh, "/x/" + secrets[0], importance: 6, year: 2035, chinese: true);
@@ -211,15 +211,16 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await Accessibility.AssertAccessibleAsync(page);
         await page.GetByRole(AriaRole.Link, new() { Name = "Reports" }).First.ClickAsync();
         var englishRow = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 2 results" }).Filter(new() { HasText = "English" });
-        for (int i = 0; i < 240 && await englishRow.GetByText("ready").CountAsync() == 0; i++)
+        await Wait.UntilAsync(async () =>
         {
-            await Task.Delay(500);
+            if (await englishRow.GetByText("ready").CountAsync() > 0) return true;
             await page.ReloadAsync();
-        }
+            return false;
+        }, "the English report of round 2 to be ready", pollMs: 500);
         await englishRow.GetByRole(AriaRole.Button, new() { Name = "Publish" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).GetByRole(AriaRole.Link)).ToContainTextAsync("/r/");
 
-        await using var readerContext = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
+        await using var readerContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
         var reader = await readerContext.NewPageAsync();
         await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
         await Expect(reader).ToHaveURLAsync(new Regex("/reports$"));

@@ -17,7 +17,7 @@ public sealed class ToolPagesTests(BrowserFixture browser) : IDisposable
     public async Task The_api_reference_and_the_jobs_dashboard_render_without_a_csp_violation()
     {
         var address = _app.StartKestrel();
-        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
         // Chromium also logs each violation as a console error; the event names the directive.
         await context.AddInitScriptAsync("document.addEventListener('securitypolicyviolation', e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));");
         var page = await context.NewPageAsync();

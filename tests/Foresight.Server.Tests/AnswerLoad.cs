@@ -19,7 +19,7 @@ public sealed class ProcessStudy
 
     public static async Task<ProcessStudy> CreateAsync(Uri address, int experts)
     {
-        using var admin = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        using var admin = new HttpClient { BaseAddress = address, Timeout = Wait.Guard };
         var token = (await Api.OkAsync(await admin.PostAsJsonAsync("/api/auth/signin", new { email = ServerProcess.AdminEmail, password = ServerProcess.AdminPassword })))["token"]!.GetValue<string>();
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var yaml = await File.ReadAllTextAsync(Path.Combine(Repository.Root(), "surveys", "quick-start.yaml"));
@@ -119,7 +119,7 @@ public sealed class AnswerLoad(int experts)
         var unexpected = new List<string>();
         await Task.WhenAll(Enumerable.Range(0, Experts).Select(e => Task.Run(async () =>
         {
-            using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+            using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = address, Timeout = Wait.Guard }; // a slow answer is not a failure; a hang is
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secrets[e]);
             while (!stop.IsCancellationRequested)
             {

@@ -218,18 +218,15 @@ public sealed class AnswersTests : IDisposable
         await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(5));
         var past = await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline = DateTimeOffset.UtcNow.AddDays(-1) }), HttpStatusCode.BadRequest);
         Assert.Contains("in the past", past["detail"]!.GetValue<string>());
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(1.5);
-        await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline });
-        await Task.Delay(deadline - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+        // The server reads the system clock for this check, and Hangfire runs the close by it: the test waits until
+        // that clock has passed the deadline (a condition, not a sleep of a guessed length).
+        var deadline = await study.DeadlineSoonAsync();
+        await Wait.UntilAsync(() => DateTimeOffset.UtcNow > deadline, "the deadline to pass", pollMs: 20);
         // Refused from the deadline on, whether the round has closed itself yet or not.
         var late = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync(T, QuickStudy.Answer(6)), HttpStatusCode.Conflict);
         Assert.Matches("deadline|No round is open", late["detail"]!.GetValue<string>());
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while ((await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1"))["status"]!.GetValue<string>() != "closed")
-        {
-            Assert.True(DateTime.UtcNow < until, "the round did not close itself at its deadline");
-            await Task.Delay(200);
-        }
+        await Wait.UntilAsync(async () => (await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1"))["status"]!.GetValue<string>() == "closed",
+            "the round to close itself at its deadline", pollMs: 200);
         // The answer given before the deadline is the one that counts.
         var consensus = await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1/consensus");
         var importance = consensus["topics"]![0]!["questions"]!.AsArray().Single(q => q!["question"]!.GetValue<string>() == "importance")!;

@@ -138,8 +138,7 @@ public sealed class AuthorityTests : IAsyncLifetime
     /// <summary>Waits until the server has closed the connection (the client does not reconnect by itself).</summary>
     static async Task WaitClosedAsync(HubConnection connection)
     {
-        for (int i = 0; i < 1000 && connection.State != HubConnectionState.Disconnected; i++) await Task.Delay(20);
-        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+        await Wait.UntilAsync(() => connection.State == HubConnectionState.Disconnected, () => $"the server to close the connection (it is {connection.State})", pollMs: 20);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class BackupTests(ITestOutputHelper output)
             var load = new AnswerLoad(Experts);
             using var stop = new CancellationTokenSource();
             var running = load.RunAsync(live.Address, study.Secrets, stop.Token);
-            while (load.Acked < 300 && !running.IsCompleted) await Task.Delay(5);
+            await Wait.UntilAsync(() => load.Acked >= 300 || running.IsCompleted, "300 answers acknowledged", pollMs: 5);
             if (running.IsCompleted) Assert.Fail("the load ended early: " + string.Join("; ", await running));
 
             var backup = Path.Combine(dir, "backup.db");
@@ -54,7 +54,9 @@ public sealed class BackupTests(ITestOutputHelper output)
             Assert.Contains("is in use", refused.Err);
             output.WriteLine("restore onto the running server's database: exit code 1: " + refused.Err.Trim());
 
-            await Task.Delay(300); // answers go on after the backup: none of them may be in it
+            // Answers go on after the backup (none of them may be in it): a save from every expert, sent after it ended, acknowledged.
+            await Wait.UntilAsync(() => load.Writes.Count(w => w.SentAt > backupEnd && w.AckedAt is not null) >= Experts || running.IsCompleted,
+                "answers acknowledged after the backup", pollMs: 20);
             stop.Cancel();
             var unexpected = await running;
             Assert.True(unexpected.Count == 0, "failures during the load: " + string.Join("\n", unexpected.Take(10)));

@@ -141,7 +141,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             failures.Add($"page {p.Page} [{p.Bad.Label}] answered {p.Status}, not 400 (a form post without an antiforgery token)");
         failures.AddRange(Compare(before, after));
         // Many bodies fail the same way: one line per endpoint, kind of body and kind of problem.
-        foreach (var g in failures.GroupBy(f => Regex.Replace(Regex.Replace(f, @"\] .*?(server error 500|accepted with \d+|problem without a detail|not a ProblemDetails|detail names the server's types|expected \d+|took).*", "] $1"), @"\d+", "#")))
+        foreach (var g in failures.GroupBy(f => Regex.Replace(Regex.Replace(f, @"\] .*?(server error 500|accepted with \d+|problem without a detail|not a ProblemDetails|detail names the server's types|expected \d+).*", "] $1"), @"\d+", "#")))
             output.WriteLine($"{g.Count(),5} x {Cut(g.First())}");
         Assert.True(failures.Count == 0,
             $"seed {seed}: {failures.Count} problems (replay with FORESIGHT_FUZZ_SEED={seed}):\n" + string.Join("\n", failures.Take(40)));
@@ -1452,8 +1452,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     static string? Check(Outcome o)
     {
         if (o.Status >= 500) return $"server error {o.Status}: {Cut(o.Text)}";
-        // Generous for a shared two-core machine: a refusal that takes this long is work an attacker can make the server do.
-        if (o.Time > TimeSpan.FromSeconds(10)) return $"took {o.Time.TotalSeconds:0.0} s to refuse";
+        // How long a refusal takes is not checked here (a busy machine makes any bound wrong): the slowest are in the
+        // test's output, and a cost an attacker could make the server pay belongs in a benchmark (tests/Foresight.Benchmarks).
         if (o.Status < 400) return $"accepted with {o.Status}: {Cut(o.Text)}";
         if (o.Bad.Expect is { } expect && o.Status != expect) return $"{o.Status}, expected {expect}: {Cut(o.Text)}";
         if (o.ContentType != "application/problem+json") return $"{o.Status} as {o.ContentType ?? "no content type"}, not a ProblemDetails: {Cut(o.Text)}";
@@ -1500,19 +1500,32 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     // ---------------------------------------------------------------------------------------------------------------
     // The database before and after
 
-    /// <summary>Waits until background jobs (report renders, invitations) are done, so that only requests change data.</summary>
+    /// <summary>
+    /// Waits until background jobs (report renders, invitations, analyses) are done, so that only requests change data:
+    /// no job is enqueued, scheduled or processing, counted by the jobs' states (a job a worker has taken from its queue
+    /// and not yet marked processing is still enqueued; a queue's length would miss it), and every closed round has its
+    /// report in each language of its survey (closing a round queues them only after it has answered).
+    /// </summary>
     async Task SettleAsync()
     {
         var monitor = _app.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        var until = DateTime.UtcNow.AddSeconds(90);
-        int quiet = 0;
-        while (quiet < 3)
+        var catalog = _app.Services.GetRequiredService<Foresight.Server.Features.Surveys.SurveyCatalog>();
+        string state = "";
+        await Wait.UntilAsync(async () =>
         {
-            Assert.True(DateTime.UtcNow < until, "background jobs did not finish");
-            bool idle = monitor.ProcessingCount() == 0 && monitor.ScheduledCount() == 0 && monitor.EnqueuedCount("reports") == 0 && monitor.EnqueuedCount("default") == 0;
-            quiet = idle ? quiet + 1 : 0;
-            await Task.Delay(100);
-        }
+            var jobs = monitor.GetStatistics();
+            state = $"{jobs.Enqueued} enqueued, {jobs.Scheduled} scheduled, {jobs.Processing} processing";
+            if (jobs.Enqueued + jobs.Scheduled + jobs.Processing > 0) return false;
+            await using var c = new SqliteConnection($"Data Source={_app.DatabasePath};Pooling=False");
+            foreach (var (survey, round) in await c.QueryAsync<(long, long)>("SELECT survey_id, number FROM rounds WHERE status = 'closed'"))
+            {
+                var ready = (await c.QueryAsync<string>("SELECT language FROM reports WHERE survey_id = @survey AND kind = 'round' AND round_number = @round AND status = 'ready'",
+                    new { survey, round })).ToHashSet();
+                var missing = (await catalog.DefinitionAsync(survey)).Languages.Where(l => !ready.Contains(l)).ToList();
+                if (missing.Count > 0) { state = $"no report yet of survey {survey} round {round} in {string.Join(", ", missing)}"; return false; }
+            }
+            return true;
+        }, () => $"background jobs to finish: {state}");
         await using var c = new SqliteConnection($"Data Source={_app.DatabasePath};Pooling=False");
         Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM reports WHERE status <> 'ready'"));
     }

@@ -18,14 +18,12 @@ public sealed class HealthTests : IDisposable
         var anonymous = _app.Anonymous();
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
         // The job server registers itself shortly after start.
-        System.Text.Json.Nodes.JsonNode ready = null!;
-        for (int i = 0; i < 50; i++)
-        {
-            var response = await anonymous.GetAsync("/health/ready");
-            ready = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-            if (response.StatusCode == HttpStatusCode.OK) break;
-            await Task.Delay(100);
-        }
+        var (_, ready) = await Wait.ForAsync(async () =>
+            {
+                var response = await anonymous.GetAsync("/health/ready");
+                return (response.StatusCode, System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+            },
+            r => r.StatusCode == HttpStatusCode.OK, r => $"/health/ready: {(int)r.StatusCode} {r.Item2.ToJsonString()}");
         Assert.Equal("Healthy", ready["status"]!.GetValue<string>());
         Assert.Equal("Healthy", ready["checks"]!["database"]!["status"]!.GetValue<string>());
         Assert.Equal("Healthy", ready["checks"]!["jobs"]!["status"]!.GetValue<string>());

@@ -33,13 +33,7 @@ public sealed class InsightsTests
         var response = await c.PostAsJsonAsync($"{I}/analyses", body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var id = (await response.Content.ReadFromJsonAsync<JsonNode>())!["id"]!.GetValue<long>();
-        for (int i = 0; i < 600; i++)
-        {
-            var a = await c.GetOkAsync($"{I}/analyses/{id}");
-            if (a["status"]!.GetValue<string>() != "queued") return a;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"analysis {id} did not finish in 60 s");
+        return await Wait.ForAsync(() => c.GetOkAsync($"{I}/analyses/{id}"), a => a["status"]!.GetValue<string>() != "queued", a => $"analysis {id} to finish: {a?.ToJsonString()}");
     }
 
     /// <summary>ARI from the contingency table (Hubert and Arabie), written out here independently of the server.</summary>

@@ -50,17 +50,9 @@ public sealed class OutboxTests : IAsyncLifetime
     }
 
     /// <summary>Waits until no message is queued or being sent.</summary>
-    static async Task<List<(string Status, string? LastError)>> SettledAsync(ForesightFactory app)
-    {
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var rows = await OutboxAsync(app);
-            if (rows.Count > 0 && rows.All(r => r.Status is not ("queued" or "sending"))) return rows;
-            Assert.True(DateTime.UtcNow < until, $"the outbox did not settle: {string.Join(", ", rows.Select(r => r.Status))}");
-            await Task.Delay(100);
-        }
-    }
+    static Task<List<(string Status, string? LastError)>> SettledAsync(ForesightFactory app) =>
+        Wait.ForAsync(() => OutboxAsync(app), rows => rows.Count > 0 && rows.All(r => r.Status is not ("queued" or "sending")),
+            rows => $"the outbox to settle: {string.Join(", ", rows?.Select(r => r.Status) ?? [])}");
 
     [Fact]
     public async Task Two_servers_sending_the_same_outbox_at_once_send_each_message_once()
@@ -68,12 +60,7 @@ public sealed class OutboxTests : IAsyncLifetime
         // Forty invitations wait in the outbox of a server without an SMTP host; a second server opens the same database.
         var first = NewApp(mail: false);
         var study = await QuickStudy.CreateAsync(first, experts: 40);
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while ((await OutboxAsync(first)).Count(r => r.Status == "queued") < 40)
-        {
-            Assert.True(DateTime.UtcNow < until, "the invitations were not queued");
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(async () => (await OutboxAsync(first)).Count(r => r.Status == "queued") >= 40, "the 40 invitations to be queued");
         var second = NewApp(mail: false).With("Foresight:Database", first.DatabasePath);
 
         // Three senders on each server (each server with its own database gate, as two processes), all at once, with
@@ -156,12 +143,7 @@ public sealed class OutboxTests : IAsyncLifetime
         // Revoked before the round opens: no invitation.
         Assert.Equal(204, (int)(await study.Coordinator.DeleteAsync($"{S}/panel/{study.Members[2]}/link")).StatusCode);
         await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{S}/rounds", new { deadline = DateTimeOffset.UtcNow.AddDays(2) }));
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while ((await Rows()).Count < 2)
-        {
-            Assert.True(DateTime.UtcNow < until, "the invitations were not queued");
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(async () => (await Rows()).Count >= 2, "the invitations to be queued");
         Assert.Equal([study.Members[0], study.Members[1]], (await Rows()).Select(r => r.MemberId));
 
         // Revoked while the invitation waits (after answering a topic): it is cancelled at once, and never sent.

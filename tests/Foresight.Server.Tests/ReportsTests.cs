@@ -40,21 +40,24 @@ public sealed class ReportsTests : IDisposable
     }
 
     /// <summary>GETs a report until it is rendered (202 meanwhile); returns its bytes.</summary>
-    internal static async Task<byte[]> PdfAsync(HttpClient client, string url, int seconds = 120)
+    internal static async Task<byte[]> PdfAsync(HttpClient client, string url)
     {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
+        byte[]? pdf = null;
+        string last = "";
+        await Wait.UntilAsync(async () =>
         {
             using var response = await client.GetAsync(url);
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 Assert.Equal("application/pdf", response.Content.Headers.ContentType?.MediaType);
-                return await response.Content.ReadAsByteArrayAsync();
+                pdf = await response.Content.ReadAsByteArrayAsync();
+                return true;
             }
-            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode} {url}: {await response.Content.ReadAsStringAsync()}");
-            Assert.True(DateTime.UtcNow < until, $"{url} still not rendered after {seconds} s: {await response.Content.ReadAsStringAsync()}");
-            await Task.Delay(500);
-        }
+            last = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode} {url}: {last}");
+            return false;
+        }, () => $"{url} to be rendered: {last}", pollMs: 500);
+        return pdf!;
     }
 
     internal static string Text(byte[] pdf)
@@ -81,7 +84,7 @@ public sealed class ReportsTests : IDisposable
         await study.CloseAsync(1);
 
         // The job renders both languages when the round closes, and the coordinator hears of each as it is ready.
-        await watcher.WaitAsync(c => c.Received.Count(m => m.Method == "report") >= 2, "two report-ready messages", 120);
+        await watcher.WaitAsync(c => c.Received.Count(m => m.Method == "report") >= 2, "two report-ready messages");
         var pushed = watcher.Received.Where(m => m.Method == "report").Select(m => m.Message).ToList();
         Assert.Equal(["en", "zh-CN"], pushed.Select(m => m["language"]!.GetValue<string>()).Order());
         Assert.All(pushed, m => Assert.Equal(1, m["round"]!.GetValue<int>()));
@@ -213,14 +216,11 @@ public sealed class ReportsTests : IDisposable
         _app.With("Foresight:Pdf:ExecutablePath", "/nonexistent/chromium");
         var (study, _) = await ClosedRoundAsync(_app);
 
-        var until = DateTime.UtcNow.AddSeconds(60);
-        JsonNode? entry = null;
-        while (DateTime.UtcNow < until)
-        {
-            entry = (await study.Coordinator.GetOkAsync($"{S}/reports")).AsArray().FirstOrDefault(e => e!["language"]!.GetValue<string>() == "en");
-            if (entry is not null && entry["status"]!.GetValue<string>() == "failed" && entry["attempts"]!.GetValue<int>() >= 2) break;
-            await Task.Delay(500);
-        }
+        // Hangfire retries the job (its first retry after 5 s); the test waits for the second attempt to have failed.
+        var entry = await Wait.ForAsync(
+            async () => (await study.Coordinator.GetOkAsync($"{S}/reports")).AsArray().FirstOrDefault(e => e!["language"]!.GetValue<string>() == "en"),
+            e => e is not null && e["status"]!.GetValue<string>() == "failed" && e["attempts"]!.GetValue<int>() >= 2,
+            e => $"a second failed attempt: {e?.ToJsonString()}", pollMs: 500);
         Assert.NotNull(entry);
         Assert.True(entry["attempts"]!.GetValue<int>() >= 2, $"not retried: {entry.ToJsonString()}");
         Assert.Contains("chromium", entry["error"]!.GetValue<string>());
@@ -245,23 +245,14 @@ public sealed class ReportsTests : IDisposable
         using (var broken = new ForesightFactory().With("Foresight:Database", _app.DatabasePath).With("Foresight:Pdf:ExecutablePath", "/nonexistent/chromium"))
         {
             (study, _) = await ClosedRoundAsync(broken);
-            var until = DateTime.UtcNow.AddSeconds(30);
-            while ((await study.Coordinator.GetOkAsync($"{S}/reports")).AsArray().Count(e => e!["status"]!.GetValue<string>() == "failed") < 2)
-            {
-                Assert.True(DateTime.UtcNow < until, "the renders did not fail");
-                await Task.Delay(200);
-            }
+            await Wait.ForAsync(() => study.Coordinator.GetOkAsync($"{S}/reports"), r => r.AsArray().Count(e => e!["status"]!.GetValue<string>() == "failed") >= 2,
+                r => $"both renders to fail: {r?.ToJsonString()}", pollMs: 200);
         }
 
         // The next server, with a browser, renders both languages at start-up without being asked.
         var coordinator = await _app.SignInAsync("coordinator@test.local", "coordinator-password");
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        JsonArray entries;
-        while ((entries = (await coordinator.GetOkAsync($"{S}/reports")).AsArray()).Count(e => e!["status"]!.GetValue<string>() == "ready") < 2)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"not rendered after the restart: {entries.ToJsonString()}");
-            await Task.Delay(500);
-        }
+        var entries = await Wait.ForAsync(async () => (await coordinator.GetOkAsync($"{S}/reports")).AsArray(),
+            r => r.Count(e => e!["status"]!.GetValue<string>() == "ready") >= 2, r => $"both reports rendered after the restart: {r?.ToJsonString()}", pollMs: 500);
         Assert.All(entries, e => Assert.Equal("ready", e!["status"]!.GetValue<string>()));
     }
 

@@ -55,17 +55,10 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
     static bool IsThanks(MimeMessage m) => Subject(m, "Thank you", "感谢");
 
     /// <summary>Waits until the survey's outbox holds <paramref name="count"/> messages, every one sent.</summary>
-    static async Task WaitUntilAllSentAsync(HttpClient coordinator, int count)
-    {
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var outbox = (await coordinator.GetOkAsync($"{S}/outbox")).AsArray();
-            if (outbox.Count == count && outbox.All(m => m!["status"]!.GetValue<string>() == "sent")) return;
-            Assert.True(DateTime.UtcNow < until, $"the outbox did not reach {count} sent messages: {outbox.ToJsonString()}");
-            await Task.Delay(100);
-        }
-    }
+    static Task WaitUntilAllSentAsync(HttpClient coordinator, int count) =>
+        Wait.ForAsync(async () => (await coordinator.GetOkAsync($"{S}/outbox")).AsArray(),
+            outbox => outbox.Count == count && outbox.All(m => m!["status"]!.GetValue<string>() == "sent"),
+            outbox => $"the outbox to reach {count} sent messages: {outbox?.ToJsonString()}");
 
     [Fact]
     public async Task A_round_with_a_deadline_invites_reminds_closes_and_reports_on_its_own_across_a_restart()
@@ -121,20 +114,11 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         // Past the deadline the round closes itself, and its report follows.
         clock.Advance(TimeSpan.FromDays(1));
         Reconcile();
-        JsonNode round;
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while ((round = await coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>() != "closed")
-        {
-            Assert.True(DateTime.UtcNow < until, "the round did not close after its deadline");
-            await Task.Delay(100);
-        }
+        var round = await Wait.ForAsync(() => coordinator.GetOkAsync($"{S}/rounds/1"), r => r["status"]!.GetValue<string>() == "closed",
+            r => $"the round to close after its deadline: {r?.ToJsonString()}");
         Assert.NotNull(round["data_hash"]);
-        until = DateTime.UtcNow.AddSeconds(120);
-        while ((await coordinator.GetOkAsync($"{S}/reports")).AsArray().Count(r => r!["status"]!.GetValue<string>() == "ready") < 2)
-        {
-            Assert.True(DateTime.UtcNow < until, "the round's reports were not rendered");
-            await Task.Delay(500);
-        }
+        await Wait.ForAsync(async () => (await coordinator.GetOkAsync($"{S}/reports")).AsArray(),
+            reports => reports.Count(r => r!["status"]!.GetValue<string>() == "ready") >= 2, reports => $"the round's two reports: {reports?.ToJsonString()}", pollMs: 500);
 
         // Published: the experts who answered are thanked with the report's link, which opens the PDF.
         var published = await coordinator.PostOkAsync($"{S}/reports/publish", new { round = 1, language = "en" });
@@ -170,6 +154,7 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         await lifecycle.CloseAtDeadlineAsync(1, 1, first!);
         Assert.Equal("open", (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>());
 
+<<<<<<< ours
         // Removed, then set again: a close job is scheduled for the new deadline, and when that time comes it closes the round.
         await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = (DateTimeOffset?)null });
         await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = clock.GetUtcNow().AddMinutes(30) });
@@ -180,6 +165,13 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         clock.Advance(TimeSpan.FromMinutes(31));
         await lifecycle.CloseAtDeadlineAsync(1, 1, third!);
         Assert.Equal("closed", (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>());
+=======
+        // Removed, then set two seconds ahead: the job Hangfire schedules for it (by the system clock) closes the round.
+        await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = (DateTimeOffset?)null });
+        await study.DeadlineSoonAsync();
+        await Wait.UntilAsync(async () => (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>() == "closed",
+            "the round to close at its new deadline", pollMs: 250);
+>>>>>>> theirs
         // Closed once, by the deadline (no user), as the audit log shows.
         var closes = (await c.QueryAsync<long?>("SELECT user_id FROM audit_log WHERE action = 'round.closed'")).ToList();
         Assert.Equal([null], closes);
@@ -191,7 +183,7 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         _sink.RefuseNext(2);
         var study = await QuickStudy.CreateAsync(_app, experts: 1, open: false);
         await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{S}/rounds", new { }));
-        var sent = await _sink.WaitAsync(_ => true, 1, "the invitation after two refusals", 60);
+        var sent = await _sink.WaitAsync(_ => true, 1, "the invitation after two refusals");
         Assert.Single(sent);
         Assert.Equal(3, _sink.Attempts);
         var entry = Assert.Single((await study.Coordinator.GetOkAsync($"{S}/outbox")).AsArray())!;

@@ -246,7 +246,7 @@ public sealed class SecretsAtRestTests(ITestOutputHelper output) : IDisposable
                 if (line.TrimStart().StartsWith("Expert link:", StringComparison.Ordinal)) link.TrySetResult(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
             }, environment: environment);
             // The start-up notes are printed once the server has started, which may be just after it answers.
-            return (server, await link.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+            return (server, await link.Task.WaitAsync(Wait.Guard));
         }
 
         async Task SignsInAsync(ServerProcess server, string link)

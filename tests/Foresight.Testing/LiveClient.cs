@@ -81,17 +81,9 @@ public sealed class LiveClient : IAsyncDisposable
         return snapshot;
     }
 
-    /// <summary>Waits until a condition over the client's state holds.</summary>
-    public async Task WaitAsync(Func<LiveClient, bool> condition, string what, int seconds = 10)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < until)
-        {
-            lock (this) if (condition(this)) return;
-            await Task.Delay(20);
-        }
-        lock (this) Assert.Fail($"timed out waiting for {what}; received {Received.Count} messages");
-    }
+    /// <summary>Waits until a condition over the client's state holds (<see cref="Wait.Guard"/> only against a hang).</summary>
+    public Task WaitAsync(Func<LiveClient, bool> condition, string what) =>
+        Wait.UntilAsync(() => { lock (this) return Task.FromResult(condition(this)); }, () => { lock (this) return $"{what}; received {Received.Count} messages"; }, pollMs: 20);
 
     public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
 }

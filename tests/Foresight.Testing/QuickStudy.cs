@@ -65,4 +65,22 @@ public sealed class QuickStudy
     public async Task<JsonNode> CloseAsync(int round) => await Api.OkAsync(await Coordinator.PostAsync($"{S}/rounds/{round}/close", null));
 
     public async Task<JsonNode> OpenAsync() => await Api.OkAsync(await Coordinator.PostAsJsonAsync($"{S}/rounds", new { }));
+
+    /// <summary>
+    /// Sets the round's deadline two seconds ahead of now, for a test of what happens at it. Should the request take
+    /// longer than that on a busy machine, the server refuses a deadline in the past: then again with a longer lead.
+    /// </summary>
+    /// <returns>the deadline set</returns>
+    public async Task<DateTimeOffset> DeadlineSoonAsync(int round = 1)
+    {
+        for (var lead = TimeSpan.FromSeconds(2); ; lead *= 2)
+        {
+            var deadline = DateTimeOffset.UtcNow + lead;
+            var response = await Coordinator.PutAsJsonAsync($"{S}/rounds/{round}/deadline", new { deadline });
+            if (response.IsSuccessStatusCode) return deadline;
+            var problem = await Api.ProblemAsync(response, System.Net.HttpStatusCode.BadRequest);
+            Assert.Contains("in the past", problem["detail"]!.GetValue<string>());
+            Assert.True(lead < Wait.Guard, $"a deadline {lead.TotalSeconds:0} s ahead was in the past when the server read it");
+        }
+    }
 }

@@ -25,7 +25,7 @@ public static class RawHttp
         var stream = client.GetStream();
         await stream.WriteAsync(request);
         // Only for a server that never answers: waits on the answer, not on a speed.
-        using var stuck = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var stuck = new CancellationTokenSource(Wait.Guard);
         var received = new List<byte>();
         var buffer = new byte[64 * 1024];
         List<Answer> answers = [];
@@ -42,7 +42,7 @@ public static class RawHttp
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"no complete answer in 90 s; received {received.Count} bytes: {Encoding.Latin1.GetString(received.ToArray())}");
+                throw new TimeoutException($"no complete answer in {Wait.Guard.TotalSeconds:0} s (a guard against a hang); received {received.Count} bytes: {Encoding.Latin1.GetString(received.ToArray())}");
             }
             if (read == 0) return Parse(received.ToArray(), heads, out _);
             received.AddRange(buffer.AsSpan(0, read));

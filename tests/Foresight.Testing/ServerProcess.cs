@@ -68,7 +68,23 @@ public sealed class ServerProcess : IAsyncDisposable
         bool owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("foresight-server").FullName;
         System.IO.Directory.CreateDirectory(directory);
-        int port = FreePort();
+        // The free port is found before the server binds it: another process on the machine may take it in between.
+        // Then the server stops at once, and starts again on another port.
+        for (int attempt = 1; ; attempt++)
+        {
+            var (server, failure, portTaken) = await StartOnceAsync(dll, directory, owns, FreePort(), settings, output, serverGc, environment);
+            if (server is not null) return server;
+            if (!portTaken || attempt == 5)
+            {
+                if (owns) TryDelete(directory);
+                throw new InvalidOperationException(failure);
+            }
+        }
+    }
+
+    static async Task<(ServerProcess? Server, string Failure, bool PortTaken)> StartOnceAsync(string dll, string directory, bool owns, int port,
+        IEnumerable<string> settings, Action<string>? output, bool serverGc, IReadOnlyDictionary<string, string?>? environment)
+    {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         foreach (var a in new[]
         {
@@ -99,21 +115,23 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         var address = new Uri($"http://127.0.0.1:{port}");
-        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < until && !process.HasExited)
+        // A probe that takes long is tried again; the only limit is the guard against a server that never gets ready.
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < Wait.Guard && !process.HasExited)
         {
-            try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode) return new ServerProcess(process, address, directory, owns, lines); }
+            try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode) return (new ServerProcess(process, address, directory, owns, lines), "", false); }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             await Task.Delay(100);
         }
-        var why = process.HasExited ? $"the server exited with code {process.ExitCode}" : "the server did not become ready in 60 s";
+        var why = process.HasExited ? $"the server exited with code {process.ExitCode}" : $"the server did not become ready in {Wait.Guard.TotalSeconds:0} s";
         if (!process.HasExited) process.Kill(true);
         // Also for a process that has exited: waiting is what lets the last lines of its output be read.
         await process.WaitForExitAsync();
-        if (owns) TryDelete(directory);
-        throw new InvalidOperationException($"{why}; its output:\n{string.Join('\n', lines)}");
+        bool portTaken = process.ExitCode != 0 && lines.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase));
+        process.Dispose();
+        return (null, $"{why}; its output:\n{string.Join('\n', lines)}", portTaken);
     }
 
     static int FreePort()
@@ -137,14 +155,17 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>Asks the server to stop (SIGTERM, as `docker stop` does) and waits; kills it if it has not stopped in time.</summary>
+    /// <summary>
+    /// Asks the server to stop (SIGTERM, as `docker stop` does) and waits; kills it if it has not stopped in time
+    /// (by default <see cref="Wait.Guard"/>: whether it stops by itself, not how fast).
+    /// </summary>
     /// <returns>whether it stopped by itself</returns>
     public async Task<bool> StopAsync(TimeSpan? timeout = null)
     {
         if (_process.HasExited) return true;
         if (OperatingSystem.IsWindows()) { await KillAsync(); return false; }
         if (SendSignal(Pid, SigTerm) != 0) throw new InvalidOperationException($"kill({Pid}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout ?? Wait.Guard);
         try
         {
             await _process.WaitForExitAsync(cts.Token);

@@ -87,18 +87,10 @@ public sealed class SmtpSink : IAsyncDisposable
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
     }
 
-    /// <summary>Waits until at least <paramref name="count"/> messages match.</summary>
-    public async Task<List<MimeMessage>> WaitAsync(Func<MimeMessage, bool> match, int count, string what, int seconds = 30)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var found = Messages.Where(match).ToList();
-            if (found.Count >= count) return found;
-            if (DateTime.UtcNow > until) Xunit.Assert.Fail($"timed out waiting for {count} {what}; {found.Count} arrived ({Messages.Count} messages in all)");
-            await Task.Delay(100);
-        }
-    }
+    /// <summary>Waits until at least <paramref name="count"/> messages match (<see cref="Wait.Guard"/> only against a hang).</summary>
+    public Task<List<MimeMessage>> WaitAsync(Func<MimeMessage, bool> match, int count, string what) =>
+        Wait.ForAsync(() => Task.FromResult(Messages.Where(match).ToList()), found => found.Count >= count,
+            found => $"{count} {what}; {found.Count} arrived ({Messages.Count} messages in all)");
 
     public async ValueTask DisposeAsync()
     {

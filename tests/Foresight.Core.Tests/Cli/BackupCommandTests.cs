@@ -97,11 +97,17 @@ public sealed class BackupCommandTests : IDisposable
                 Interlocked.Add(ref committed, 10);
             }
         });
-        // On a busy machine the writer's thread may start late: the backups begin once it has written.
-        var started = DateTime.UtcNow;
-        while (Interlocked.Read(ref committed) == 5000 && DateTime.UtcNow - started < TimeSpan.FromSeconds(30)) await Task.Delay(10);
+        // On a busy machine the writer's thread may start late: the backups begin once it has written (the time is
+        // only a guard against a writer that never writes).
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (Interlocked.Read(ref committed) == 5000)
+        {
+            Assert.True(started.Elapsed < TimeSpan.FromMinutes(3) && !writer.IsCompleted, "the writer wrote nothing");
+            await Task.Delay(10);
+        }
         long atStart = Interlocked.Read(ref committed);
-        for (int i = 0; i < 5; i++)
+        // Five backups, and more should a starved writer have written nothing while they ran (a guard ends it at 50).
+        for (int i = 0; i < 5 || (Interlocked.Read(ref committed) == atStart && i < 50); i++)
         {
             long before = Interlocked.Read(ref committed);
             var (code, output, err) = await RunAsync("backup", db, PathOf($"copy{i}.db"));
