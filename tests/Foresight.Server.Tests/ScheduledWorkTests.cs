@@ -154,7 +154,6 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         await lifecycle.CloseAtDeadlineAsync(1, 1, first!);
         Assert.Equal("open", (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>());
 
-<<<<<<< ours
         // Removed, then set again: a close job is scheduled for the new deadline, and when that time comes it closes the round.
         await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = (DateTimeOffset?)null });
         await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = clock.GetUtcNow().AddMinutes(30) });
@@ -165,13 +164,6 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         clock.Advance(TimeSpan.FromMinutes(31));
         await lifecycle.CloseAtDeadlineAsync(1, 1, third!);
         Assert.Equal("closed", (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>());
-=======
-        // Removed, then set two seconds ahead: the job Hangfire schedules for it (by the system clock) closes the round.
-        await study.Coordinator.PutOkAsync($"{S}/rounds/1/deadline", new { deadline = (DateTimeOffset?)null });
-        await study.DeadlineSoonAsync();
-        await Wait.UntilAsync(async () => (await study.Coordinator.GetOkAsync($"{S}/rounds/1"))["status"]!.GetValue<string>() == "closed",
-            "the round to close at its new deadline", pollMs: 250);
->>>>>>> theirs
         // Closed once, by the deadline (no user), as the audit log shows.
         var closes = (await c.QueryAsync<long?>("SELECT user_id FROM audit_log WHERE action = 'round.closed'")).ToList();
         Assert.Equal([null], closes);
