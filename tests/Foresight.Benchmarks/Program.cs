@@ -1,7 +1,7 @@
 using Foresight.Benchmarks;
 
 // dotnet build -c Release Foresight.sln, then
-// dotnet run -c Release --project tests/Foresight.Benchmarks -- stats | live | report | national
+// dotnet run -c Release --project tests/Foresight.Benchmarks -- stats | live | report | national | insights | import
 var verb = args.FirstOrDefault() ?? "";
 return verb switch
 {
@@ -10,6 +10,7 @@ return verb switch
     "report" => await ReportBenchmark.RunAsync(args[1..]),
     "national" => await NationalBenchmark.RunAsync(args[1..]),
     "insights" => InsightsBenchmark.Run(args[1..]),
+    "import" => await ImportBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -20,5 +21,6 @@ static int Usage()
     Console.Error.WriteLine("       Foresight.Benchmarks national [--scale 1] [--concurrency 64] [--seconds 600] [--answers N] [--warmup 10] [--baseline-seconds 10] [--workstation-gc] [--ladder]");
     Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 30] [--warmup 10] [--experts 500]");
     Console.Error.WriteLine("       Foresight.Benchmarks insights [--records 10000] [--repeat 3]");
+    Console.Error.WriteLine("       Foresight.Benchmarks import [--experts 200] [--interval-ms 1000] [--warmup 10] [--baseline-seconds 30] [--per-theme 40562] [--abstract-words 64]");
     return 2;
 }

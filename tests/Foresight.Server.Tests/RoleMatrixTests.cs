@@ -146,6 +146,7 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
 
         ["POST /api/surveys/{survey}/insights/records/import"] = Who.CoordinatorsOfA,
         ["GET /api/surveys/{survey}/insights/records/imports"] = Who.CoordinatorsOfA,
+        ["GET /api/surveys/{survey}/insights/records/imports/{id:long}"] = Who.CoordinatorsOfA,
         ["GET /api/surveys/{survey}/insights/records"] = Who.CoordinatorsOfA,
         ["GET /api/surveys/{survey}/insights/records/{id:long}"] = Who.CoordinatorsOfA,
         ["POST /api/surveys/{survey}/insights/analyses"] = Who.CoordinatorsOfA,

@@ -9,7 +9,7 @@ using Microsoft.Data.Sqlite;
 namespace Foresight.Server.Features.Experts;
 
 /// <summary>The expert pool (专家库) shared by every survey, seen per coordinator (<see cref="ExpertAccess"/>): experts added one by one or from a CSV file.</summary>
-public sealed class ExpertService(Db db, TimeProvider clock)
+public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.ImportBatches? batches = null)
 {
     public static readonly string[] CsvColumns = ["name", "email", "organisation", "org_type", "region", "work", "expertise", "language"];
 
@@ -92,38 +92,69 @@ public sealed class ExpertService(Db db, TimeProvider clock)
             return Refusal.BadRequest($"{fileName}: line {errors[0].Line}: {errors[0].Message}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}. Nothing was stored.",
                 errors.Select(e => (object)e));
 
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        int added = 0, updated = 0;
+        // Written in batches (issue 23): a file of 10,000s of experts in one transaction held the write gate, and so every
+        // expert's answer save, for its whole length. Every row was checked above, so a file with a bad row still stores
+        // nothing. A server that stops in the middle keeps the batches before; importing the file again completes it
+        // (a row updates the expert of its e-mail).
+        var batching = batches ?? ImportBatches.Default;
+        int added = 0, updated = 0, next = 0;
         var ids = new List<long>();
         var kept = new List<LineError>();
-        foreach (var (line, input) in inputs)
+        while (next < inputs.Count)
         {
-            var email = input.Email.Trim().ToLowerInvariant();
-            if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email }, tx) is not { } id)
+            await using (var w = await db.BeginWriteAsync())
             {
-                ids.Add(await InsertAsync(c, tx, input, user.UserId()));
-                added++;
-                continue;
+                var (c, tx) = w;
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                for (int first = next; next < inputs.Count && (next == first || watch.Elapsed < batching.BatchTime); next++)
+                {
+                    var (line, input) = inputs[next];
+                    var email = input.Email.Trim().ToLowerInvariant();
+                    if (await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email }, tx) is not { } id)
+                    {
+                        ids.Add(await InsertAsync(c, tx, input, user.UserId()));
+                        added++;
+                        continue;
+                    }
+                    if (await ExpertAccess.OfAsync(c, tx, user, id) is not ExpertAccess.Standing.Changeable)
+                    {
+                        // Neither changed nor shown: the row's expert belongs to other surveys too (or only to them).
+                        kept.Add(new LineError(line, $"an expert with e-mail {email} is in the pool already, on a survey you do not coordinate; their details were kept as they are (add them to your panel by e-mail)"));
+                        continue;
+                    }
+                    await c.ExecuteAsync("""
+                        UPDATE experts SET name = @Name, organisation = @Organisation, org_type = @OrgType, region = @Region, work = @Work,
+                            expertise = @expertise, language = @language WHERE id = @id
+                        """, Params(input, id), tx);
+                    await AuditChangeAsync(c, tx, user, id);
+                    ids.Add(id);
+                    updated++;
+                }
+                // The import's own entry goes with its last batch: it is logged once the whole file is stored.
+                if (next == inputs.Count)
+                    await Audit.LogAsync(c, tx, user.UserId(), null, "experts.imported", new { fileName, added, updated, kept = kept.Count });
+                await tx.CommitAsync();
             }
-            if (await ExpertAccess.OfAsync(c, tx, user, id) is not ExpertAccess.Standing.Changeable)
-            {
-                // Neither changed nor shown: the row's expert belongs to other surveys too (or only to them).
-                kept.Add(new LineError(line, $"an expert with e-mail {email} is in the pool already, on a survey you do not coordinate; their details were kept as they are (add them to your panel by e-mail)"));
-                continue;
-            }
-            await c.ExecuteAsync("""
-                UPDATE experts SET name = @Name, organisation = @Organisation, org_type = @OrgType, region = @Region, work = @Work,
-                    expertise = @expertise, language = @language WHERE id = @id
-                """, Params(input, id), tx);
-            await AuditChangeAsync(c, tx, user, id);
-            ids.Add(id);
-            updated++;
+            if (batching.AfterBatch is { } hook) await hook(next);
         }
-        await Audit.LogAsync(c, tx, user.UserId(), null, "experts.imported", new { fileName, added, updated, kept = kept.Count });
-        await tx.CommitAsync();
-        var views = (await c.QueryAsync<ExpertRow>("SELECT * FROM experts WHERE id IN @ids ORDER BY id", new { ids })).Select(r => r.View).ToList();
+        await using var r = await db.OpenAsync();
+        // In chunks: SQLite takes at most 32,766 parameters in one statement.
+        var views = new List<ExpertView>(ids.Count);
+        foreach (var chunk in ids.Order().Chunk(10_000))
+            views.AddRange((await r.QueryAsync<ExpertRow>("SELECT * FROM experts WHERE id IN @chunk ORDER BY id", new { chunk })).Select(e => e.View));
         return new ImportResult(added, updated, kept.Count, views, kept);
+    }
+
+    /// <summary>
+    /// How <see cref="ImportAsync"/> writes: each batch one write transaction of at most <see cref="BatchTime"/>, so an
+    /// answer save waits for one batch at most. The defaults, unless a test registers its own.
+    /// </summary>
+    public sealed class ImportBatches
+    {
+        public static readonly ImportBatches Default = new();
+        public TimeSpan BatchTime { get; init; } = TimeSpan.FromMilliseconds(50);
+        /// <summary>For tests: awaited after each committed batch (rows done), with the write gate released.</summary>
+        public Func<int, Task>? AfterBatch { get; init; }
     }
 
     /// <summary>Reads and checks every row; returns the experts, or every problem with its line.</summary>

@@ -2,6 +2,7 @@ using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
 using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -57,9 +58,20 @@ public sealed class IndexPage : ConsolePage
             RoundArguments = ok.Value!;
     }
 
-    public async Task<IActionResult> OnPostImportAsync(string? format) =>
-        await ActAsync(null, async () => await InsightsEndpoints.Import(Survey, Request, string.IsNullOrEmpty(format) ? null : format, User, Db), "done.ins.imported",
-            v => Imported = v as LiteratureImportView);
+    /// <summary>Imports currently being written in the background (their progress is shown and polled by js/insights-import.js).</summary>
+    public IEnumerable<LiteratureImportView> Running => Imports.Where(i => i.Status == "importing");
+
+    public async Task<IActionResult> OnPostImportAsync(string? format)
+    {
+        var result = await InsightsEndpoints.Import(Survey, Request, string.IsNullOrEmpty(format) ? null : format, User, Service<LiteratureImports>());
+        // A large file goes on in the background: after a redirect (a reload does not post it again) the page shows its progress.
+        if (result.Result is Accepted<LiteratureImportView> { Value: { } started })
+        {
+            Done = Ui.T("done.ins.import.started", started.FileName, started.Total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
+            return Redirect(Request.Path + Request.QueryString + "#import");
+        }
+        return await ActAsync(null, () => Task.FromResult<IResult>(result), "done.ins.imported", v => Imported = v as LiteratureImportView);
+    }
 
     public async Task<IActionResult> OnPostAnalyseAsync(string? query, string? method, int? k, long? seed)
     {

@@ -19,6 +19,8 @@ public static class InsightsEndpoints
         services.AddSingleton<Analyses>();
         services.AddSingleton<Surveys.ISurveyData, LiteratureSearch>();
         services.AddSingleton<Surveys.ITopicDeletion, ProposalsOfDeletedTopics>();
+        services.AddSingleton<LiteratureImports>();
+        services.AddHostedService(sp => sp.GetRequiredService<LiteratureImports>());
         // The console's upload form takes exports as large as the API does (other pages keep the default limit).
         long max = configuration.GetSection(ForesightOptions.Section).Get<ForesightOptions>()?.Insights.MaxImportBytes ?? new InsightsOptions().MaxImportBytes;
         services.Configure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(o =>
@@ -34,8 +36,10 @@ public static class InsightsEndpoints
             .AddEndpointFilter(async (context, next) => options.Enabled ? await next(context)
                 : Problems.NotFound("The machine layer is switched off on this server (setting Foresight:Insights:Enabled)."));
         group.MapPost("/records/import", Import).WithMetadata(new BodyLimit(options.MaxImportBytes)).Accepts<string>("text/csv", "text/tab-separated-values", "text/plain", "application/x-ndjson", "application/jsonl", "application/octet-stream", "multipart/form-data")
-            .WithSummary("Import literature records (Scopus CSV, Web of Science tab-delimited, generic CSV or JSONL; format detected, or ?format=scopus|wos|csv|jsonl). Bad rows are skipped and listed with their line; duplicates are counted and not stored twice.");
-        group.MapGet("/records/imports", Imports);
+            .WithSummary("Import literature records (Scopus CSV, Web of Science tab-delimited, generic CSV or JSONL; format detected, or ?format=scopus|wos|csv|jsonl). Bad rows are skipped and listed with their line; duplicates are counted and not stored twice. " +
+                $"A file of up to {app.ServiceProvider.GetRequiredService<LiteratureImports>().InlineRecords.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} records is imported within the request (200); a larger one in the background (202, Location: the import, whose done and total tell its progress; its records are searchable once its status is done). 409 while another import of the survey runs.");
+        group.MapGet("/records/imports", Imports).WithSummary("The survey's imports, newest first, with their status (importing, done, failed) and progress (done of total records)");
+        group.MapGet("/records/imports/{id:long}", ImportOne).WithSummary("One import: status (importing, done, failed), records done of total, and when done what was added");
         group.MapGet("/records", Search).WithSummary("Search the survey's records: q (full text, Chinese or English), year_from, year_to, type (paper, patent, project, news; repeatable), offset, limit");
         group.MapGet("/records/{id:long}", Record);
         group.MapPost("/analyses", Analyse).Validate<AnalysisRequest>()
@@ -55,7 +59,8 @@ public static class InsightsEndpoints
             .WithSummary("Choose the argument clusters the next round's feedback shows for a topic (an empty list shows none)");
     }
 
-    internal static async Task<Results<Ok<LiteratureImportView>, ProblemHttpResult>> Import(SurveyRef survey, HttpRequest request, string? format, ClaimsPrincipal user, Db db)
+    internal static async Task<Results<Ok<LiteratureImportView>, Accepted<LiteratureImportView>, ProblemHttpResult>> Import(SurveyRef survey, HttpRequest request, string? format,
+        ClaimsPrincipal user, LiteratureImports imports)
     {
         ImportFormat? declared = null;
         if (!string.IsNullOrEmpty(format) && (declared = Literature.ParseFormat(format)) is null)
@@ -80,19 +85,23 @@ public static class InsightsEndpoints
             return Problems.BadRequest($"{name}: no record could be read{(result.Errors.Count > 0 ? $"; line {result.Errors[0].Line}: {result.Errors[0].Message}" : "")}. Nothing was stored.",
                 result.Errors.Select(e => (object)new RowError(e.Line, e.Message)));
 
-        var prepared = Literature.Prepare(result);
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        var view = await Literature.StoreAsync(c, tx, survey.Id, name, prepared, user.UserId());
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.records.imported", new { file = name, format = view.Format, view.Added, view.Duplicates, errors = view.Errors.Count });
-        await tx.CommitAsync();
-        return TypedResults.Ok(view);
+        // Written in short transactions (LiteratureImports): within this request for a small file, else in the background.
+        var started = await imports.StartAsync(survey, name, result, user.UserId());
+        if (started.Problem is { } refused) return refused;
+        var view = started.View!;
+        return started.InBackground ? TypedResults.Accepted($"/api/surveys/{survey.Id}/insights/records/imports/{view.Id}", view) : TypedResults.Ok(view);
     }
 
     internal static async Task<Ok<List<LiteratureImportView>>> Imports(SurveyRef survey, Db db)
     {
         await using var c = await db.OpenAsync();
         return TypedResults.Ok(await Literature.ImportsAsync(c, survey.Id));
+    }
+
+    internal static async Task<Results<Ok<LiteratureImportView>, ProblemHttpResult>> ImportOne(SurveyRef survey, long id, Db db)
+    {
+        await using var c = await db.OpenAsync();
+        return (await Literature.ImportsAsync(c, survey.Id, null, id)).SingleOrDefault() is { } i ? TypedResults.Ok(i) : Problems.NotFound($"Survey '{survey.Slug}' has no import {id}.");
     }
 
     internal static async Task<Results<Ok<RecordPage>, ProblemHttpResult>> Search(SurveyRef survey, string? q, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "year_from")] int? yearFrom,

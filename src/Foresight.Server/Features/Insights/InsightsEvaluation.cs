@@ -30,7 +30,7 @@ public static class InsightsEvaluation
         var statuses = (await c.QueryAsync<string>("SELECT status FROM insight_proposals WHERE survey_id = @surveyId", new { surveyId }, tx)).ToList();
         var decided = DecisionCounts.Of(statuses.Where(s => s != "open").Select(s => Enum.Parse<ReviewDecision>(s, ignoreCase: true)));
         var analyses = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM insight_analyses WHERE survey_id = @surveyId", new { surveyId }, tx);
-        var records = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM literature_records WHERE survey_id = @surveyId", new { surveyId }, tx);
+        var records = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Literature.Visible}", new { surveyId }, tx);
 
         // The fields each kept proposal's topics went to.
         var kept = (await c.QueryAsync<(long Proposal, long Analysis, long Field, string FieldCode, string? Nearest)>("""

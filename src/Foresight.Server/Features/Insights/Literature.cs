@@ -9,8 +9,11 @@ namespace Foresight.Server.Features.Insights;
 
 public sealed record RowError(int Line, string Message);
 
+/// <param name="Status">importing (being written: its records are not seen yet), done, or failed (see Error; its records are removed)</param>
+/// <param name="Total">records read from the file (rows without errors)</param>
+/// <param name="Done">of those, how many have been handled so far (added or found to be duplicates)</param>
 public sealed record LiteratureImportView(long Id, string FileName, string Format, int Added, int Duplicates, IReadOnlyList<RowError> Errors,
-    string CreatedAt, string? CreatedBy, long RecordsInSurvey);
+    string CreatedAt, string? CreatedBy, long RecordsInSurvey, string Status, int Total, int Done, string? Error, string? FinishedAt);
 
 public sealed record RecordView(long Id, string SourceType, string Title, string Abstract, IReadOnlyList<string> Keywords, int? Year,
     IReadOnlyList<string> Countries, string? Language, string? Doi, string? Source, string? Authors, string? ExternalId);
@@ -82,40 +85,81 @@ public static class Literature
         return terms.Count == 0 ? null : string.Join(' ', terms.Select(t => "\"" + t.Replace("\"", "\"\"") + "\""));
     }
 
-    /// <summary>A file's records deduplicated, keyed and tokenized: the work done before the write gate is taken.</summary>
-    public sealed record Prepared(ImportResult File, IReadOnlyList<(LiteratureRecord Record, string Key, string Terms)> Records);
+    /// <summary>
+    /// Records of imports that are done, for queries on literature_records r with @surveyId: an import still being
+    /// written, or one that failed (its records are being removed), is not part of the survey's literature.
+    /// </summary>
+    internal const string Visible = "r.import_id IN (SELECT id FROM literature_imports WHERE survey_id = @surveyId AND status = 'done')";
 
-    public static Prepared Prepare(ImportResult file) =>
-        new(file, Deduplication.Distinct(file.Records).Records.Select(r => (r, Deduplication.Key(r), Terms(r.Text))).ToList());
+    /// <summary>Starts an import: its row, with what the file held, in the state importing and nothing done yet.</summary>
+    public static Task<long> BeginAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, ImportResult file, long? userId) =>
+        c.ExecuteScalarAsync<long>("""
+            INSERT INTO literature_imports (survey_id, file_name, format, added, duplicates, errors, created_at, created_by, status, total, done)
+            VALUES (@surveyId, @fileName, @format, 0, 0, @errors, @now, @userId, 'importing', @total, 0) RETURNING id
+            """, new
+            {
+                surveyId, fileName, format = FormatName(file.Format), errors = JsonSerializer.Serialize(file.Errors.Select(e => new RowError(e.Line, e.Message)), Json.Stored),
+                now = Db.Iso(DateTimeOffset.UtcNow), userId, total = file.Records.Count,
+            }, tx);
 
-    public static async Task<LiteratureImportView> StoreAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, Prepared prepared, long? userId)
+    /// <summary>
+    /// Writes records of one import within one transaction, with its statements prepared once. A record whose key the
+    /// survey has already (from an earlier import, or an earlier batch of this one) is not stored again.
+    /// </summary>
+    public sealed class RecordWriter : IDisposable
     {
-        var file = prepared.File;
-        var now = Db.Iso(DateTimeOffset.UtcNow);
-        var importId = await c.ExecuteScalarAsync<long>("""
-            INSERT INTO literature_imports (survey_id, file_name, format, added, duplicates, errors, created_at, created_by)
-            VALUES (@surveyId, @fileName, @format, 0, 0, @errors, @now, @userId) RETURNING id
-            """, new { surveyId, fileName, format = FormatName(file.Format), errors = JsonSerializer.Serialize(file.Errors.Select(e => new RowError(e.Line, e.Message)), Json.Stored), now, userId }, tx);
-        int added = 0;
-        foreach (var (r, key, terms) in prepared.Records)
+        readonly SqliteCommand _insert, _search;
+
+        public RecordWriter(SqliteConnection c, SqliteTransaction tx, long surveyId, long importId)
         {
-            var id = await c.ExecuteScalarAsync<long?>("""
+            _insert = c.CreateCommand();
+            _insert.Transaction = tx;
+            _insert.CommandText = """
                 INSERT INTO literature_records (survey_id, import_id, dedup_key, source_type, title, abstract, keywords, year, countries, language, doi, source, authors, external_id)
-                VALUES (@surveyId, @importId, @key, @type, @Title, @Abstract, @keywords, @Year, @countries, @Language, @Doi, @Source, @Authors, @external)
+                VALUES ($survey, $import, $key, $type, $title, $abstract, $keywords, $year, $countries, $language, $doi, $source, $authors, $external)
                 ON CONFLICT (survey_id, dedup_key) DO NOTHING RETURNING id
-                """, new
-                {
-                    surveyId, importId, key, type = r.SourceType.ToString().ToLowerInvariant(), r.Title, r.Abstract,
-                    keywords = string.Join("; ", r.Keywords), r.Year, countries = string.Join(";", r.Countries), r.Language, r.Doi, r.Source, r.Authors,
-                    external = r.Eid ?? r.WosUt ?? r.PatentNumber ?? r.Id,
-                }, tx);
-            if (id is null) continue;
-            added++;
-            await c.ExecuteAsync("INSERT INTO literature_search (rowid, terms) VALUES (@id, @terms)", new { id, terms }, tx);
+                """;
+            foreach (var name in new[] { "$key", "$type", "$title", "$abstract", "$keywords", "$year", "$countries", "$language", "$doi", "$source", "$authors", "$external" })
+                _insert.Parameters.Add(new SqliteParameter(name, null));
+            _insert.Parameters.AddWithValue("$survey", surveyId);
+            _insert.Parameters.AddWithValue("$import", importId);
+            _insert.Prepare();
+            _search = c.CreateCommand();
+            _search.Transaction = tx;
+            _search.CommandText = "INSERT INTO literature_search (rowid, terms) VALUES ($id, $terms)";
+            _search.Parameters.Add(new SqliteParameter("$id", null));
+            _search.Parameters.Add(new SqliteParameter("$terms", null));
+            _search.Prepare();
         }
-        int duplicates = file.Records.Count - added;
-        await c.ExecuteAsync("UPDATE literature_imports SET added = @added, duplicates = @duplicates WHERE id = @importId", new { added, duplicates, importId }, tx);
-        return (await ImportsAsync(c, surveyId, tx, importId)).Single();
+
+        /// <returns>whether the record was stored (false: the survey has a record with its key)</returns>
+        public bool Add(LiteratureRecord r, string key, string terms)
+        {
+            var p = _insert.Parameters;
+            p["$key"].Value = key;
+            p["$type"].Value = r.SourceType.ToString().ToLowerInvariant();
+            p["$title"].Value = r.Title;
+            p["$abstract"].Value = r.Abstract;
+            p["$keywords"].Value = string.Join("; ", r.Keywords);
+            p["$year"].Value = (object?)r.Year ?? DBNull.Value;
+            p["$countries"].Value = string.Join(";", r.Countries);
+            p["$language"].Value = (object?)r.Language ?? DBNull.Value;
+            p["$doi"].Value = (object?)r.Doi ?? DBNull.Value;
+            p["$source"].Value = (object?)r.Source ?? DBNull.Value;
+            p["$authors"].Value = (object?)r.Authors ?? DBNull.Value;
+            p["$external"].Value = (object?)(r.Eid ?? r.WosUt ?? r.PatentNumber ?? r.Id) ?? DBNull.Value;
+            if (_insert.ExecuteScalar() is not long id) return false;
+            _search.Parameters["$id"].Value = id;
+            _search.Parameters["$terms"].Value = terms;
+            _search.ExecuteNonQuery();
+            return true;
+        }
+
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _search.Dispose();
+        }
     }
 
     public static string FormatName(ImportFormat? format) => format switch
@@ -138,20 +182,22 @@ public static class Literature
 
     public static async Task<List<LiteratureImportView>> ImportsAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null, long? only = null)
     {
-        var total = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM literature_records WHERE survey_id = @surveyId", new { surveyId }, tx);
-        var rows = await c.QueryAsync<(long Id, string FileName, string Format, long Added, long Duplicates, string Errors, string CreatedAt, string? By)>("""
-            SELECT i.id, i.file_name, i.format, i.added, i.duplicates, i.errors, i.created_at, u.name FROM literature_imports i
-            LEFT JOIN users u ON u.id = i.created_by WHERE i.survey_id = @surveyId AND (@only IS NULL OR i.id = @only) ORDER BY i.id DESC
+        var total = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Visible}", new { surveyId }, tx);
+        var rows = await c.QueryAsync<(long Id, string FileName, string Format, long Added, long Duplicates, string Errors, string CreatedAt, string? By,
+            string Status, long Total, long Done, string? Error, string? FinishedAt)>("""
+            SELECT i.id, i.file_name, i.format, i.added, i.duplicates, i.errors, i.created_at, u.name, i.status, i.total, i.done, i.error, i.finished_at
+            FROM literature_imports i LEFT JOIN users u ON u.id = i.created_by
+            WHERE i.survey_id = @surveyId AND (@only IS NULL OR i.id = @only) ORDER BY i.id DESC
             """, new { surveyId, only }, tx);
         return rows.Select(r => new LiteratureImportView(r.Id, r.FileName, r.Format, (int)r.Added, (int)r.Duplicates,
-            JsonSerializer.Deserialize<List<RowError>>(r.Errors, Json.Stored)!, r.CreatedAt, r.By, total)).ToList();
+            JsonSerializer.Deserialize<List<RowError>>(r.Errors, Json.Stored)!, r.CreatedAt, r.By, total, r.Status, (int)r.Total, (int)r.Done, r.Error, r.FinishedAt)).ToList();
     }
 
     /// <summary>The WHERE clause and parameters of a filter; null match when the query has no searchable term.</summary>
     static (string Sql, DynamicParameters Args) Where(long surveyId, RecordFilter filter, string? match)
     {
         var args = new DynamicParameters(new { surveyId, from = filter.YearFrom, to = filter.YearTo });
-        var sql = new StringBuilder("r.survey_id = @surveyId AND (@from IS NULL OR r.year >= @from) AND (@to IS NULL OR r.year <= @to)");
+        var sql = new StringBuilder($"r.survey_id = @surveyId AND {Visible} AND (@from IS NULL OR r.year >= @from) AND (@to IS NULL OR r.year <= @to)");
         if (filter.SourceTypes is { Count: > 0 } types) { sql.Append(" AND r.source_type IN @types"); args.Add("types", types); }
         if (match is not null) { sql.Append(" AND r.id IN (SELECT rowid FROM literature_search WHERE literature_search MATCH @match)"); args.Add("match", match); }
         return (sql.ToString(), args);
@@ -195,7 +241,7 @@ public static class Literature
     }
 
     public static async Task<RecordView?> RecordAsync(SqliteConnection c, long surveyId, long id) =>
-        (await c.QuerySingleOrDefaultAsync<RecordRow>("SELECT * FROM literature_records WHERE survey_id = @surveyId AND id = @id", new { surveyId, id }))?.View;
+        (await c.QuerySingleOrDefaultAsync<RecordRow>($"SELECT r.* FROM literature_records r WHERE r.survey_id = @surveyId AND r.id = @id AND {Visible}", new { surveyId, id }))?.View;
 
     /// <summary>Removes a survey's records from the search index (the index has no foreign key to cascade).</summary>
     public static Task ForgetAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) =>
