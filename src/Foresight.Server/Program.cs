@@ -60,13 +60,20 @@ builder.Services.AddMail(builder.Configuration);
 builder.Services.AddSingleton<RoundLifecycle>();
 builder.Services.AddSingleton<AnswerWriter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
+builder.Services.AddSingleton<QuestionnaireService>();
+builder.Services.AddSingleton<MessagesService>();
 builder.Services.AddInsights(builder.Configuration);
 
 var app = builder.Build();
 if (!Startup.SettingsAreValid(app)) { Environment.ExitCode = 1; return; }
-// The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.
-app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
-    app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
+// Saved answers and rankings reach the live view as change events (issue 23). Until the live view subscribes to them
+// itself, it is told here; once it does, these two lines go (or it would hear each change twice).
+{
+    var changes = app.Services.GetRequiredService<ChangeEvents>();
+    var live = app.Services.GetRequiredService<LivePublisher>();
+    changes.Subscribe<AnswerSaved>(e => live.AnswerSaved(e.SurveyId, e.MemberId, e.Pseudonym, e.Topic, e.Answers));
+    changes.Subscribe<RankingSaved>(e => live.RankingSaved(e.SurveyId, e.MemberId, e.Pseudonym, e.Ranking, e.Ranks));
+}
 await Startup.PrepareAsync(app);
 // Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail,
 // analyses still queued.
