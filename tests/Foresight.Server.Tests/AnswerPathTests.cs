@@ -188,11 +188,12 @@ public sealed class AnswerPathTests : IDisposable
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 1, yaml: AnswersTests.RulesSurvey);
         var html = await study.Experts[0].GetStringAsync("/survey/quick-start/topics/Q-T01");
-        var block = Regex.Match(html, "<script type=\"application/json\" id=\"answer-rules\">(.*?)</script>", RegexOptions.Singleline);
-        Assert.True(block.Success, "the page has no rules for its script");
+        var data = Regex.Match(html, "<form [^>]*id=\"answers\"[^>]* data-rules=\"([^\"]*)\"");
+        Assert.True(data.Success, "the page has no rules for its script");
+        var rules = WebUtility.HtmlDecode(data.Groups[1].Value);
         var survey = SurveyFile.Parse(AnswersTests.RulesSurvey).Survey!;
-        Assert.Equal(AnswerRules.For(survey, 1).ToJson(), block.Groups[1].Value);
-        var gap = JsonNode.Parse(block.Groups[1].Value)!["questions"]!.AsArray().Single(q => q!["id"]!.GetValue<string>() == "gap")!;
+        Assert.Equal(AnswerRules.For(survey, 1).ToJson(), rules);
+        var gap = JsonNode.Parse(rules)!["questions"]!.AsArray().Single(q => q!["id"]!.GetValue<string>() == "gap")!;
         Assert.Equal("""[{"question":"familiarity","not_in":["1"]},{"question":"level","in":["FOLLOW"]}]""", gap["asked_when"]!.ToJsonString());
         // The script finds the rules there, not in attributes of its own.
         Assert.DoesNotContain("data-when-question", html);

@@ -95,11 +95,11 @@ public sealed class AnswerRules
     }
 
     /// <summary>
-    /// The rules of the questions asked in the round, as JSON for the page's script (a data block, never run):
+    /// The rules of the questions asked in the round, as JSON for the page's script (data the page carries, never run):
     /// {"questions": [{"id", "asked_when": [{"question", "in" | "not_in": [codes]}], "rationale": {"for": [answers]} |
     /// {"except": [answers]}, "max_selections"}]}, in the survey's order. "for" lists every answer that needs a rationale
     /// (each the canonical text a form control gives); "except" means any answer but these needs one. The default
-    /// encoder escapes &lt;, &gt; and &amp;, so the JSON cannot end the block it stands in.
+    /// encoder escapes &lt;, &gt; and &amp;, so the JSON holds no markup wherever a page puts it.
     /// </summary>
     public string ToJson()
     {

@@ -196,9 +196,9 @@ public class AnswerRulesTests
     }
 
     [Fact]
-    public void The_script_data_cannot_end_the_block_it_stands_in()
+    public void The_script_data_holds_no_markup()
     {
-        // A survey file allows no such code; a definition made otherwise still cannot break out of the page's data block.
+        // A survey file allows no such code; a definition made otherwise still puts no markup into the page.
         const string Sly = "</script><b>";
         var survey = Survey with
         {

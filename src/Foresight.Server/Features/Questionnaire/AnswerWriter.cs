@@ -209,13 +209,14 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
                 using var tx = st.Connection.BeginTransaction(deferred: false);
                 st.Enlist(tx);
                 var now = clock.GetUtcNow();
+                var nowIso = Db.Iso(now);
                 var rounds = new Dictionary<long, (bool Open, DateTimeOffset? Deadline)>();
                 for (int i = 0; i < batch.Count; i++)
                 {
                     st.Savepoint.ExecuteNonQuery();
                     try
                     {
-                        outcomes[i] = Process(st, batch[i], now, rounds);
+                        outcomes[i] = Process(st, batch[i], now, nowIso, rounds);
                         st.Release.ExecuteNonQuery();
                     }
                     // Any failure of one submission (not only SQLite's) is that submission's alone: the others commit.
@@ -261,7 +262,7 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
         _ => s.GetType().Name,
     };
 
-    SaveOutcome Process(Statements st, AnswerWrite s, DateTimeOffset now, Dictionary<long, (bool Open, DateTimeOffset? Deadline)> rounds)
+    SaveOutcome Process(Statements st, AnswerWrite s, DateTimeOffset now, string nowIso, Dictionary<long, (bool Open, DateTimeOffset? Deadline)> rounds)
     {
         if (s.IdempotencyKey is not null)
         {
@@ -277,7 +278,6 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
         var window = Window(st, s, now, rounds);
         if (!window.Open) return new SaveOutcome.Closed(window);
 
-        var nowIso = Db.Iso(now);
         var outcome = s switch
         {
             Submission topic => SaveTopic(st, topic, nowIso),

@@ -135,7 +135,8 @@ public static class QuestionnaireEndpoints
         return Answer(outcome, (outcome as SaveOutcome.ProfileSaved)?.Answers, JsonOptions(request));
     }
 
-    static async Task<NoContent> Language(LanguageRequest body, ClaimsPrincipal user, QuestionnaireService service)
+    // The survey is not used here, but the survey access filter checks it.
+    static async Task<NoContent> Language(SurveyRef survey, LanguageRequest body, ClaimsPrincipal user, QuestionnaireService service)
     {
         await service.SetLanguageAsync(body, user);
         return TypedResults.NoContent();

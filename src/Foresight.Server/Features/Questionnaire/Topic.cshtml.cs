@@ -38,7 +38,7 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
     public string ScriptStrings => System.Text.Json.JsonSerializer.Serialize(UiStrings.All(Ui.Lang)
         .Where(kv => kv.Key.StartsWith("q.js.") || kv.Key == "q.progress").ToDictionary());
 
-    /// <summary>The rules as the page's script reads them, from a data block (the page's policy runs no inline script).</summary>
+    /// <summary>The rules as the page's script reads them: data in an attribute of the form (the page's policy runs no inline script).</summary>
     public string RulesJson => Rules.ToJson();
 
     /// <summary>The feedback of a question from the previous round (one source topic), or each source's for a merged topic.</summary>

@@ -3,14 +3,13 @@
 // needed; no more options ticked than a question takes), autosave of each change through the same form handler (it
 // answers JSON when asked with X-Autosave), and the live parts: a notice when the round closes or its deadline
 // moves, and the live group result of a real-time survey. The rules are the server's (AnswerRules), given to the
-// page as data in #answer-rules; nothing of them is written here.
+// page as data (the form's data-rules); nothing of them is written here.
 (() => {
   "use strict";
   const form = document.getElementById("answers");
   if (!form) return;
   const text = JSON.parse(form.dataset.strings || "{}");
-  const rulesBlock = document.getElementById("answer-rules");
-  const rules = rulesBlock ? JSON.parse(rulesBlock.textContent) : { questions: [] };
+  const rules = JSON.parse(form.dataset.rules || '{"questions": []}');
   const status = document.getElementById("autosave");
   const fieldsets = [...form.querySelectorAll("fieldset.question")];
   const fmt = (v) => (v === null || v === undefined ? "–" : String(Math.round(v * 100) / 100));
