@@ -56,6 +56,7 @@ builder.Services.AddKeyTechnologies();
 builder.Services.AddExports();
 builder.Services.AddPanel();
 builder.Services.AddQuestionnaire();
+builder.Services.AddMessages();
 builder.Services.AddLive(builder.Configuration);
 builder.Services.AddMail(builder.Configuration);
 builder.Services.AddReports(builder.Configuration);
@@ -64,9 +65,6 @@ builder.Services.AddConsolePages();
 
 var app = builder.Build();
 if (!Startup.SettingsAreValid(app)) { Environment.ExitCode = 1; return; }
-// The answer writer's stored responses (for Idempotency-Key replays) are exactly what the endpoint answers.
-app.Services.GetRequiredService<AnswerWriter>().Respond = (s, saved) => QuestionnaireEndpoints.Response(s.Survey, s.Topic, s.RoundNumber, saved,
-    app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions);
 await Startup.PrepareAsync(app, app.Services.GetRequiredService<AccountService>().EnsureAdminAsync, app.Services.GetRequiredService<SampleSurvey>().LoadAsync);
 // Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail,
 // analyses still queued.

@@ -105,6 +105,9 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
         await page.Locator("#q-importance").GetByRole(AriaRole.Radio, new() { Name = "2", Exact = true }).CheckAsync();
         await page.Locator("#autosave[data-state='q.js.invalid']").WaitForAsync();
         await Expect(page.Locator("#q-importance p.error")).ToContainTextAsync("outside last round's interquartile range");
+        // The script marks the rationale as needed from the rules the page was given, as the save does.
+        await Expect(page.Locator("#r-importance")).ToHaveAttributeAsync("aria-required", "true");
+        await Expect(page.Locator("#r-importance-needed")).ToHaveTextAsync("This answer needs a short rationale.");
         await browser.ShotAsync(page, "expert-topic-rationale-needed-en");
         await Accessibility.AssertAccessibleAsync(page);
         // The form starts from the round-1 answers; the year 2035 now lies below the quartiles too.
@@ -123,6 +126,120 @@ public sealed class ExpertPagesTests(BrowserFixture browser) : IDisposable
         var me = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire");
         Assert.Equal("en", me["language"]!.GetValue<string>());
         Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    const string RulesSurvey = """
+        format: foresight/survey-v1
+        id: quick-start
+        title: {zh-CN: 规则测试, en: Rules test}
+        languages: [zh-CN, en]
+        questions:
+          - id: familiarity
+            kind: ordinal
+            role: familiarity
+            text: {zh-CN: 熟悉程度, en: Familiarity}
+            options:
+              - {code: 4, label: {zh-CN: 很熟悉, en: Very familiar}, weight: 1}
+              - {code: 1, label: {zh-CN: 不熟悉, en: Not familiar}, weight: 0, skips_topic: true}
+          - id: level
+            kind: ordinal
+            text: {zh-CN: 研发水平, en: R&D level}
+            options:
+              - {code: LEAD, value: 3, label: {zh-CN: 领跑, en: Leading}}
+              - {code: PAR, value: 2, label: {zh-CN: 并跑, en: On par}}
+              - {code: FOLLOW, value: 1, label: {zh-CN: 跟跑, en: Following}}
+          - id: gap
+            kind: choice
+            text: {zh-CN: 差距, en: Gap}
+            when: {question: level, in: [FOLLOW]}
+            options:
+              - {code: G1, label: {zh-CN: 3年以内, en: Less than 3 years}}
+              - {code: G2, label: {zh-CN: 3年以上, en: More than 3 years}}
+          - id: risk
+            kind: ordinal
+            allow_dont_know: true
+            rationale: always
+            text: {zh-CN: 风险, en: Risk}
+            options:
+              - {code: H, value: 3, label: {zh-CN: 高, en: High}}
+              - {code: M, value: 2, label: {zh-CN: 中, en: Medium}}
+              - {code: L, value: 1, label: {zh-CN: 低, en: Low}}
+          - id: constraints
+            kind: multi_choice
+            max_selections: 2
+            text: {zh-CN: 制约因素, en: Constraints}
+            options:
+              - {code: C01, label: {zh-CN: 资金, en: Funding}}
+              - {code: C02, label: {zh-CN: 人才, en: Talent}}
+              - {code: C03, label: {zh-CN: 器件, en: Components}}
+        consensus:
+          questions:
+            risk: {iqr_max: 1}
+        fields:
+          - code: Q
+            name: {zh-CN: 领域, en: Field}
+            topics:
+              - {code: Q-T01, title: {zh-CN: 课题一, en: Topic one}}
+        """;
+
+    [Fact]
+    public async Task The_page_applies_the_servers_rules_between_answers_as_they_are_given()
+    {
+        var address = _app.StartKestrel();
+        var study = await QuickStudy.CreateAsync(_app, experts: 1, yaml: RulesSurvey);
+        await using var context = await browser.Browser.NewContextAsync(Phone(address, "en-GB"));
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"/x/{study.Secrets[0]}");
+        await page.GotoAsync("/survey/quick-start/topics/Q-T01?lang=en");
+        var gap = page.Locator("#q-gap");
+        // The answers the server holds once the autosave has brought them there.
+        async Task UntilStoredAsync(string what, Func<JsonObject, bool> holds)
+        {
+            var until = DateTime.UtcNow.AddSeconds(30);
+            JsonObject answers;
+            while (!holds(answers = (await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/Q-T01"))["answers"]!.AsObject()))
+            {
+                Assert.True(DateTime.UtcNow < until, $"the server never held {what}: {answers.ToJsonString()}");
+                await Task.Delay(100);
+            }
+        }
+
+        // A conditional question is shown while its condition holds; the server clears its answer once it does not.
+        await page.GetByLabel("Very familiar").CheckAsync();
+        await Expect(gap).ToBeHiddenAsync();
+        await page.GetByLabel("Following").CheckAsync();
+        await Expect(gap).ToBeVisibleAsync();
+        await page.GetByLabel("More than 3 years").CheckAsync();
+        await UntilStoredAsync("the gap", a => a["gap"]?["value"]?.GetValue<string>() == "G2");
+        await page.GetByLabel("Leading").CheckAsync();
+        await Expect(gap).ToBeHiddenAsync();
+        await UntilStoredAsync("the level without the gap", a => a["level"]?["value"]?.GetValue<string>() == "LEAD" && a["gap"] is null);
+
+        // No more options than the question takes.
+        await page.GetByLabel("Funding").CheckAsync();
+        await page.GetByLabel("Components").CheckAsync();
+        await Expect(page.GetByLabel("Talent")).ToBeDisabledAsync();
+        await page.GetByLabel("Funding").UncheckAsync();
+        await Expect(page.GetByLabel("Talent")).ToBeEnabledAsync();
+
+        // A rationale needed for any answer but "don't know".
+        await page.Locator("#q-risk").GetByLabel("Medium").CheckAsync();
+        await Expect(page.Locator("#r-risk")).ToHaveAttributeAsync("aria-required", "true");
+        await Expect(page.Locator("#r-risk-needed")).ToBeVisibleAsync();
+        await page.Locator("#autosave[data-state='q.js.invalid']").WaitForAsync();
+        await page.Locator("#q-risk").GetByLabel("Don't know").CheckAsync();
+        await Expect(page.Locator("#r-risk")).ToHaveAttributeAsync("aria-required", "false");
+        await Expect(page.Locator("#r-risk-needed")).ToHaveCountAsync(0);
+        await UntilStoredAsync("\"don't know\"", a => a["risk"]?["value"]?.GetValue<string>() == "dont_know");
+
+        // "Not familiar" skips the rest of the topic, on the page and in what is stored.
+        await page.GetByLabel("Not familiar").CheckAsync();
+        foreach (var q in new[] { "level", "gap", "risk", "constraints" })
+            await Expect(page.Locator($"#q-{q}")).ToBeHiddenAsync();
+        await UntilStoredAsync("the topic skipped", a => a.Select(x => x.Key).SequenceEqual(["familiarity"]));
+        await page.GetByLabel("Very familiar").CheckAsync();
+        await Expect(page.Locator("#q-level")).ToBeVisibleAsync();
+        await Expect(gap).ToBeHiddenAsync();
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public sealed class AnswersTests : IDisposable
     readonly ForesightFactory _app = new();
     public void Dispose() => _app.Dispose();
 
-    const string RulesSurvey = """
+    internal const string RulesSurvey = """
         format: foresight/survey-v1
         id: quick-start
         title: {zh-CN: 规则测试, en: Rules test}

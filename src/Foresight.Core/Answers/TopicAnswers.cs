@@ -37,8 +37,9 @@ public readonly record struct PreviousQuartiles(double Q1, double Q3);
 
 /// <summary>
 /// Applies a submission (some questions of one topic) to an expert's current answers and checks the topic's
-/// rules together: the round's questions, "not familiar" skipping the topic, conditions between questions,
-/// year order and required rationales. Either every change is accepted or none is.
+/// rules together: the round's questions, the rules between answers (<see cref="AnswerRules"/>: "not familiar"
+/// skipping the topic, conditions between questions, required rationales) and year order. Either every change is
+/// accepted or none is.
 /// </summary>
 public static class TopicAnswers
 {
@@ -58,8 +59,17 @@ public static class TopicAnswers
         IReadOnlyDictionary<string, QuestionAnswer> current,
         IReadOnlyDictionary<string, JsonElement> values,
         IReadOnlyDictionary<string, string?> rationales,
-        Func<string, PreviousQuartiles?> previous)
+        Func<string, PreviousQuartiles?> previous) =>
+        Apply(AnswerRules.For(survey, round, previous), current, values, rationales);
+
+    public static Outcome Apply(
+        AnswerRules rules,
+        IReadOnlyDictionary<string, QuestionAnswer> current,
+        IReadOnlyDictionary<string, JsonElement> values,
+        IReadOnlyDictionary<string, string?> rationales)
     {
+        var survey = rules.Survey;
+        int round = rules.Round;
         var errors = new List<AnswerError>();
         var next = new Dictionary<string, QuestionAnswer>(current, StringComparer.Ordinal);
 
@@ -89,26 +99,15 @@ public static class TopicAnswers
         }
         if (errors.Count > 0) return new(current, errors);
 
-        // "Not familiar" ends the topic for this expert: other answers are not taken and are cleared.
-        var familiarity = survey.Familiarity;
-        if (familiarity is not null && next.TryGetValue(familiarity.Id, out var fam)
-            && familiarity.OptionByCode(fam.Value.Text) is { SkipsTopic: true })
+        // A question not asked ("not familiar" skips the topic, a condition that does not hold) takes no answer: one
+        // sent is refused, a stored one is cleared.
+        foreach (var (id, why) in rules.NotAsked(q => next.TryGetValue(q, out var a) ? a.Value.Text : null))
         {
-            foreach (var id in values.Keys.Where(k => k != familiarity.Id && values[k].ValueKind != JsonValueKind.Null))
-                errors.Add(new(id, AnswerErrorKind.Skipped, $"'{id}' cannot be answered: this topic is marked \"{familiarity.OptionByCode(fam.Value.Text)!.Label.Get(Languages.English)}\", which skips its other questions"));
-            foreach (var id in next.Keys.Where(k => k != familiarity.Id).ToList()) next.Remove(id);
-        }
-
-        // Conditional questions: an answer is taken only while its condition holds; a stored one whose
-        // condition no longer holds is cleared.
-        foreach (var q in survey.Questions.Where(q => q.When is not null))
-        {
-            if (!next.ContainsKey(q.Id)) continue;
-            bool holds = next.TryGetValue(q.When!.Question, out var c) && q.When.In.Contains(c.Value.Text);
-            if (holds) continue;
-            if (values.TryGetValue(q.Id, out var v) && v.ValueKind != JsonValueKind.Null)
-                errors.Add(new(q.Id, AnswerErrorKind.Condition, $"'{q.Id}' is asked only when '{q.When.Question}' is {string.Join(" or ", q.When.In)}"));
-            next.Remove(q.Id);
+            if (!next.Remove(id)) continue;
+            if (!values.TryGetValue(id, out var v) || v.ValueKind == JsonValueKind.Null) continue;
+            errors.Add(why.Kind == AnswerErrorKind.Skipped
+                ? new(id, AnswerErrorKind.Skipped, $"'{id}' cannot be answered: this topic is marked \"{SkipLabel(survey, next, why)}\", which skips its other questions")
+                : new(id, AnswerErrorKind.Condition, $"'{id}' is asked only when '{why.Question}' is {string.Join(" or ", why.Codes)}"));
         }
 
         foreach (var q in survey.Questions.Where(q => q.NotBefore is not null))
@@ -120,30 +119,33 @@ public static class TopicAnswers
 
         foreach (var (id, answer) in next)
         {
-            var q = survey.Question(id)!;
-            if (answer.Value.Mark != AnswerMark.Valid || answer.Rationale is not null) continue;
-            bool touched = values.ContainsKey(id) || rationales.ContainsKey(id);
-            if (!touched) continue;
-            if (q.Rationale == RationaleRule.Always)
-                errors.Add(new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: say briefly why you answered {answer.Value.Text}"));
-            else if (q.Rationale == RationaleRule.OutsideIqr && answer.Value.Number is { } x && previous(id) is { } iqr
-                && (Tolerance.Less(x, iqr.Q1) || Tolerance.Greater(x, iqr.Q3)))
-                errors.Add(new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})"));
+            if (answer.Rationale is not null || !(values.ContainsKey(id) || rationales.ContainsKey(id))) continue;
+            if (!rules.NeedsRationale(id, answer.Value)) continue;
+            errors.Add(rules.Quartiles(id) is { } iqr
+                ? new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})")
+                : new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: say briefly why you answered {answer.Value.Text}"));
         }
 
         return errors.Count > 0 ? new(current, errors) : new(next, []);
     }
 
+    /// <summary>The label of the option that skips the topic, as the expert gave it (in English, as the API speaks).</summary>
+    static string SkipLabel(SurveyDefinition survey, IReadOnlyDictionary<string, QuestionAnswer> next, Clause why)
+    {
+        var familiarity = survey.Question(why.Question)!;
+        var code = next.TryGetValue(why.Question, out var a) ? a.Value.Text : why.Codes[0];
+        return familiarity.OptionByCode(code)?.Label.Get(Languages.English) ?? code;
+    }
+
     /// <summary>Whether the expert has finished the topic: marked it not familiar, or answered every required question asked.</summary>
     public static bool IsComplete(SurveyDefinition survey, int round, IReadOnlyDictionary<string, QuestionAnswer> answers)
     {
-        var familiarity = survey.Familiarity;
-        if (familiarity is not null && answers.TryGetValue(familiarity.Id, out var f) && familiarity.OptionByCode(f.Value.Text) is { SkipsTopic: true })
-            return true;
+        var rules = AnswerRules.For(survey, round);
+        string? Code(string q) => answers.TryGetValue(q, out var a) ? a.Value.Text : null;
+        if (rules.Skips(Code)) return true;
         foreach (var q in survey.Questions)
         {
-            if (!q.Required || !q.AskedIn(round)) continue;
-            if (q.When is { } w && !(answers.TryGetValue(w.Question, out var c) && w.In.Contains(c.Value.Text))) continue;
+            if (!q.Required || !q.AskedIn(round) || !rules.IsAsked(q.Id, Code)) continue;
             if (!answers.ContainsKey(q.Id)) return false;
         }
         return answers.Count > 0;

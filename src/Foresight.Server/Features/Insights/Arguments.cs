@@ -47,7 +47,7 @@ public static class Arguments
 
     /// <summary>The texts experts gave for a topic: rationales of answers, and answers to text questions shown in feedback.</summary>
     static List<Rationale> Rationales(SurveyDefinition survey, IEnumerable<StoredAnswer> answers) =>
-        Questionnaire.Feedback.Anonymous(answers.Select(a => Questionnaire.Feedback.ShownText(survey.Question(a.Question), a)))
+        Rounds.Rationales.Anonymous(answers.Select(a => Rounds.Rationales.ShownText(survey.Question(a.Question), a)))
             .Select((t, i) => new Rationale("r" + (i + 1), t)).ToList();
 
     static async Task<List<ChosenArgument>> ChosenAsync(SqliteConnection c, long roundId, long topicId) =>

@@ -57,7 +57,7 @@ public static class AnswerForm
         return values.Length > 0 ? values[0] : null;
     }
 
-    public static SaveTopicRequest ToRequest(IFormCollection form, SurveyDefinition survey, IReadOnlyList<Question> asked, IReadOnlyDictionary<string, AnswerView> current)
+    public static SaveTopicRequest ToRequest(IFormCollection form, AnswerRules rules, IReadOnlyList<Question> asked, IReadOnlyDictionary<string, AnswerView> current)
     {
         var wanted = new Dictionary<string, object?>();
         foreach (var q in asked)
@@ -69,18 +69,13 @@ public static class AnswerForm
             else if (clearable && current.ContainsKey(q.Id)) wanted[q.Id] = null;
         }
 
-        string? Code(string id) => wanted.TryGetValue(id, out var v) ? v as string : current.TryGetValue(id, out var a) ? a.Value as string ?? Number(a.Value) : null;
-
-        // "Not familiar" ends the topic: the other answers go.
-        if (survey.Familiarity is { } fam && asked.Contains(fam) && Code(fam.Id) is { } f && fam.OptionByCode(f) is { SkipsTopic: true })
+        // A question the rules do not ask given the form ("not familiar", a condition that no longer holds) is
+        // cleared rather than refused: the expert changed the answer it depends on.
+        var onPage = asked.Select(q => q.Id).ToHashSet();
+        foreach (var id in rules.NotAsked(id => Code(rules.Survey.Question(id), wanted.TryGetValue(id, out var v) ? v : current.GetValueOrDefault(id)?.Value)).Keys)
         {
-            foreach (var q in asked.Where(q => q.Id != fam.Id))
-                if (current.ContainsKey(q.Id)) wanted[q.Id] = null; else wanted.Remove(q.Id);
-        }
-        foreach (var q in asked.Where(q => q.When is not null))
-        {
-            if (Code(q.When!.Question) is { } c && q.When.In.Contains(c)) continue;
-            if (current.ContainsKey(q.Id)) wanted[q.Id] = null; else wanted.Remove(q.Id);
+            if (!onPage.Contains(id)) continue;
+            if (current.ContainsKey(id)) wanted[id] = null; else wanted.Remove(id);
         }
 
         var rationales = new Dictionary<string, string?>();
@@ -94,5 +89,12 @@ public static class AnswerForm
         return new SaveTopicRequest(wanted.ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value)), rationales);
     }
 
-    static string? Number(object value) => value is double d ? d.ToString(CultureInfo.InvariantCulture) : null;
+    /// <summary>An answer as the rules compare it (<see cref="AnswerValue.Text"/>): a code or number as text, ticked options joined by ';' in the question's order.</summary>
+    static string? Code(Question? q, object? value) => value switch
+    {
+        string s => s,
+        double d => d.ToString(CultureInfo.InvariantCulture),
+        IEnumerable<string> codes => q is null ? string.Join(';', codes) : string.Join(';', q.Options.Select(o => o.Code).Where(codes.Contains)),
+        _ => null,
+    };
 }

@@ -6,7 +6,7 @@ namespace Foresight.Server.Features.Questionnaire;
 /// <summary>
 /// The answer history's record of one save: a JSON object of the questions it changed,
 /// {"question": {"value": "...", "number": n, "rationale": "..."}}, a null value for a cleared answer.
-/// Read back in SQL with json_each (see <see cref="QuestionnaireEndpoints"/>' history).
+/// Read back in SQL with json_each (see <see cref="QuestionnaireService.HistoryAsync"/>).
 /// </summary>
 public static class AnswerHistory
 {

@@ -1,42 +1,77 @@
+using Foresight.Server.Features.Rounds;
 using System.Text.Json;
 using System.Threading.Channels;
 using Foresight.Core.Answers;
 using Foresight.Core.Statistics;
 using Foresight.Core.Surveys;
-using Foresight.Server.Features.Live;
 using Foresight.Server.Plumbing;
 using Microsoft.Data.Sqlite;
 
 namespace Foresight.Server.Features.Questionnaire;
 
-/// <summary>One expert's save of one topic, checked for access before it is queued.</summary>
-public sealed record Submission(
-    long SurveyId, SurveyDefinition Survey, long RoundId, int RoundNumber, long MemberId, string Pseudonym, string Topic, long TopicId,
-    IReadOnlyDictionary<string, JsonElement> Answers, IReadOnlyDictionary<string, string?> Rationales,
-    Func<string, PreviousQuartiles?> Quartiles, string? IdempotencyKey, string? BodyHash)
+/// <summary>
+/// One expert's write to their answer rows (a topic's answers, or a ranking across topics), checked for access before
+/// it is queued; the writer checks the answer window again in its transaction.
+/// </summary>
+/// <param name="IdempotencyKey">the request's Idempotency-Key: a repeated request is answered with the first one's stored response</param>
+/// <param name="BodyHash">what the request asked for, to tell a repeat from a different request with the same key</param>
+public abstract record AnswerWrite(long SurveyId, long RoundId, int RoundNumber, long MemberId, string Pseudonym, string? IdempotencyKey, string? BodyHash)
 {
-    internal readonly TaskCompletionSource<SaveOutcome> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// The endpoint's response to a successful save, needed with an Idempotency-Key: the writer calls it inside the
+    /// save's transaction and stores its text with the save, so a replay answers exactly what the first request did.
+    /// </summary>
+    public Func<SaveOutcome, string>? Respond { get; init; }
+
+    internal TaskCompletionSource<SaveOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
+/// <summary>Answers to some questions of one topic.</summary>
+public sealed record Submission(
+    long SurveyId, long RoundId, int RoundNumber, long MemberId, string Pseudonym, string Topic, long TopicId,
+    IReadOnlyDictionary<string, JsonElement> Answers, IReadOnlyDictionary<string, string?> Rationales, AnswerRules Rules,
+    string? IdempotencyKey, string? BodyHash)
+    : AnswerWrite(SurveyId, RoundId, RoundNumber, MemberId, Pseudonym, IdempotencyKey, BodyHash);
+
+/// <summary>A ranking: the topics of its scope (code → topic id), ranked in <paramref name="Order"/>, the others unranked.</summary>
+public sealed record RankingSubmission(
+    long SurveyId, long RoundId, int RoundNumber, long MemberId, string Pseudonym, string Ranking,
+    IReadOnlyDictionary<string, long> Scope, IReadOnlyList<string> Order, string? IdempotencyKey, string? BodyHash)
+    : AnswerWrite(SurveyId, RoundId, RoundNumber, MemberId, Pseudonym, IdempotencyKey, BodyHash);
+
+/// <summary>How an expert's save ended; <see cref="Response"/> is the stored response when it came with an Idempotency-Key.</summary>
 public abstract record SaveOutcome
 {
+    public string? Response { get; init; }
+
     /// <param name="Answers">the expert's answers to the topic after the save</param>
     public sealed record Saved(IReadOnlyDictionary<string, QuestionAnswer> Answers, IReadOnlyList<string> Changed, bool Complete) : SaveOutcome;
+    /// <param name="Ranks">topic → rank after the save, null where a rank was taken away</param>
+    public sealed record Ranked(IReadOnlyDictionary<string, double?> Ranks, bool Changed) : SaveOutcome;
+    public sealed record ProfileSaved(IReadOnlyDictionary<string, string> Answers) : SaveOutcome;
     public sealed record Invalid(IReadOnlyList<AnswerError> Errors) : SaveOutcome;
-    public sealed record Replayed(string Response) : SaveOutcome;
+    /// <summary>The first response to this Idempotency-Key, in <see cref="SaveOutcome.Response"/>.</summary>
+    public sealed record Replayed : SaveOutcome;
+    /// <summary>The round is not open for the expert.</summary>
+    public sealed record Closed(AnswerWindow Window) : SaveOutcome;
+    /// <summary>Not possible as asked (an Idempotency-Key used for another request).</summary>
     public sealed record Refused(string Detail) : SaveOutcome;
+    public sealed record NotFound(string Detail) : SaveOutcome;
+    /// <summary>A request that does not fit (a ranking's field or topics); nothing was saved.</summary>
+    public sealed record BadRequest(string Detail) : SaveOutcome;
 }
 
 /// <summary>
 /// Writes answers with group commit: submissions queue up, one writer takes all that are waiting and handles them
 /// in one transaction on a long-lived connection with prepared statements, then acknowledges each after the commit.
 /// Each submission runs in its own savepoint, so one that fails cannot spoil the others. Checking against the
-/// expert's current answers happens here, in order, so two saves of one topic never race.
+/// expert's current answers happens here, in order, so two saves of one topic never race. It is the only writer of
+/// answer rows and their history: topic answers and rankings alike.
 /// </summary>
-public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter> log) : BackgroundService
+public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock, ILogger<AnswerWriter> log) : BackgroundService
 {
     public const int MaxBatch = 512;
-    readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
+    readonly Channel<AnswerWrite> _queue = Channel.CreateUnbounded<AnswerWrite>(new UnboundedChannelOptions { SingleReader = true });
     Statements? _statements;
 
     // WAL checkpoints (issue 9): SQLite's automatic checkpoint ran in the writer's commits, copying about 1,000 pages
@@ -55,18 +90,16 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     readonly object _checkpointGate = new();
     int _batchesSinceCheckpoint;
 
-    /// <summary>Set by the endpoint: how a successful save is answered (also stored for an Idempotency-Key).</summary>
-    public Func<Submission, SaveOutcome.Saved, string>? Respond { get; set; }
-
-    public async Task<SaveOutcome> SubmitAsync(Submission s)
+    public async Task<SaveOutcome> SubmitAsync(AnswerWrite s)
     {
+        if (s.IdempotencyKey is not null && s.Respond is null) throw new ArgumentException("a write with an Idempotency-Key needs its response, to store with it", nameof(s));
         if (!_queue.Writer.TryWrite(s)) throw new InvalidOperationException("the answer writer has stopped");
         return await s.Done.Task;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<Submission>(MaxBatch);
+        var batch = new List<AnswerWrite>(MaxBatch);
         using var stopCheckpoints = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var checkpointer = Task.Factory.StartNew(() => CheckpointLoop(stopCheckpoints.Token), stopCheckpoints.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
@@ -153,7 +186,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
     // waits up to a second: a pause of the saves rather than a WAL without bound.
     const int RestartWaitMs = 50, RestartLongWaitMs = 1000;
 
-    async Task WriteBatchAsync(List<Submission> batch)
+    async Task WriteBatchAsync(List<AnswerWrite> batch)
     {
         var outcomes = new SaveOutcome?[batch.Count];
         try
@@ -176,14 +209,15 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 }
                 using var tx = st.Connection.BeginTransaction(deferred: false);
                 st.Enlist(tx);
-                var now = Db.Iso(DateTimeOffset.UtcNow);
-                var roundOpen = new Dictionary<long, string?>();
+                var now = clock.GetUtcNow();
+                var nowIso = Db.Iso(now);
+                var rounds = new Dictionary<long, (bool Open, DateTimeOffset? Deadline)>();
                 for (int i = 0; i < batch.Count; i++)
                 {
                     st.Savepoint.ExecuteNonQuery();
                     try
                     {
-                        outcomes[i] = Process(st, batch[i], now, roundOpen);
+                        outcomes[i] = Process(st, batch[i], now, nowIso, rounds);
                         st.Release.ExecuteNonQuery();
                     }
                     // Any failure of one submission (not only SQLite's) is that submission's alone: the others commit.
@@ -191,7 +225,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                     {
                         st.RollbackTo.ExecuteNonQuery();
                         st.Release.ExecuteNonQuery();
-                        log.LogError(e, "Saving answers of member {Member} to {Topic} failed", batch[i].MemberId, batch[i].Topic);
+                        log.LogError(e, "Saving answers of member {Member} ({What}) failed", batch[i].MemberId, What(batch[i]));
                         outcomes[i] = null;
                     }
                 }
@@ -212,16 +246,24 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
         {
             var s = batch[i];
             if (outcomes[i] is not { } outcome) { s.Done.TrySetException(new InvalidOperationException("the answer could not be stored")); continue; }
-            // The answer is committed: it is acknowledged even if the live view fails to take it; otherwise the
-            // rest of the batch would never be answered.
-            if (outcome is SaveOutcome.Saved { Changed.Count: > 0 } saved)
-                try { live.AnswerSaved(s.SurveyId, s.MemberId, s.Pseudonym, s.Topic, saved.Answers); }
-                catch (Exception e) { log.LogError(e, "The live view could not take the answers of member {Member} to {Topic}", s.MemberId, s.Topic); }
+            // The answer is committed: it is acknowledged even if a subscriber fails (Publish logs it); otherwise the
+            // rest of the batch would never be answered. Published in commit order: one writer, one batch after another.
+            if (outcome is SaveOutcome.Saved { Changed.Count: > 0 } saved && s is Submission topic)
+                changes.Publish(new AnswerSaved(s.SurveyId, s.RoundId, s.MemberId, s.Pseudonym, topic.Topic, saved.Answers));
+            else if (outcome is SaveOutcome.Ranked { Changed: true } ranked && s is RankingSubmission ranking)
+                changes.Publish(new RankingSaved(s.SurveyId, s.RoundId, s.MemberId, s.Pseudonym, ranking.Ranking, ranked.Ranks));
             s.Done.TrySetResult(outcome);
         }
     }
 
-    SaveOutcome Process(Statements st, Submission s, string now, Dictionary<long, string?> roundOpen)
+    static string What(AnswerWrite s) => s switch
+    {
+        Submission t => "topic " + t.Topic,
+        RankingSubmission r => "ranking " + r.Ranking,
+        _ => s.GetType().Name,
+    };
+
+    SaveOutcome Process(Statements st, AnswerWrite s, DateTimeOffset now, string nowIso, Dictionary<long, (bool Open, DateTimeOffset? Deadline)> rounds)
     {
         if (s.IdempotencyKey is not null)
         {
@@ -230,35 +272,63 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             using var r = st.SelectSubmission.ExecuteReader();
             if (r.Read())
                 return r.GetString(0) == s.BodyHash
-                    ? new SaveOutcome.Replayed(r.GetString(1))
+                    ? new SaveOutcome.Replayed { Response = r.GetString(1) }
                     : new SaveOutcome.Refused("This Idempotency-Key was used for a different request; use a new key for new answers.");
         }
-        // The round may have closed, or its deadline passed, since the request was checked.
-        if (!roundOpen.TryGetValue(s.RoundId, out var closedWhy))
+        // The round may have closed, its deadline passed or the expert left its panel since the request was checked.
+        var window = Window(st, s, now, rounds);
+        if (!window.Open) return new SaveOutcome.Closed(window);
+
+        var outcome = s switch
+        {
+            Submission topic => SaveTopic(st, topic, nowIso),
+            RankingSubmission ranking => SaveRanking(st, ranking, nowIso),
+            _ => throw new InvalidOperationException($"unknown write {s.GetType().Name}"),
+        };
+        if (s.IdempotencyKey is not null && outcome is SaveOutcome.Saved or SaveOutcome.Ranked)
+        {
+            // Stored in this save's savepoint: committed with it, or not at all.
+            var response = s.Respond!(outcome);
+            var p = st.InsertSubmission.Parameters;
+            p["$member"].Value = s.MemberId;
+            p["$key"].Value = s.IdempotencyKey;
+            p["$hash"].Value = s.BodyHash;
+            p["$response"].Value = response;
+            p["$now"].Value = nowIso;
+            st.InsertSubmission.ExecuteNonQuery();
+            outcome = outcome with { Response = response };
+        }
+        return outcome;
+    }
+
+    /// <summary>The answer window of the write's round for its expert, from this transaction (rounds read once a batch).</summary>
+    static AnswerWindow Window(Statements st, AnswerWrite s, DateTimeOffset now, Dictionary<long, (bool Open, DateTimeOffset? Deadline)> rounds)
+    {
+        if (!rounds.TryGetValue(s.RoundId, out var round))
         {
             st.SelectRound.Parameters["$round"].Value = s.RoundId;
             using var r = st.SelectRound.ExecuteReader();
-            r.Read();
-            var status = r.GetString(0);
-            var deadline = r.IsDBNull(1) ? null : r.GetString(1);
-            closedWhy = status != "open" ? $"Round {s.RoundNumber} has closed; answers are no longer taken."
-                : deadline is not null && string.CompareOrdinal(deadline, now) <= 0 ? $"The deadline of round {s.RoundNumber} ({deadline}) has passed; answers are no longer taken."
-                : null;
-            roundOpen[s.RoundId] = closedWhy;
+            round = r.Read() ? (r.GetString(0) == "open", AnswerWindow.ParseDeadline(r.IsDBNull(1) ? null : r.GetString(1))) : (false, null);
+            rounds[s.RoundId] = round;
         }
-        if (closedWhy is not null) return new SaveOutcome.Refused(closedWhy);
+        st.SelectMember.Parameters["@round"].Value = s.RoundId;
+        st.SelectMember.Parameters["@member"].Value = s.MemberId;
+        bool onRound = false, revoked = false;
+        using (var r = st.SelectMember.ExecuteReader())
+            if (r.Read()) (revoked, onRound) = (r.GetInt64(0) != 0, r.GetInt64(1) != 0);
+        return AnswerWindow.Check(s.RoundNumber, round.Open, round.Deadline, onRound, revoked, now);
+    }
 
+    SaveOutcome SaveTopic(Statements st, Submission s, string now)
+    {
         // The topic's row: every answer of the expert to it, the questions' and the rankings' (kept as they are).
-        st.SelectCurrent.Parameters["$round"].Value = s.RoundId;
-        st.SelectCurrent.Parameters["$member"].Value = s.MemberId;
-        st.SelectCurrent.Parameters["$topic"].Value = s.TopicId;
-        var stored = st.SelectCurrent.ExecuteScalar() is string json ? TopicAnswerRow.Parse(json) : new Dictionary<string, TopicAnswerRow.Entry>(StringComparer.Ordinal);
+        var stored = ReadRow(st, s.RoundId, s.MemberId, s.TopicId);
         var current = new Dictionary<string, QuestionAnswer>(StringComparer.Ordinal);
         foreach (var (q, e) in stored)
-            if (s.Survey.Question(q) is not null)
+            if (s.Rules.Survey.Question(q) is not null)
                 current[q] = new QuestionAnswer(AnswerValue.FromStored(e.Value, e.Number), e.Rationale);
 
-        var outcome = TopicAnswers.Apply(s.Survey, s.RoundNumber, current, s.Answers, s.Rationales, s.Quartiles);
+        var outcome = TopicAnswers.Apply(s.Rules, current, s.Answers, s.Rationales);
         if (!outcome.Ok) return new SaveOutcome.Invalid(outcome.Errors);
 
         // Only what changed is written; an unchanged answer writes nothing, so a repeated request is stored once.
@@ -276,51 +346,74 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
             history ??= AnswerHistory.Start();
             AnswerHistory.Add(history, question, @new?.Value.Text, @new?.Value.Number, @new?.Rationale);
         }
-        if (history is not null)
+        if (history is not null) WriteRow(st, s.RoundId, s.MemberId, s.TopicId, stored, AnswerHistory.Finish(history), now);
+        return new SaveOutcome.Saved(outcome.Answers, changed,
+            outcome.Answers.Count > 0 && TopicAnswers.IsComplete(s.Rules.Survey, s.RoundNumber, outcome.Answers));
+    }
+
+    /// <summary>A ranking is one key of each ranked topic's row (the rank as its number), beside the expert's answers to the topic, which stay as they are.</summary>
+    static SaveOutcome SaveRanking(Statements st, RankingSubmission s, string now)
+    {
+        var wanted = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < s.Order.Count; i++) wanted[s.Order[i]] = i + 1;
+        var ranks = new Dictionary<string, double?>(StringComparer.Ordinal);
+        bool changed = false;
+        foreach (var (code, topicId) in s.Scope.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            // The whole row at once (one upsert instead of one per question), or no row once nothing is left.
-            var answers = TopicAnswerRow.Write(stored);
-            var write = answers is null ? st.DeleteAnswers : st.UpsertAnswers;
-            write.Parameters["$round"].Value = s.RoundId;
-            write.Parameters["$member"].Value = s.MemberId;
-            write.Parameters["$topic"].Value = s.TopicId;
-            if (answers is not null)
-            {
-                write.Parameters["$answers"].Value = answers;
-                write.Parameters["$now"].Value = now;
-            }
-            write.ExecuteNonQuery();
-            // One history row per save, with every question it changed.
-            var h = st.InsertHistory.Parameters;
-            h["$round"].Value = s.RoundId;
-            h["$member"].Value = s.MemberId;
-            h["$topic"].Value = s.TopicId;
-            h["$changes"].Value = AnswerHistory.Finish(history);
-            h["$now"].Value = now;
-            st.InsertHistory.ExecuteNonQuery();
+            var entries = ReadRow(st, s.RoundId, s.MemberId, topicId);
+            entries.TryGetValue(s.Ranking, out var old);
+            bool has = wanted.TryGetValue(code, out var rank);
+            if (old is null && !has) continue;
+            ranks[code] = has ? rank : null;
+            if (old?.Number is { } before && has && before == rank) continue;
+            changed = true;
+            var value = has ? rank.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+            if (has) entries[s.Ranking] = new TopicAnswerRow.Entry(value!, rank, null, (old?.Revision ?? 0) + 1, now);
+            else entries.Remove(s.Ranking);
+            WriteRow(st, s.RoundId, s.MemberId, topicId, entries, AnswerHistory.Of(s.Ranking, value, has ? rank : null), now);
         }
-        var saved = new SaveOutcome.Saved(outcome.Answers, changed,
-            outcome.Answers.Count > 0 && TopicAnswers.IsComplete(s.Survey, s.RoundNumber, outcome.Answers));
-        if (s.IdempotencyKey is not null && Respond is { } respond)
+        return new SaveOutcome.Ranked(ranks, changed);
+    }
+
+    /// <summary>The expert's row for a topic (empty when there is none).</summary>
+    static Dictionary<string, TopicAnswerRow.Entry> ReadRow(Statements st, long round, long member, long topic)
+    {
+        st.SelectCurrent.Parameters["$round"].Value = round;
+        st.SelectCurrent.Parameters["$member"].Value = member;
+        st.SelectCurrent.Parameters["$topic"].Value = topic;
+        return st.SelectCurrent.ExecuteScalar() is string json ? TopicAnswerRow.Parse(json) : new Dictionary<string, TopicAnswerRow.Entry>(StringComparer.Ordinal);
+    }
+
+    /// <summary>Writes an expert's row for a topic (the whole row at once, one upsert; or no row once nothing is left) and one history row of what changed.</summary>
+    static void WriteRow(Statements st, long round, long member, long topic, IReadOnlyDictionary<string, TopicAnswerRow.Entry> entries, string changes, string now)
+    {
+        var answers = TopicAnswerRow.Write(entries);
+        var write = answers is null ? st.DeleteAnswers : st.UpsertAnswers;
+        write.Parameters["$round"].Value = round;
+        write.Parameters["$member"].Value = member;
+        write.Parameters["$topic"].Value = topic;
+        if (answers is not null)
         {
-            var p = st.InsertSubmission.Parameters;
-            p["$member"].Value = s.MemberId;
-            p["$key"].Value = s.IdempotencyKey;
-            p["$hash"].Value = s.BodyHash;
-            p["$response"].Value = respond(s, saved);
-            p["$now"].Value = now;
-            st.InsertSubmission.ExecuteNonQuery();
+            write.Parameters["$answers"].Value = answers;
+            write.Parameters["$now"].Value = now;
         }
-        return saved;
+        write.ExecuteNonQuery();
+        var h = st.InsertHistory.Parameters;
+        h["$round"].Value = round;
+        h["$member"].Value = member;
+        h["$topic"].Value = topic;
+        h["$changes"].Value = changes;
+        h["$now"].Value = now;
+        st.InsertHistory.ExecuteNonQuery();
     }
 
     /// <summary>The writer's connection and its prepared statements, kept for the life of the process.</summary>
     sealed class Statements : IDisposable
     {
         public required SqliteConnection Connection { get; init; }
-        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory;
+        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectMember, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory;
 
-        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory];
+        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectMember, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory];
 
         public void Enlist(SqliteTransaction? tx) { foreach (var c in All) c.Transaction = tx; }
 
@@ -355,6 +448,7 @@ public sealed class AnswerWriter(Db db, LivePublisher live, ILogger<AnswerWriter
                 InsertSubmission = Cmd("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES ($member, $key, $hash, $response, $now)",
                     "$member", "$key", "$hash", "$response", "$now"),
                 SelectRound = Cmd("SELECT status, deadline FROM rounds WHERE id = $round", "$round"),
+                SelectMember = Cmd(QuestionnaireCache.MembershipSql, "@round", "@member"),
                 SelectCurrent = Cmd("SELECT answers FROM topic_answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic",
                     "$round", "$member", "$topic"),
                 UpsertAnswers = Cmd("""

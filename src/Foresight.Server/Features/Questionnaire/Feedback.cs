@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Foresight.Core.Answers;
 using Foresight.Core.Consensus;
@@ -87,14 +85,14 @@ public static class Feedback
                 questions.Add(new QuestionFeedback(q.Id, q.Kind, r.Summary?.N ?? r.Answered, r.Summary?.Median, r.Summary?.Q1, r.Summary?.Q3, r.Summary?.Iqr,
                     r.Summary?.PctAgree, r.State, Distribution(q, r),
                     own is null ? null : new OwnAnswer(AnswerValue.FromStored(own.Value, own.Number).ToJson(q), own.Rationale),
-                    groupStats, suppressed, Anonymous(rows.Select(a => a.Rationale))));
+                    groupStats, suppressed, Rationales.Anonymous(rows.Select(a => a.Rationale))));
             }
             foreach (var q in survey.Questions.Where(q => q.Kind == QuestionKind.Text && q.ShowInFeedback && q.AskedIn(previous.Number)))
             {
                 var rows = answers.Where(a => a.Question == q.Id).ToList();
                 var own = rows.FirstOrDefault(a => a.MemberId == memberId);
                 questions.Add(new QuestionFeedback(q.Id, q.Kind, rows.Count, null, null, null, null, null, null, [],
-                    own is null ? null : new OwnAnswer(own.Value, null), [], 0, Anonymous(rows.Select(a => a.Value))));
+                    own is null ? null : new OwnAnswer(own.Value, null), [], 0, Rationales.Anonymous(rows.Select(a => a.Value))));
             }
             result.Add(new SourceFeedback(source.Topic.Code, source.Topic.Title, source.Relation, stats.State, stats.Respondents, questions,
                 arguments ? await Insights.Arguments.FeedbackAsync(c, previous.Id, source.Topic.Id) : []));
@@ -116,14 +114,6 @@ public static class Feedback
             }).ToList();
         return s.Distribution.Select(d => new DistributionEntry(d.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), null, d.Count, 100.0 * d.Count / s.N)).ToList();
     }
-
-    /// <summary>The text an answer shows others: its rationale, or for a text question shown in feedback its value.</summary>
-    public static string? ShownText(Question? q, StoredAnswer a) => q?.Kind == QuestionKind.Text ? (q.ShowInFeedback ? a.Value : null) : a.Rationale;
-
-    /// <summary>Rationales without names, in an order that says nothing about who wrote them or when.</summary>
-    public static IReadOnlyList<string> Anonymous(IEnumerable<string?> texts) =>
-        texts.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t!)
-            .OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(t))), StringComparer.Ordinal).ToList();
 
     /// <summary>member → group code, from the profile question with the role, or the expert pool's attribute.</summary>
     public static async Task<Dictionary<long, string>> GroupsAsync(SqliteConnection c, SurveyDefinition survey, long surveyId, ProfileRole role)

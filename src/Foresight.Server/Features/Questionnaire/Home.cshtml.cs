@@ -1,11 +1,10 @@
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Foresight.Server.Features.Questionnaire;
 
 /// <summary>The expert's start page: the round and its deadline, progress, the profile, the topics by field and the rankings.</summary>
-public sealed class HomePage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPage(db, catalog, ui)
+public sealed class HomePage(Db db, SurveyCatalog catalog, Ui ui, QuestionnaireService questionnaire) : ExpertPage(db, catalog, ui, questionnaire)
 {
     public QuestionnaireView View { get; private set; } = null!;
 
@@ -16,10 +15,9 @@ public sealed class HomePage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPage(d
 
     public bool ProfileMissing => View.Profile.Any(p => !View.ProfileAnswers.ContainsKey(p.Id));
 
-    public bool Open => View.Round is { Status: "open" } r && (r.Deadline is null || string.CompareOrdinal(r.Deadline, Db.Iso(DateTimeOffset.UtcNow)) > 0);
-
     public async Task OnGetAsync()
     {
-        View = (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!;
+        View = await Questionnaire.GetAsync(Survey, User);
+        await LoadWindowAsync();
     }
 }

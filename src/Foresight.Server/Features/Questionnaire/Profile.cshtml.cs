@@ -1,26 +1,30 @@
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Foresight.Server.Features.Questionnaire;
 
 /// <summary>The expert's profile (organisation type, region ...): the groups of the feedback and the report's panel composition.</summary>
-public sealed class ProfilePage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPage(db, catalog, ui)
+public sealed class ProfilePage(Db db, SurveyCatalog catalog, Ui ui, QuestionnaireService questionnaire) : ExpertPage(db, catalog, ui, questionnaire)
 {
     public IReadOnlyList<ProfileQuestion> Questions => Definition.Profile;
     public Dictionary<string, string> Answers { get; private set; } = [];
     public List<string> Missing { get; } = [];
     public string? Error { get; private set; }
 
-    public async Task OnGetAsync() => Answers = await LoadAsync();
+    public async Task OnGetAsync()
+    {
+        Answers = await LoadAsync();
+        await LoadWindowAsync();
+    }
 
     async Task<Dictionary<string, string>> LoadAsync() =>
-        (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!.ProfileAnswers.ToDictionary();
+        (await Questionnaire.GetAsync(Survey, User)).ProfileAnswers.ToDictionary();
 
     public async Task<IActionResult> OnPostAsync()
     {
+        await LoadWindowAsync();
         Answers = Questions.Select(q => (q.Id, Value: Request.Form[$"p.{q.Id}"].FirstOrDefault()))
             .Where(x => !string.IsNullOrEmpty(x.Value)).ToDictionary(x => x.Id, x => x.Value!);
         Missing.AddRange(Questions.Where(q => q.Required && !Answers.ContainsKey(q.Id)).Select(q => q.Id));
@@ -30,13 +34,10 @@ public sealed class ProfilePage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPag
             Response.StatusCode = 400;
             return Page();
         }
-        var result = (await QuestionnaireEndpoints.Profile(Survey, new ProfileRequest(Answers), User, Db, Service<SurveyCatalog>())).Result;
-        if (result is ProblemHttpResult problem)
-        {
-            Error = problem.ProblemDetails.Detail;
-            Response.StatusCode = problem.StatusCode;
-            return Page();
-        }
-        return Redirect($"/survey/{Survey.Slug}");
+        var outcome = await Questionnaire.SaveProfileAsync(Survey, new ProfileRequest(Answers), User);
+        if (outcome is SaveOutcome.ProfileSaved) return Redirect($"/survey/{Survey.Slug}");
+        Error = Refusal(outcome) ?? Ui.T("q.profile.invalid");
+        Response.StatusCode = outcome is SaveOutcome.Closed ? 409 : 400;
+        return Page();
     }
 }

@@ -8,15 +8,23 @@ using Foresight.Server.Plumbing;
 namespace Foresight.Server.Features.Questionnaire;
 
 /// <summary>A survey's open round and its topics (a round's topics never change while it is open).</summary>
-public sealed record OpenRound(RoundRow Round, IReadOnlyDictionary<string, RoundTopicRow> Topics);
+public sealed record OpenRound(RoundRow Round, IReadOnlyDictionary<string, RoundTopicRow> Topics)
+{
+    public DateTimeOffset? Deadline { get; } = AnswerWindow.ParseDeadline(Round.Deadline);
+}
+
+/// <summary>Whether a panel member is on a round's panel, and whether their link is revoked.</summary>
+public readonly record struct RoundMembership(bool OnRound, bool Revoked);
 
 /// <summary>
-/// What every answer request would otherwise read again: the open round and its topics, an expert's fields, and the
-/// previous round's quartiles of a topic, forgotten when the change events that alter them are published. A stale entry cannot let a late
-/// answer in: the answer writer checks the round's status and deadline again in its own transaction.
+/// What every answer request would otherwise read again: the open round and its topics, an expert's fields and
+/// place on the round's panel, and the previous round's quartiles of a topic, forgotten when the change events that
+/// alter them are published. A stale entry cannot let a late answer in: the answer writer checks the round's status
+/// and deadline and the expert's place on its panel again in its own transaction.
 /// </summary>
 public sealed class QuestionnaireCache(Db db)
-    : IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>, IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>
+    : IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>, IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>,
+      IChangeHandler<MemberAccessEnded>
 {
     public Task HandleAsync(RoundOpened change) => Forget(() => ForgetSurvey(change.SurveyId));
 
@@ -26,6 +34,9 @@ public sealed class QuestionnaireCache(Db db)
 
     public Task HandleAsync(PanelChanged change) => Forget(() => { foreach (var m in change.Members) ForgetMember(m); });
 
+    // A renewed or revoked link changes the member's standing.
+    public Task HandleAsync(MemberAccessEnded change) => Forget(() => ForgetMember(change.MemberId));
+
     static Task Forget(Action forget)
     {
         forget();
@@ -34,6 +45,7 @@ public sealed class QuestionnaireCache(Db db)
 
     readonly ConcurrentDictionary<long, Lazy<Task<OpenRound?>>> _rounds = new();
     readonly ConcurrentDictionary<long, Lazy<Task<HashSet<long>>>> _fields = new();
+    readonly ConcurrentDictionary<(long Round, long Member), Lazy<Task<RoundMembership>>> _members = new();
     readonly ConcurrentDictionary<(long Round, string Topic), Lazy<Task<Func<string, PreviousQuartiles?>>>> _quartiles = new();
 
     public Task<OpenRound?> OpenRoundAsync(long surveyId) => Get(_rounds, surveyId, async () =>
@@ -50,6 +62,24 @@ public sealed class QuestionnaireCache(Db db)
         return (await c.QueryAsync<long>("SELECT field_id FROM panel_fields WHERE member_id = @memberId", new { memberId })).ToHashSet();
     });
 
+    /// <summary>Whether the member is on the round's panel (round_members) and whether their link is revoked.</summary>
+    public Task<RoundMembership> MembershipAsync(long roundId, long memberId) => Get(_members, (roundId, memberId), async () =>
+    {
+        await using var c = await db.OpenAsync();
+        return await MembershipAsync(c, roundId, memberId);
+    });
+
+    public static async Task<RoundMembership> MembershipAsync(Microsoft.Data.Sqlite.SqliteConnection c, long roundId, long memberId)
+    {
+        var rows = (await c.QueryAsync<(long Revoked, long OnRound)>(MembershipSql, new { round = roundId, member = memberId })).ToList();
+        // A member that is gone is on no panel.
+        return rows is [var r] ? new RoundMembership(r.OnRound != 0, r.Revoked != 0) : new RoundMembership(false, false);
+    }
+
+    /// <summary>The read of a member's standing on a round, here and in the answer writer's transaction.</summary>
+    public const string MembershipSql =
+        "SELECT revoked_at IS NOT NULL, EXISTS (SELECT 1 FROM round_members WHERE round_id = @round AND member_id = @member) FROM panel_members WHERE id = @member";
+
     public Task<Func<string, PreviousQuartiles?>> QuartilesAsync(long surveyId, RoundRow round, string topic) => Get(_quartiles, (round.Id, topic), async () =>
     {
         if (round.Number == 1) return _ => null;
@@ -62,8 +92,13 @@ public sealed class QuestionnaireCache(Db db)
     /// <summary>A round opened or closed, or its deadline moved.</summary>
     public void ForgetSurvey(long surveyId) => _rounds.TryRemove(surveyId, out _);
 
-    /// <summary>An expert's fields changed.</summary>
-    public void ForgetMember(long memberId) => _fields.TryRemove(memberId, out _);
+    /// <summary>An expert's fields, link or place on a panel changed.</summary>
+    public void ForgetMember(long memberId)
+    {
+        _fields.TryRemove(memberId, out _);
+        foreach (var key in _members.Keys)
+            if (key.Member == memberId) _members.TryRemove(key, out _);
+    }
 
     static async Task<TValue> Get<TKey, TValue>(ConcurrentDictionary<TKey, Lazy<Task<TValue>>> cache, TKey key, Func<Task<TValue>> load) where TKey : notnull
     {
@@ -83,5 +118,7 @@ public static class QuestionnaireServices
         .AddSingleton<QuestionnaireCache>()
         .AddChangeHandler<RoundOpened, QuestionnaireCache>().AddChangeHandler<RoundClosed, QuestionnaireCache>()
         .AddChangeHandler<DeadlineChanged, QuestionnaireCache>().AddChangeHandler<PanelChanged, QuestionnaireCache>()
+        .AddChangeHandler<MemberAccessEnded, QuestionnaireCache>()
+        .AddSingleton<QuestionnaireService>().AddSingleton<IAnswerWindows>(sp => sp.GetRequiredService<QuestionnaireService>())
         .AddSingleton<AnswerWriter>().AddHostedService(sp => sp.GetRequiredService<AnswerWriter>());
 }

@@ -1,7 +1,5 @@
-using Foresight.Server.Features.Live;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -9,19 +7,20 @@ namespace Foresight.Server.Features.Questionnaire;
 
 /// <summary>A ranking (e.g. the field's topics by priority) as a form: a rank beside each topic, no script needed.</summary>
 [EnableRateLimiting(RateLimits.Answers)]
-public sealed class RankingPage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPage(db, catalog, ui)
+public sealed class RankingPage(Db db, SurveyCatalog catalog, Ui ui, QuestionnaireService questionnaire) : ExpertPage(db, catalog, ui, questionnaire)
 {
     public QuestionnaireView Overview { get; private set; } = null!;
     public RankingView Ranking { get; private set; } = null!;
     public Dictionary<string, int> Ranks { get; private set; } = [];
     public string? Error { get; private set; }
-    public bool Open => Overview.Round is { Status: "open" };
 
     public Foresight.Core.Surveys.LocalizedText TitleOf(string code) =>
         Overview.Fields.SelectMany(f => f.Topics).First(t => t.Code == code).Title;
 
-    bool Load(string ranking, string? field)
+    async Task<bool> LoadAsync(string ranking, string? field)
     {
+        Overview = await Questionnaire.GetAsync(Survey, User);
+        await LoadWindowAsync();
         var found = Overview.Rankings.FirstOrDefault(r => r.Id == ranking && (field is null || r.Field == field));
         if (found is null) return false;
         Ranking = found;
@@ -29,16 +28,12 @@ public sealed class RankingPage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPag
         return true;
     }
 
-    public async Task<IActionResult> OnGetAsync(string ranking, string? field)
-    {
-        Overview = (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!;
-        return Load(ranking, field) ? Page() : NotFound();
-    }
+    public async Task<IActionResult> OnGetAsync(string ranking, string? field) =>
+        await LoadAsync(ranking, field) ? Page() : NotFound();
 
     public async Task<IActionResult> OnPostAsync(string ranking, string? field)
     {
-        Overview = (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!;
-        if (!Load(ranking, field)) return NotFound();
+        if (!await LoadAsync(ranking, field)) return NotFound();
         Ranks = Ranking.Topics.Select(code => (code, rank: int.TryParse(Request.Form[$"rank.{code}"], out var r) ? r : 0))
             .Where(x => x.rank > 0).ToDictionary(x => x.code, x => x.rank);
         var twice = Ranks.GroupBy(x => x.Value).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
@@ -47,9 +42,11 @@ public sealed class RankingPage(Db db, SurveyCatalog catalog, Ui ui) : ExpertPag
         else
         {
             var order = Ranks.OrderBy(x => x.Value).Select(x => x.Key).ToList();
-            var result = (await QuestionnaireEndpoints.Rank(Survey, ranking, new RankingRequest(Ranking.Field, order), User, Db, Service<SurveyCatalog>(), Service<LivePublisher>())).Result;
-            if (result is ProblemHttpResult p) Error = p.StatusCode == 409 ? Ui.T("q.err.closed") : p.ProblemDetails.Detail;
-            else return Redirect($"/survey/{Survey.Slug}");
+            var (outcome, _) = await Questionnaire.RankAsync(Survey, ranking, new RankingRequest(Ranking.Field, order), User);
+            if (outcome is SaveOutcome.Ranked) return Redirect($"/survey/{Survey.Slug}");
+            Error = Refusal(outcome);
+            Response.StatusCode = outcome is SaveOutcome.Closed ? 409 : 400;
+            return Page();
         }
         Response.StatusCode = 400;
         return Page();

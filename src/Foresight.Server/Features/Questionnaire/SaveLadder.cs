@@ -43,8 +43,8 @@ public static class SaveLadder
         // 4. + the save's handler: the open round, the expert's topic, the answers checked against the survey, the
         //    response written; everything but the answer writer.
         group.MapPut("/unstored/{code}", (SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user, HttpRequest request,
-                SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer) =>
-                QuestionnaireEndpoints.SaveAsync(survey, code, body, user, request, catalog, cache, writer, store: false))
+                QuestionnaireService service) =>
+                QuestionnaireEndpoints.SaveAsync(survey, code, body, user, request, service, store: false))
             .Validate<SaveTopicRequest>().RequireRateLimiting(RateLimits.Answers).WithMetadata(new BodyLimit(64 * 1024));
     }
 }

@@ -3,7 +3,6 @@ using Foresight.Core.Surveys;
 using Foresight.Server.Features.Messages;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -15,10 +14,13 @@ namespace Foresight.Server.Features.Questionnaire;
 /// problems marked; with it, each change is saved as it is made (the same handler, answering JSON).
 /// </summary>
 [EnableRateLimiting(RateLimits.Answers)]
-public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, QuestionnaireCache cache, AnswerWriter writer) : ExpertPage(db, catalog, ui)
+public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, QuestionnaireService questionnaire, MessagesService topicMessages)
+    : ExpertPage(db, catalog, ui, questionnaire)
 {
     public QuestionnaireView Overview { get; private set; } = null!;
     public TopicSheet Sheet { get; private set; } = null!;
+    /// <summary>The rules between the topic's answers: the form's and the script's (<see cref="RulesJson"/>), as the save checks them.</summary>
+    public AnswerRules Rules { get; private set; } = null!;
     public List<Question> Questions { get; private set; } = [];
     public Dictionary<string, FormAnswer> Values { get; private set; } = [];
     public Dictionary<string, List<string>> Errors { get; } = [];
@@ -36,19 +38,24 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
     public string ScriptStrings => System.Text.Json.JsonSerializer.Serialize(UiStrings.All(Ui.Lang)
         .Where(kv => kv.Key.StartsWith("q.js.") || kv.Key == "q.progress").ToDictionary());
 
-    public bool Open => Sheet.Round.Status == "open" && (Sheet.Round.Deadline is null || string.CompareOrdinal(Sheet.Round.Deadline, Db.Iso(DateTimeOffset.UtcNow)) > 0);
+    /// <summary>The rules as the page's script reads them: data in an attribute of the form (the page's policy runs no inline script).</summary>
+    public string RulesJson => Rules.ToJson();
 
     /// <summary>The feedback of a question from the previous round (one source topic), or each source's for a merged topic.</summary>
     public IEnumerable<(SourceFeedback Source, QuestionFeedback Question)> FeedbackFor(string question) =>
         Sheet.Feedback?.Sources.SelectMany(s => s.Questions.Where(q => q.Question == question).Select(q => (s, q))) ?? [];
 
-    public bool Skipped => Definition.Familiarity is { } f && Values.TryGetValue(f.Id, out var v) && v.Value is { } code && f.OptionByCode(code) is { SkipsTopic: true };
+    /// <summary>The topic is marked "not familiar" in the form as shown.</summary>
+    public bool Skipped => Rules.Skips(id => Values.GetValueOrDefault(id)?.Value);
 
     async Task<bool> LoadAsync(string code, bool messages = true)
     {
-        Overview = (await QuestionnaireEndpoints.Get(Survey, User, Db, Service<SurveyCatalog>())).Value!;
-        if ((await QuestionnaireEndpoints.Topic(Survey, code, User, Db, Service<SurveyCatalog>(), Service<Microsoft.Extensions.Options.IOptions<ForesightOptions>>())).Result is not Ok<TopicSheet> sheet) return false;
-        Sheet = sheet.Value!;
+        Overview = await Questionnaire.GetAsync(Survey, User);
+        var (sheet, _) = await Questionnaire.TopicAsync(Survey, code, User);
+        if (sheet is null) return false;
+        Sheet = sheet;
+        Rules = await Questionnaire.RulesAsync(Survey.Id, Sheet.Round.Number, code);
+        await LoadWindowAsync();
         Questions = Sheet.Questions.Select(id => Definition.Question(id)!).ToList();
         Values = AnswerForm.FromStored(Sheet.Answers);
         if (Sheet.Answers.Count == 0 && Sheet.Feedback?.Sources is [{ Relation: "same" } same])
@@ -62,7 +69,7 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
         Index = order.FindIndex(t => t.Code == code);
         Previous = Index > 0 ? order[Index - 1] : null;
         Next = Index >= 0 && Index + 1 < order.Count ? order[Index + 1] : null;
-        if (messages && (await MessagesEndpoints.List(Survey, code, User, Db)).Result is Ok<List<MessageView>> list) Messages = list.Value!;
+        if (messages && (await topicMessages.ListAsync(Survey, code, User)).Value is { } list) Messages = list;
         return true;
     }
 
@@ -79,22 +86,16 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
         // An autosave answers JSON only: the topic's messages are not needed.
         if (!await LoadAsync(code, messages: !autosave)) return NotFound();
         var form = await Request.ReadFormAsync();
-        var request = AnswerForm.ToRequest(form, Definition, Questions, Sheet.Answers);
+        var request = AnswerForm.ToRequest(form, Rules, Questions, Sheet.Answers);
         bool anything = (request.Answers?.Count ?? 0) + (request.Rationales?.Count ?? 0) > 0;
         SaveOutcome? outcome = null;
         if (anything)
         {
-            var (o, _, problem) = await QuestionnaireEndpoints.SubmitAsync(Survey, code, request, User, null, Service<SurveyCatalog>(), cache, writer);
-            outcome = o;
-            if (problem is not null) PageError = problem.StatusCode == 409 ? Ui.T("q.err.closed") : problem.ProblemDetails.Detail;
-        }
-        switch (outcome)
-        {
-            case SaveOutcome.Refused refused: PageError = Ui.T("q.err.closed"); break;
-            case SaveOutcome.Invalid invalid:
+            (outcome, _) = await Questionnaire.SaveTopicAsync(Survey, code, request, User);
+            if (outcome is SaveOutcome.Invalid invalid)
                 foreach (var e in invalid.Errors)
                     (Errors.TryGetValue(e.Question ?? "", out var list) ? list : Errors[e.Question ?? ""] = []).Add(Describe(e));
-                break;
+            else PageError = Refusal(outcome);
         }
         bool ok = PageError is null && Errors.Count == 0;
         if (autosave)
@@ -125,11 +126,8 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
         if (!await LoadAsync(code)) return NotFound();
         var message = new PostMessage(body ?? "", null);
         var problems = message.Validate().ToList();
-        if (problems.Count == 0)
-        {
-            var result = (await MessagesEndpoints.Post(Survey, code, message, User, Db)).Result;
-            if (result is ProblemHttpResult p) problems.Add(p.StatusCode == 409 ? Ui.T("q.err.closed") : p.ProblemDetails.Detail ?? "");
-        }
+        if (problems.Count == 0 && (await topicMessages.PostAsync(Survey, code, message, User)).Refusal is { } p)
+            problems.Add(p.Status == 409 ? ClosedText(Window, refused: true) : p.Detail);
         if (problems.Count == 0) return Redirect($"/survey/{Survey.Slug}/topics/{code}#messages");
         MessageError = problems[0];
         Response.StatusCode = 400;

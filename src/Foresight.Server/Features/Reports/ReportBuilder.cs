@@ -74,7 +74,7 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
                 var target = rationales[(group.Key, byTopic.Key)];
                 foreach (var q in survey.Questions)
                 {
-                    var texts = Feedback.Anonymous(byTopic.Where(a => a.Question == q.Id).Select(a => Feedback.ShownText(q, a)));
+                    var texts = Rationales.Anonymous(byTopic.Where(a => a.Question == q.Id).Select(a => Rationales.ShownText(q, a)));
                     if (texts.Count > 0) target[q.Id] = texts;
                 }
             }

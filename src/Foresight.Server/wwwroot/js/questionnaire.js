@@ -1,31 +1,83 @@
-// The expert's topic page. The page works as a plain form; this script adds: questions shown only when they
-// apply ("not familiar" skips the topic, conditional questions), autosave of each change through the same form
-// handler (it answers JSON when asked with X-Autosave), and the live parts: a notice when the round closes or its
-// deadline moves, and the live group result of a real-time survey.
+// The expert's topic page. The page works as a plain form; this script adds: the rules between answers as they are
+// given (questions not asked hidden: "not familiar" skips the topic, conditional questions; a rationale marked as
+// needed; no more options ticked than a question takes), autosave of each change through the same form handler (it
+// answers JSON when asked with X-Autosave), and the live parts: a notice when the round closes or its deadline
+// moves, and the live group result of a real-time survey. The rules are the server's (AnswerRules), given to the
+// page as data (the form's data-rules); nothing of them is written here.
 (() => {
   "use strict";
   const form = document.getElementById("answers");
   if (!form) return;
   const text = JSON.parse(form.dataset.strings || "{}");
+  const rules = JSON.parse(form.dataset.rules || '{"questions": []}');
   const status = document.getElementById("autosave");
   const fieldsets = [...form.querySelectorAll("fieldset.question")];
   const fmt = (v) => (v === null || v === undefined ? "–" : String(Math.round(v * 100) / 100));
 
-  function checked(name) {
-    const el = form.querySelector(`input[name="${CSS.escape(name)}"]:checked`);
-    return el ? el.value : null;
+  // A question's answer in the form, as the server reads the form (AnswerForm) and the rules compare it: the
+  // chosen code or number, "don't know" / "never" chosen beside a free year, ticked options joined by ";" in the
+  // page's (the question's) order; null when there is none.
+  function answerOf(question) {
+    const special = form.querySelector(`select[name="${CSS.escape("s." + question)}"]`);
+    if (special && special.value) return special.value;
+    const inputs = [...form.querySelectorAll(`[name="${CSS.escape("a." + question)}"]`)];
+    if (inputs.length === 0) return null;
+    if (inputs[0].type === "radio" || inputs[0].type === "checkbox") {
+      const picked = inputs.filter((i) => i.checked).map((i) => i.value);
+      return picked.length > 0 ? picked.join(";") : null;
+    }
+    const value = inputs[0].value.trim();
+    return value === "" ? null : value;
   }
 
-  // Show a question only when it applies; its stored answer is cleared by the server on the next save.
-  function applyVisibility() {
-    const skipped = !!form.querySelector("input[data-skips=true]:checked");
-    for (const fs of fieldsets) {
-      let hide = skipped && fs.dataset.skippable === "true";
-      if (!hide && fs.dataset.whenQuestion) {
-        const value = checked("a." + fs.dataset.whenQuestion);
-        hide = !(value && fs.dataset.whenIn.split(" ").includes(value));
+  // The questions not asked, in the rules' order; one not asked counts as unanswered for those after it.
+  function notAsked() {
+    const result = new Set();
+    for (const q of rules.questions) {
+      for (const c of q.asked_when) {
+        const code = result.has(c.question) ? null : answerOf(c.question);
+        const among = code !== null && (c.in || c.not_in).includes(code);
+        if (among === Boolean(c.not_in)) { result.add(q.id); break; }
       }
-      fs.dataset.hidden = hide ? "true" : "false";
+    }
+    return result;
+  }
+
+  function needsRationale(rule, value) {
+    if (!rule || value === null) return false;
+    return rule.for ? rule.for.includes(value) : !rule.except.includes(value);
+  }
+
+  // Hides the questions not asked (the server clears their answers on the next save), marks a rationale the answer
+  // needs, and stops ticking once a question has as many options as it takes.
+  function applyRules() {
+    const hidden = notAsked();
+    for (const q of rules.questions) {
+      const fs = document.getElementById("q-" + q.id);
+      if (!fs) continue;
+      fs.dataset.hidden = hidden.has(q.id) ? "true" : "false";
+      const why = document.getElementById("r-" + q.id);
+      if (why) {
+        const needed = !hidden.has(q.id) && needsRationale(q.rationale, answerOf(q.id));
+        why.setAttribute("aria-required", needed ? "true" : "false");
+        let note = document.getElementById("r-" + q.id + "-needed");
+        if (needed && !note) {
+          note = document.createElement("p");
+          note.className = "note";
+          note.id = "r-" + q.id + "-needed";
+          note.textContent = text["q.js.rationale"] || "";
+          why.after(note);
+          why.setAttribute("aria-describedby", note.id);
+        } else if (!needed && note) {
+          note.remove();
+          why.removeAttribute("aria-describedby");
+        }
+      }
+      if (q.max_selections) {
+        const boxes = [...fs.querySelectorAll("input[type=checkbox]")];
+        const full = boxes.filter((b) => b.checked).length >= q.max_selections;
+        for (const b of boxes) b.disabled = full && !b.checked;
+      }
     }
   }
 
@@ -92,10 +144,10 @@
   }
 
   if (form.dataset.autosave === "on") {
-    form.addEventListener("change", (e) => { applyVisibility(); soon(e.target.tagName === "TEXTAREA" ? 0 : 300); });
-    form.addEventListener("input", (e) => { if (e.target.tagName === "TEXTAREA" || e.target.type === "number") soon(1500); });
+    form.addEventListener("change", (e) => { applyRules(); soon(e.target.tagName === "TEXTAREA" ? 0 : 300); });
+    form.addEventListener("input", (e) => { if (e.target.type === "number") applyRules(); if (e.target.tagName === "TEXTAREA" || e.target.type === "number") soon(1500); });
   }
-  applyVisibility();
+  applyRules();
 
   // Live: the round closing or its deadline moving, and a real-time survey's group result for this topic.
   if (!window.signalR) return;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Foresight.Server.Features.Questionnaire;
+namespace Foresight.Server.Features.Rounds;
 
 /// <summary>
 /// One expert's answers to one topic as a topic_answers row holds them (migration 0007): a JSON object keyed by
