@@ -160,7 +160,7 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
     // ---------------------------------------------------------------- events from the endpoints
 
     /// <summary>An expert's answers to a topic after a save (already committed).</summary>
-    public void AnswerSaved(long surveyId, long memberId, string pseudonym, string topic, IReadOnlyDictionary<string, QuestionAnswer> answers)
+    void AnswerSaved(long surveyId, long memberId, string pseudonym, string topic, IReadOnlyDictionary<string, QuestionAnswer> answers)
     {
         var round = ApplyToKept(surveyId, r => { if (r.HasTopic(topic)) r.Apply(memberId, pseudonym, topic, answers); });
         if (round is null) return;
@@ -169,7 +169,7 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
     }
 
     /// <summary>An expert's ranks after a ranking save (already committed): topic → rank, null where taken away.</summary>
-    public void RankingSaved(long surveyId, long memberId, string pseudonym, string ranking, IReadOnlyDictionary<string, double?> ranks) =>
+    void RankingSaved(long surveyId, long memberId, string pseudonym, string ranking, IReadOnlyDictionary<string, double?> ranks) =>
         ApplyToKept(surveyId, r => r.ApplyRanking(memberId, pseudonym, ranking, ranks));
 
     /// <summary>
