@@ -109,7 +109,8 @@ public static class BackupCommand
                 {
                     return CliApp.Fail(stderr, $"{a.Positional[1]} is not a usable SQLite database ({e.Message}); move it away by hand first; nothing was changed");
                 }
-                // The database as it was, kept beside it (through SQLite, so what is still in its WAL is kept too).
+                // The database as it was, kept beside it (through SQLite, so what is still in its WAL is kept too), named by the
+                // wall time of the restore, as an operator looks for it.
                 aside = $"{db}.before-restore-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
                 CreateOwnerOnly(aside);
                 using (var keep = Open(aside, SqliteOpenMode.ReadWriteCreate))

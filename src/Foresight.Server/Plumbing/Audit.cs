@@ -7,7 +7,11 @@ namespace Foresight.Server.Plumbing;
 /// <summary>The audit log of coordinator and admin actions, written in the same transaction as the action.</summary>
 public static class Audit
 {
-    public static Task LogAsync(IDbConnection c, IDbTransaction? tx, long? userId, long? surveyId, string action, object? detail = null) =>
+    /// <summary>Logs the action at the server's time (<paramref name="clock"/>: the registered TimeProvider, so a test's clock dates it too).</summary>
+    public static Task LogAsync(IDbConnection c, IDbTransaction? tx, TimeProvider clock, long? userId, long? surveyId, string action, object? detail = null) =>
         c.ExecuteAsync("INSERT INTO audit_log (at, user_id, survey_id, action, detail) VALUES (@at, @userId, @surveyId, @action, @detail)",
-            new { at = Db.Iso(DateTimeOffset.UtcNow), userId, surveyId, action, detail = detail is null ? null : JsonSerializer.Serialize(detail) }, tx);
+            new { at = Db.Iso(clock.GetUtcNow()), userId, surveyId, action, detail = detail is null ? null : JsonSerializer.Serialize(detail) }, tx);
+
+    public static Task LogAsync(IDbConnection c, IDbTransaction? tx, long? userId, long? surveyId, string action, object? detail = null) =>
+        LogAsync(c, tx, TimeProvider.System, userId, surveyId, action, detail);
 }

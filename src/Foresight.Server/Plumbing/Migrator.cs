@@ -27,6 +27,7 @@ public static class Migrator
             if (applied.Contains(version)) continue;
             await using var tx = await connection.BeginTransactionAsync(ct);
             await connection.ExecuteAsync(sql, transaction: tx);
+            // When the schema changed on this machine: an operator's fact in wall time, not the surveys' clock.
             await connection.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)",
                 new { version, name, at = Db.Iso(DateTimeOffset.UtcNow) }, tx);
             await tx.CommitAsync(ct);

@@ -92,7 +92,7 @@ public sealed class AccountService(Db db, TimeProvider clock, ChangeEvents chang
         var id = await c.ExecuteScalarAsync<long>("""
             INSERT INTO users (email, name, role, password_hash, created_at) VALUES (@email, @Name, @Role, @hash, @now) RETURNING id
             """, new { email, Name = body.Name.Trim(), body.Role, hash = HashPassword(body.Password ?? generated!), now = Db.Iso(clock.GetUtcNow()) }, tx);
-        await Audit.LogAsync(c, tx, adminId, null, "account.created", new { email, body.Role });
+        await Audit.LogAsync(c, tx, clock, adminId, null, "account.created", new { email, body.Role });
         var row = await c.QuerySingleAsync<UserRow>("SELECT * FROM users WHERE id = @id", new { id }, tx);
         await tx.CommitAsync();
         return new NewAccountResponse(row.View, generated);
@@ -107,7 +107,7 @@ public sealed class AccountService(Db db, TimeProvider clock, ChangeEvents chang
         var n = await c.ExecuteAsync("UPDATE users SET disabled_at = @now WHERE id = @id AND disabled_at IS NULL", new { id, now }, tx);
         if (n == 0) return Refusal.NotFound($"There is no enabled account {id}.");
         await c.ExecuteAsync("UPDATE api_tokens SET revoked_at = @now WHERE user_id = @id AND revoked_at IS NULL", new { id, now }, tx);
-        await Audit.LogAsync(c, tx, adminId, null, "account.disabled", new { id });
+        await Audit.LogAsync(c, tx, clock, adminId, null, "account.disabled", new { id });
         await tx.CommitAsync();
         changes.Publish(new UserAccessEnded(id, null));
         return new Done();

@@ -46,7 +46,7 @@ public sealed class SampleSurvey(Db db, IOptions<ForesightOptions> settings, IHo
         var surveyId = await c.ExecuteScalarAsync<long?>("SELECT id FROM surveys WHERE slug = @Id", new { survey.Id }, tx);
         if (surveyId is null)
         {
-            surveyId = await SurveyStore.InsertAsync(c, tx, survey, yaml, Path.GetFileName(path), coordinator);
+            surveyId = await SurveyStore.InsertAsync(c, tx, survey, yaml, Path.GetFileName(path), coordinator, clock.GetUtcNow());
             var fields = await SurveyStore.FieldsAsync(c, surveyId.Value, tx);
             for (int i = 1; i <= options.SampleExperts; i++)
             {

@@ -49,7 +49,7 @@ public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.Impor
                 ? Refusal.Conflict($"An expert with e-mail {email} is in the pool already, on surveys you do not coordinate. Add them to your panel by their e-mail; their details stay as they are.")
                 : Refusal.Conflict($"The pool has an expert with e-mail {email} already (expert {other}); update it with PUT /api/experts/{other}.");
         var id = await InsertAsync(c, tx, body, user.UserId());
-        await Audit.LogAsync(c, tx, user.UserId(), null, "expert.added", new { id });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), null, "expert.added", new { id });
         var view = (await c.QuerySingleAsync<ExpertRow>("SELECT * FROM experts WHERE id = @id", new { id }, tx)).View;
         await tx.CommitAsync();
         return view;
@@ -77,11 +77,11 @@ public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.Impor
     }
 
     /// <summary>A change of an expert's details is logged once for the pool and once for every survey whose panel they sit on.</summary>
-    static async Task AuditChangeAsync(SqliteConnection c, SqliteTransaction tx, ClaimsPrincipal user, long id)
+    async Task AuditChangeAsync(SqliteConnection c, SqliteTransaction tx, ClaimsPrincipal user, long id)
     {
-        await Audit.LogAsync(c, tx, user.UserId(), null, "expert.updated", new { id });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), null, "expert.updated", new { id });
         foreach (var surveyId in await c.QueryAsync<long>("SELECT DISTINCT survey_id FROM panel_members WHERE expert_id = @id", new { id }, tx))
-            await Audit.LogAsync(c, tx, user.UserId(), surveyId, "panel.expert_updated", new { expert = id });
+            await Audit.LogAsync(c, tx, clock, user.UserId(), surveyId, "panel.expert_updated", new { expert = id });
     }
 
     /// <summary>Adds and updates experts from a CSV file; a file with any bad row stores nothing.</summary>
@@ -132,7 +132,7 @@ public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.Impor
                 }
                 // The import's own entry goes with its last batch: it is logged once the whole file is stored.
                 if (next == inputs.Count)
-                    await Audit.LogAsync(c, tx, user.UserId(), null, "experts.imported", new { fileName, added, updated, kept = kept.Count });
+                    await Audit.LogAsync(c, tx, clock, user.UserId(), null, "experts.imported", new { fileName, added, updated, kept = kept.Count });
                 await tx.CommitAsync();
             }
             if (batching.AfterBatch is { } hook) await hook(next);

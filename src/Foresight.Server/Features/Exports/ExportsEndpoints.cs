@@ -41,7 +41,7 @@ public static class ExportsEndpoints
 /// then kind, scale_min, scale_max, agree, familiarity_weight, rank_group, answer_code, rationale. Experts appear by
 /// pseudonym only; every export is in the audit log.
 /// </summary>
-public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCatalog catalog)
+public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCatalog catalog, TimeProvider clock)
 {
     public static readonly string[] Header =
         ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
@@ -84,7 +84,7 @@ public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCata
     async Task LogExportAsync(ClaimsPrincipal user, SurveyRef survey, string file)
     {
         await using var w = await db.BeginWriteAsync();
-        await Audit.LogAsync(w.Connection, w.Transaction, user.UserId(), survey.Id, "data.exported", new { file });
+        await Audit.LogAsync(w.Connection, w.Transaction, clock, user.UserId(), survey.Id, "data.exported", new { file });
         await w.CommitAsync();
     }
 

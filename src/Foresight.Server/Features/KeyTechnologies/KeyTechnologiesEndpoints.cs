@@ -122,7 +122,7 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
                 """, new { id, topic = topicIds[r.Code], rank = i + 1, ii = r.ImportanceIndex, famw = r.ImportanceIndexFamW, note = body.Notes?.GetValueOrDefault(r.Code) }, tx);
         }
         await c.ExecuteAsync("UPDATE surveys SET status = 'finished' WHERE id = @Id", new { survey.Id }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "key_technologies.selected", new { id, body.Topics });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "key_technologies.selected", new { id, body.Topics });
         await tx.CommitAsync();
         return (await SelectionsAsync(c, survey.Id)).First();
     }

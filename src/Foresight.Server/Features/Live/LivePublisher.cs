@@ -75,7 +75,8 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
         public long SentProgress = -1;
         public Dictionary<string, long> Sent = new(StringComparer.Ordinal);
         public volatile bool Pending;
-        public DateTime LastSend = DateTime.MinValue;
+        // Pacing of sends is real elapsed time (a monotonic timestamp), not the survey clock: a test's frozen clock must not stop updates.
+        public long LastSend = long.MinValue;
     }
 
     readonly ConcurrentDictionary<long, Slot> _slots = new();
@@ -387,10 +388,9 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var now = DateTime.UtcNow;
             foreach (var s in _streams.Values)
             {
-                if (!s.Pending || now - s.LastSend < Interval) continue;
+                if (!s.Pending || (s.LastSend != long.MinValue && System.Diagnostics.Stopwatch.GetElapsedTime(s.LastSend) < Interval)) continue;
                 try { await FlushAsync(s); }
                 catch (Exception e) { log.LogWarning(e, "Live update of {Stream} failed", s.Name); }
             }
@@ -434,7 +434,7 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
                 s.SentProgress = roundVersion;
             }
             if (topics.Count == 0 && progress is null) return;
-            s.LastSend = DateTime.UtcNow;
+            s.LastSend = System.Diagnostics.Stopwatch.GetTimestamp();
             await hub.Clients.Group(s.Name).Update(new LiveUpdate(s.Name, ++s.Seq, live.Number, progress, topics));
         }
         finally { s.Gate.Release(); }

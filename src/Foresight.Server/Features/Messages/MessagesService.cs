@@ -83,7 +83,7 @@ public sealed class MessagesService(Db db, IAnswerWindows windows, TimeProvider 
             : "UPDATE messages SET hidden_at = NULL, hidden_by = NULL, hidden_reason = NULL WHERE id = @id AND survey_id = @surveyId",
             new { now = Db.Iso(clock.GetUtcNow()), userId = user.UserId(), reason, id, surveyId = survey.Id }, tx);
         if (n == 0) return Refusal.NotFound($"Survey '{survey.Slug}' has no message {id}.");
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, hide ? "message.hidden" : "message.shown", new { id, reason });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, hide ? "message.hidden" : "message.shown", new { id, reason });
         await tx.CommitAsync();
         return new Done();
     }

@@ -76,7 +76,7 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
             var pseudonym = await c.QuerySingleAsync<string>("SELECT pseudonym FROM panel_members WHERE id = @memberId", new { memberId }, tx);
             invitations.Add(new Invitation(memberId, p.ExpertId, p.Name, pseudonym, p.Fields, Links.Invitation(baseUrl, secret), secret));
         }
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.added", new { experts = planned.Select(p => p.ExpertId) });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "panel.added", new { experts = planned.Select(p => p.ExpertId) });
         await tx.CommitAsync();
         var members = invitations.Select(i => i.MemberId).ToList();
         changes.Publish(new PanelChanged(survey.Id, members));
@@ -114,7 +114,7 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
         await c.ExecuteAsync("DELETE FROM panel_fields WHERE member_id = @member", new { member }, tx);
         foreach (var code in body.Fields.Distinct(StringComparer.OrdinalIgnoreCase))
             await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@member, @f)", new { member, f = fields[code] }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.fields_changed", new { member, body.Fields });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "panel.fields_changed", new { member, body.Fields });
         await tx.CommitAsync();
         changes.Publish(new PanelChanged(survey.Id, [member]));
         return (await MembersAsync(c, survey.Id)).Single(m => m.Id == member);
@@ -131,7 +131,7 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
             UPDATE panel_members SET secret_hash = @hash, link_protected = @link, secret_issued_at = @now, revoked_at = NULL WHERE id = @member AND survey_id = @Id
             """, new { hash = Secrets.Hash(secret), link = vault.Protect(secret), now, member, survey.Id }, tx);
         if (n == 0) return Refusal.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_renewed", new { member });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "panel.link_renewed", new { member });
         var m = (await MembersAsync(c, survey.Id, tx)).Single(x => x.Id == member);
         await tx.CommitAsync();
         changes.Publish(new MemberAccessEnded(member));
@@ -148,7 +148,7 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
             new { now = Db.Iso(clock.GetUtcNow()), member, survey.Id }, tx);
         if (n == 0) return Refusal.NotFound($"Survey '{survey.Slug}' has no panel member {member} with a valid link.");
         await Outbox.CancelForRevokedAsync(c, tx, member);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "panel.link_revoked", new { member });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "panel.link_revoked", new { member });
         await tx.CommitAsync();
         changes.Publish(new MemberAccessEnded(member));
         changes.Publish(new PanelChanged(survey.Id, [member]));

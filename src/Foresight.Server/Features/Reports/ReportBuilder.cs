@@ -19,7 +19,7 @@ namespace Foresight.Server.Features.Reports;
 /// topic's history over rounds, the wording the round asked, the anonymized rationales, the panel, the rules, the
 /// key-technology ranking and selections. Its data version is a hash of the whole model.
 /// </summary>
-public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Options.IOptions<ForesightOptions> options)
+public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Options.IOptions<ForesightOptions> options, TimeProvider clock)
 {
 
     /// <summary>
@@ -123,7 +123,7 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
             Selections = selections,
             DataHash = reported.DataHash ?? "",
             DataVersion = "",
-            GeneratedAt = DateTimeOffset.UtcNow,
+            GeneratedAt = clock.GetUtcNow(),
             MinGroupSize = survey.Feedback.MinGroupSize,
             Machine = kind == "study" && options.Value.Insights.Enabled ? await MachineAsync(c, surveyId) : null,
         };

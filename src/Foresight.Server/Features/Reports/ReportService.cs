@@ -270,7 +270,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
                 VALUES (@Id, @kind, @round, @language, @hash, @now, @userId)
                 ON CONFLICT (survey_id, kind, round_number, language) DO UPDATE SET token_hash = excluded.token_hash, published_at = excluded.published_at
                 """, new { survey.Id, kind, round, language, hash = Secrets.Hash(token), now = Db.Iso(clock.GetUtcNow()), userId }, tx);
-            await Audit.LogAsync(c, tx, userId, survey.Id, "report.published", new { kind, round, language });
+            await Audit.LogAsync(c, tx, clock, userId, survey.Id, "report.published", new { kind, round, language });
             await tx.CommitAsync();
         }
         await PublishedNowAsync(survey.Id, survey.Slug, kind, round, language, userId);

@@ -75,7 +75,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
             SELECT @roundId, id FROM panel_members WHERE survey_id = @Id AND revoked_at IS NULL
             """, new { roundId, survey.Id }, tx);
         await c.ExecuteAsync("UPDATE surveys SET status = 'running' WHERE id = @Id AND status = 'draft'", new { survey.Id }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "round.opened", new { number, topics = topicIds.Count, rules_version = rulesVersion, deadline = body.Deadline });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "round.opened", new { number, topics = topicIds.Count, rules_version = rulesVersion, deadline = body.Deadline });
         await tx.CommitAsync();
         await changes.PublishAsync(new RoundOpened(survey.Id, roundId, number));
         return await ViewAsync(c, (await RoundStore.RoundAsync(c, survey.Id, number))!);
@@ -154,7 +154,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
                 now, userId, hash, p.Invited, p.Responded, p.Finished, result.SettledPct, stop = result.StopRecommended ? 1 : 0,
                 result.StopReason, rankings = JsonSerializer.Serialize(result.Rankings, Json.Stored), round.Id,
             }, tx);
-        await Audit.LogAsync(c, tx, userId, round.SurveyId, "round.closed", new
+        await Audit.LogAsync(c, tx, clock, userId, round.SurveyId, "round.closed", new
         {
             round.Number, data_hash = hash, settled = result.Topics.Count(t => t.Settled), topics = result.Topics.Count, p.Responded, p.Invited,
         });
@@ -170,7 +170,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         if (round is null) return NoRound(survey, number);
         if (!round.IsOpen) return Refusal.Conflict($"Round {number} is closed; its deadline cannot change.");
         await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
         await tx.CommitAsync();
         await changes.PublishAsync(new DeadlineChanged(survey.Id, round.Id, number));
         return await ViewAsync(c, (await RoundStore.RoundAsync(c, survey.Id, number))!);
@@ -202,7 +202,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
             new { body.Decision, body.Note, userId = user.UserId(), round.Id, topic.TopicId }, tx);
         await c.ExecuteAsync("UPDATE topics SET status = @status WHERE id = @TopicId",
             new { status = body.Decision == "retire" ? "retired" : "active", topic.TopicId }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.decision", new { number, code, body.Decision, body.Note, proposed = topic.Proposed });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.decision", new { number, code, body.Decision, body.Note, proposed = topic.Proposed });
         await tx.CommitAsync();
         await changes.PublishAsync(new TopicsChanged(survey.Id));
         var view = await ConsensusViewAsync(c, round);

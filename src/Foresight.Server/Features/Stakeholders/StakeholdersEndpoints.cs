@@ -41,7 +41,7 @@ public sealed class StakeholdersService(Db db, TimeProvider clock, ChangeEvents 
         await c.ExecuteAsync("""
             INSERT INTO survey_stakeholders (survey_id, user_id, granted_at, granted_by) VALUES (@Id, @target, @now, @by) ON CONFLICT DO NOTHING
             """, new { survey.Id, target = target.Id, now, by = user.UserId() }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "stakeholder.granted", new { email });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "stakeholder.granted", new { email });
         await tx.CommitAsync();
         return new StakeholderView(target.Id, email, target.Name, now);
     }
@@ -53,7 +53,7 @@ public sealed class StakeholdersService(Db db, TimeProvider clock, ChangeEvents 
         var (c, tx) = w;
         var n = await c.ExecuteAsync("DELETE FROM survey_stakeholders WHERE survey_id = @Id AND user_id = @userId", new { survey.Id, userId }, tx);
         if (n == 0) return Refusal.NotFound($"Account {userId} has no access to survey '{survey.Slug}'.");
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "stakeholder.revoked", new { userId });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "stakeholder.revoked", new { userId });
         await tx.CommitAsync();
         changes.Publish(new UserAccessEnded(userId, survey.Id));
         return new Done();

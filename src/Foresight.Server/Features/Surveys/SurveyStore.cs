@@ -58,33 +58,33 @@ public static class SurveyStore
         t.tags, t.origin, t.status, t.position
         """;
 
-    public static async Task<long> InsertAsync(SqliteConnection c, SqliteTransaction tx, SurveyDefinition s, string yaml, string fileName, long? userId)
+    public static async Task<long> InsertAsync(SqliteConnection c, SqliteTransaction tx, SurveyDefinition s, string yaml, string fileName, long? userId, DateTimeOffset at)
     {
-        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var now = Db.Iso(at);
         var id = await c.ExecuteScalarAsync<long>("""
             INSERT INTO surveys (slug, title_zh, title_en, definition, file_name, status, created_by, created_at)
             VALUES (@Id, @Zh, @En, @yaml, @fileName, 'draft', @userId, @now) RETURNING id
             """, new { s.Id, s.Title.Zh, s.Title.En, yaml, fileName, userId, now }, tx);
         if (userId is not null)
             await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@id, @userId)", new { id, userId }, tx);
-        await AddRulesAsync(c, tx, id, 1, s.Consensus, ConsensusSource(yaml), userId);
-        await WriteStructureAsync(c, tx, id, s);
+        await AddRulesAsync(c, tx, id, 1, s.Consensus, ConsensusSource(yaml), userId, at);
+        await WriteStructureAsync(c, tx, id, s, at);
         return id;
     }
 
-    public static Task AddRulesAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, int version, ConsensusRules rules, string source, long? userId) =>
+    public static Task AddRulesAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, int version, ConsensusRules rules, string source, long? userId, DateTimeOffset at) =>
         c.ExecuteAsync("""
             INSERT INTO consensus_rules (survey_id, version, rules, source, created_at, created_by)
             VALUES (@surveyId, @version, @rules, @source, @now, @userId)
-            """, new { surveyId, version, rules = JsonSerializer.Serialize(rules, Plumbing.Json.Stored), source, now = Db.Iso(DateTimeOffset.UtcNow), userId }, tx);
+            """, new { surveyId, version, rules = JsonSerializer.Serialize(rules, Plumbing.Json.Stored), source, now = Db.Iso(at), userId }, tx);
 
     /// <summary>
     /// Writes the file's fields and topics. Existing ones (matched by code) are updated in place so that panel
     /// assignments survive a replaced draft; those the file no longer has are deleted.
     /// </summary>
-    public static async Task WriteStructureAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, SurveyDefinition s)
+    public static async Task WriteStructureAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, SurveyDefinition s, DateTimeOffset at)
     {
-        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var now = Db.Iso(at);
         var fieldIds = new Dictionary<string, long>();
         for (int i = 0; i < s.Fields.Count; i++)
         {

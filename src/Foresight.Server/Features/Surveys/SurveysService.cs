@@ -44,8 +44,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM surveys WHERE slug = @Id", new { survey.Id }, tx);
         if (existing is not null)
             return Refusal.Conflict($"A survey with id '{survey.Id}' exists already (survey {existing}). Change the id in the file, or replace the draft with PUT /api/surveys/{existing}/definition.");
-        var id = await SurveyStore.InsertAsync(c, tx, survey, text, fileName, user.UserId());
-        await Audit.LogAsync(c, tx, user.UserId(), id, "survey.imported", new { survey.Id, fileName, topics = survey.Topics.Count() });
+        var id = await SurveyStore.InsertAsync(c, tx, survey, text, fileName, user.UserId(), clock.GetUtcNow());
+        await Audit.LogAsync(c, tx, clock, user.UserId(), id, "survey.imported", new { survey.Id, fileName, topics = survey.Topics.Count() });
         await tx.CommitAsync();
         return await DetailAsync(id);
     }
@@ -76,7 +76,7 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
             DELETE FROM audit_log WHERE survey_id = @Id;
             DELETE FROM surveys WHERE id = @Id;
             """, new { survey.Id }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), null, "survey.deleted", new { survey.Slug });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), null, "survey.deleted", new { survey.Slug });
         await tx.CommitAsync();
         changes.Publish(new SurveyChanged(survey.Id, survey.Slug, Deleted: true));
         return new Done();
@@ -104,11 +104,11 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
             return Refusal.Conflict("A round has opened: the question set is fixed. Topics can still be edited between rounds, and the rules get new versions with PUT /rules.");
         await c.ExecuteAsync("UPDATE surveys SET definition = @text, file_name = @fileName, title_zh = @Zh, title_en = @En WHERE id = @Id",
             new { text, fileName, s.Title.Zh, s.Title.En, survey.Id }, tx);
-        await SurveyStore.WriteStructureAsync(c, tx, survey.Id, s);
+        await SurveyStore.WriteStructureAsync(c, tx, survey.Id, s, clock.GetUtcNow());
         foreach (var hook in topicDeletions) await hook.TopicsDeletedAsync(c, tx, survey.Id);
         var version = await SurveyCatalog.CurrentRulesVersionAsync(c, survey.Id, tx) + 1;
-        await SurveyStore.AddRulesAsync(c, tx, survey.Id, version, s.Consensus, SurveyStore.ConsensusSource(text), user.UserId());
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "survey.replaced", new { fileName, rules_version = version });
+        await SurveyStore.AddRulesAsync(c, tx, survey.Id, version, s.Consensus, SurveyStore.ConsensusSource(text), user.UserId(), clock.GetUtcNow());
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "survey.replaced", new { fileName, rules_version = version });
         await tx.CommitAsync();
         changes.Publish(new SurveyChanged(survey.Id, survey.Slug));
         return await DetailAsync(survey.Id);
@@ -139,8 +139,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND status = 'open'", new { survey.Id }, tx) > 0)
             return Refusal.Conflict("A round is open and is judged by the rules it was opened with. Declare new rules after it closes; they apply from the next round.");
         var version = await SurveyCatalog.CurrentRulesVersionAsync(c, survey.Id, tx) + 1;
-        await SurveyStore.AddRulesAsync(c, tx, survey.Id, version, parsed.Rules!, text, user.UserId());
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "rules.declared", new { version });
+        await SurveyStore.AddRulesAsync(c, tx, survey.Id, version, parsed.Rules!, text, user.UserId(), clock.GetUtcNow());
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "rules.declared", new { version });
         await tx.CommitAsync();
         changes.Publish(new SurveyChanged(survey.Id, survey.Slug));
         return new RulesVersion(version, Db.Iso(clock.GetUtcNow()), text, parsed.Rules!, []);
@@ -156,7 +156,7 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         if (target.Id == 0) return Refusal.NotFound($"There is no account with e-mail '{body.Email}'. An admin creates accounts with POST /api/users.");
         if (target.Role is not (Roles.Coordinator or Roles.Admin)) return Refusal.BadRequest($"'{body.Email}' is a {target.Role} account; only coordinator accounts can coordinate a survey.");
         await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@Id, @user) ON CONFLICT DO NOTHING", new { survey.Id, user = target.Id }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "coordinator.added", new { body.Email });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "coordinator.added", new { body.Email });
         await tx.CommitAsync();
         return new Done();
     }
@@ -177,7 +177,7 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         var (c, tx) = w;
         var n = await c.ExecuteAsync("DELETE FROM survey_coordinators WHERE survey_id = @Id AND user_id = @userId", new { survey.Id, userId }, tx);
         if (n == 0) return Refusal.NotFound($"Account {userId} does not coordinate survey '{survey.Slug}'.");
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "coordinator.removed", new { userId });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "coordinator.removed", new { userId });
         await tx.CommitAsync();
         changes.Publish(new UserAccessEnded(userId, survey.Id));
         return new Done();

@@ -48,7 +48,7 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
         if (field is null) return Refusal.BadRequest($"Survey '{survey.Slug}' has no field '{body.Field}'.");
         if (await SurveyStore.TopicAsync(c, survey.Id, body.Code, tx) is not null) return Refusal.Conflict($"Topic code '{body.Code}' is taken in this survey.");
         await InsertAsync(c, tx, survey.Id, field.Value, body.Code, body.Title.ToText(), body.Background?.ToText(), body.Tags, body.Origin ?? "coordinator", clock.GetUtcNow());
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.added", new { body.Code, body.Field, after_round = afterRound });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.added", new { body.Code, body.Field, after_round = afterRound });
         await tx.CommitAsync();
         await changes.PublishAsync(new TopicsChanged(survey.Id));
         return await ViewAsync(c, survey.Id, body.Code);
@@ -78,7 +78,7 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
         await c.ExecuteAsync("""
             UPDATE topics SET title_zh = @tz, title_en = @te, background_zh = @bz, background_en = @be, tags = @tags, field_id = @fieldId WHERE id = @Id
             """, new { tz = title.Zh, te = title.En, bz = background?.Zh, be = background?.En, tags = body.Tags is null ? topic.Tags : string.Join(',', body.Tags), fieldId, topic.Id }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.changed", new { code, after_round = afterRound, reworded = body.Title is not null, body.Reason });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.changed", new { code, after_round = afterRound, reworded = body.Title is not null, body.Reason });
         await tx.CommitAsync();
         await changes.PublishAsync(new TopicsChanged(survey.Id));
         return await ViewAsync(c, survey.Id, code);
@@ -117,7 +117,7 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
             body.Tags ?? parents.SelectMany(p => p.TagList).Distinct().ToList(), "coordinator", clock.GetUtcNow());
         foreach (var p in parents)
             await LinkAsync(c, tx, id, p.Id, "merge", afterRound, user.UserId(), "merged");
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.merged", new { from = body.Topics, into = body.Code, after_round = afterRound, body.Reason });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.merged", new { from = body.Topics, into = body.Code, after_round = afterRound, body.Reason });
         await tx.CommitAsync();
         await changes.PublishAsync(new TopicsChanged(survey.Id));
         return await ViewAsync(c, survey.Id, body.Code);
@@ -140,7 +140,7 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
             var id = await InsertAsync(c, tx, survey.Id, fieldId.Value, part.Code, part.Title.ToText(), part.Background?.ToText(), part.Tags ?? parent.TagList, "coordinator", clock.GetUtcNow());
             await LinkAsync(c, tx, id, parent.Id, "split", afterRound, user.UserId(), "split");
         }
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.split", new { code, into = body.Into.Select(p => p.Code), after_round = afterRound, body.Reason });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.split", new { code, into = body.Into.Select(p => p.Code), after_round = afterRound, body.Reason });
         await tx.CommitAsync();
         var views = new List<TopicView>();
         foreach (var part in body.Into) views.Add(await ViewAsync(c, survey.Id, part.Code));
@@ -161,7 +161,7 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
             await c.ExecuteAsync("DELETE FROM topic_revisions WHERE topic_id = @Id; DELETE FROM topics WHERE id = @Id", new { topic.Id }, tx);
             foreach (var hook in deletions) await hook.TopicsDeletedAsync(c, tx, survey.Id);
         }
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "topic.removed", new { code, after_round = afterRound, kept = used });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.removed", new { code, after_round = afterRound, kept = used });
         await tx.CommitAsync();
         await changes.PublishAsync(new TopicsChanged(survey.Id));
         return new Done();
