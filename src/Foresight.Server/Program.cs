@@ -66,6 +66,8 @@ builder.Services.AddConsolePages();
 var app = builder.Build();
 if (!Startup.SettingsAreValid(app)) { Environment.ExitCode = 1; return; }
 await Startup.PrepareAsync(app, app.Services.GetRequiredService<AccountService>().EnsureAdminAsync, app.Services.GetRequiredService<SampleSurvey>().LoadAsync);
+// Closes that a stopped server left between their two steps are finished first, so that their reports are queued.
+await app.Services.GetRequiredService<RoundService>().FinishInterruptedClosesAsync();
 // Jobs are derived from the tables: reports still to render, deadlines and reminders of open rounds, unsent e-mail,
 // analyses still queued.
 await app.Services.GetRequiredService<ReportService>().ResumeAsync();

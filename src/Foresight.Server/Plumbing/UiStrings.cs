@@ -75,6 +75,7 @@ public static class UiStrings
         ["status.finished"] = ("已结束", "Finished"),
         ["status.open"] = ("进行中", "open"),
         ["status.closed"] = ("已结束", "closed"),
+        ["status.closing"] = ("正在结束", "closing"),
         ["live.title"] = ("实时看板", "Live dashboard"),
         ["live.connection"] = ("实时连接", "Live connection"),
         ["live.connecting"] = ("正在连接……", "Connecting…"),

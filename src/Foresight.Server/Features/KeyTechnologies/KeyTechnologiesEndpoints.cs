@@ -48,7 +48,7 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
     /// <summary>The ranking read on the caller's connection (a report reads all its data on one).</summary>
     public static async Task<List<RankedTopic>> RankingAsync(SqliteConnection c, SurveyDefinition survey, long surveyId, SqliteTransaction? tx = null)
     {
-        var closed = (await c.QueryAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND status = 'closed' ORDER BY number DESC", new { surveyId }, tx)).ToList();
+        var closed = (await c.QueryAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND status = 'closed' AND data_hash IS NOT NULL ORDER BY number DESC", new { surveyId }, tx)).ToList();
         var topics = (await SurveyStore.TopicsAsync(c, surveyId, tx)).ToDictionary(t => t.Code);
         var latest = new Dictionary<string, (int Round, TopicResult Result)>();
         foreach (var round in closed)

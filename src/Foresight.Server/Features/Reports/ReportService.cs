@@ -167,7 +167,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         var language = Languages.Normalize(body.Language)!;
         await using (var c = await db.OpenAsync())
         {
-            var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @Id AND status = 'closed'", new { survey.Id })).ToHashSet();
+            var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @Id AND status = 'closed' AND data_hash IS NOT NULL", new { survey.Id })).ToHashSet();
             if (body.KindOrDefault == "round" && !closed.Contains(body.Round!.Value))
                 return Refusal.Conflict($"Round {body.Round} of '{survey.Slug}' is not closed; a round report shows a closed round.");
             if (closed.Count == 0) return Refusal.Conflict("No round has closed yet.");
@@ -262,8 +262,8 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         {
             var (c, tx) = w;
             var closed = await c.ExecuteScalarAsync<long>(kind == "round"
-                ? "SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND number = @round AND status = 'closed'"
-                : "SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND status = 'closed'", new { survey.Id, round }, tx);
+                ? "SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND number = @round AND status = 'closed' AND data_hash IS NOT NULL"
+                : "SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND status = 'closed' AND data_hash IS NOT NULL", new { survey.Id, round }, tx);
             if (closed == 0) return null;
             await c.ExecuteAsync("""
                 INSERT INTO report_publications (survey_id, kind, round_number, language, token_hash, published_at, published_by)
@@ -302,7 +302,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             SELECT DISTINCT survey_id, kind, round_number, language FROM reports WHERE status IN ('queued', 'rendering', 'failed')
             UNION
             SELECT r.survey_id, 'round', r.number, '' FROM rounds r
-            WHERE r.status = 'closed' AND NOT EXISTS (SELECT 1 FROM reports p WHERE p.survey_id = r.survey_id AND p.kind = 'round' AND p.round_number = r.number)
+            WHERE r.status = 'closed' AND r.data_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM reports p WHERE p.survey_id = r.survey_id AND p.kind = 'round' AND p.round_number = r.number)
             """);
         foreach (var (surveyId, kind, round, language) in pending)
         {

@@ -14,7 +14,8 @@ namespace Foresight.Server.Features.Rounds;
 /// and retired topics by the stop rule), deadlines, overriding a topic's fate, and reading consensus and participation.
 /// Every change is published after its commit (round opened, closed, deadline changed, topics changed).
 /// </summary>
-public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService consensus, ChangeEvents changes, TimeProvider clock, ILogger<RoundService> log)
+public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService consensus, ChangeEvents changes, TimeProvider clock, ILogger<RoundService> log,
+    RoundService.CloseHooks? hooks = null)
 {
     public enum CloseResult { Closed, NotFound, AlreadyClosed, NotDue }
 
@@ -47,6 +48,8 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         var latest = await RoundStore.LatestAsync(c, survey.Id, tx);
         if (latest is { IsOpen: true })
             return Refusal.Conflict($"Round {latest.Number} is still open. Close it first: POST /api/surveys/{survey.Slug}/rounds/{latest.Number}/close.");
+        if (latest is { IsClosing: true })
+            return Refusal.Conflict($"Round {latest.Number} is closing: its consensus is being stored. Open the next round in a moment.");
         var rulesVersion = await SurveyCatalog.CurrentRulesVersionAsync(c, survey.Id, tx);
         var rules = await catalog.RulesAsync(survey.Id, rulesVersion);
         int number = (latest?.Number ?? 0) + 1;
@@ -96,6 +99,12 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
     /// published (watchers told, reports queued). With <paramref name="dueDeadline"/> it closes only if that is still the
     /// round's deadline and it has passed (the deadline job, which may run late or twice).
     /// </summary>
+    /// <remarks>
+    /// In two short write transactions, so that no expert's answer waits behind the seconds a national round's consensus
+    /// takes (issue 23): the first closes the round to answers; its answers can no longer change, so they are read and
+    /// the consensus computed outside the write gate; the second stores the result. A server stopped between the two
+    /// finishes the close at start (<see cref="FinishInterruptedClosesAsync"/>).
+    /// </remarks>
     public async Task<(CloseResult Result, RoundRow? Round)> CloseAsync(long surveyId, int number, long? userId, string? dueDeadline = null)
     {
         RoundRow round;
@@ -106,58 +115,95 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
             if (found is null) return (CloseResult.NotFound, null);
             if (!found.IsOpen) return (CloseResult.AlreadyClosed, found);
             if (dueDeadline is not null && (found.Deadline != dueDeadline || Parse(dueDeadline) > clock.GetUtcNow())) return (CloseResult.NotDue, found);
-            round = found;
-            await CloseInAsync(c, tx, round, userId);
+            await c.ExecuteAsync("UPDATE rounds SET status = 'closed', closed_at = @now, closed_by = @userId WHERE id = @Id",
+                new { now = Db.Iso(clock.GetUtcNow()), userId, found.Id }, tx);
             await tx.CommitAsync();
+            round = found;
         }
-        await changes.PublishAsync(new RoundClosed(surveyId, round.Id, number));
+        if (hooks?.BetweenCloseSteps is { } hook) await hook(round.Id);
+        await FinishCloseAsync(round.Id, userId);
         if (dueDeadline is not null) log.LogInformation("Round {Number} of survey {Survey} closed at its deadline {Deadline}", number, surveyId, dueDeadline);
         await using var read = await db.OpenAsync();
         return (CloseResult.Closed, await RoundStore.RoundAsync(read, surveyId, number));
     }
 
-    /// <summary>
-    /// Closes a round in the caller's transaction: the consensus of every topic under the round's rules is stored with
-    /// a hash of the data; the stop rule proposes carry or retire; retired topics leave the list.
-    /// </summary>
-    async Task CloseInAsync(SqliteConnection c, SqliteTransaction tx, RoundRow round, long? userId)
+    /// <summary>Finishes the closes a stopped server left between their two steps (rounds closed to answers without a stored consensus).</summary>
+    public async Task FinishInterruptedClosesAsync()
     {
-        var now = Db.Iso(clock.GetUtcNow());
-        var survey = await catalog.DefinitionAsync(round.SurveyId);
-        var stored = await RoundStore.AnswersAsync(c, round.Id, tx);
-        var answers = stored.Select(a => a.Row).ToList();
-        var result = await consensus.ComputeAsync(c, round, tx, answers);
-        var topics = await RoundStore.TopicsAsync(c, round.Id, tx);
-        var hash = RoundConsensus.DataHash(round.Number, round.RulesVersion, topics.Select(t => t.Code), answers);
-        var topicIds = topics.ToDictionary(x => x.Code, x => x.TopicId);
-        foreach (var t in result.Topics)
+        List<(long Id, long? ClosedBy)> closing;
+        await using (var c = await db.OpenAsync())
+            closing = (await c.QueryAsync<(long, long?)>("SELECT id, closed_by FROM rounds WHERE status = 'closed' AND data_hash IS NULL")).ToList();
+        foreach (var (id, closedBy) in closing)
         {
-            var topicId = topicIds[t.Topic];
-            var proposed = t.Settled ? "retire" : "carry";
-            await c.ExecuteAsync("INSERT INTO consensus (round_id, topic_id, result) VALUES (@Id, @topicId, @json)",
-                new { round.Id, topicId, json = JsonSerializer.Serialize(t, Json.Stored) }, tx);
-            await c.ExecuteAsync("""
-                UPDATE round_topics SET state = @State, stable = @stable, proposed = @proposed, decision = @proposed
-                WHERE round_id = @Id AND topic_id = @topicId
-                """, new { t.State, stable = t.Stable is null ? (int?)null : t.Stable.Value ? 1 : 0, proposed, round.Id, topicId }, tx);
-            if (proposed == "retire")
-                await c.ExecuteAsync("UPDATE topics SET status = 'retired' WHERE id = @topicId AND status = 'active'", new { topicId }, tx);
+            log.LogWarning("Round {Round} was closed to answers but its consensus was not stored (the server stopped); storing it now", id);
+            await FinishCloseAsync(id, closedBy);
         }
-        var p = await RoundProgress.ParticipationAsync(c, survey, round, topics, stored, tx);
-        await c.ExecuteAsync("""
-            UPDATE rounds SET status = 'closed', closed_at = @now, closed_by = @userId, data_hash = @hash,
-                invited = @Invited, responded = @Responded, finished = @Finished,
-                settled_pct = @SettledPct, stop = @stop, stop_reason = @StopReason, rankings = @rankings
-            WHERE id = @Id
-            """, new
-            {
-                now, userId, hash, p.Invited, p.Responded, p.Finished, result.SettledPct, stop = result.StopRecommended ? 1 : 0,
-                result.StopReason, rankings = JsonSerializer.Serialize(result.Rankings, Json.Stored), round.Id,
-            }, tx);
-        await Audit.LogAsync(c, tx, clock, userId, round.SurveyId, "round.closed", new
+    }
+
+    /// <summary>
+    /// The close's second step: the consensus of every topic under the round's rules is computed from the round's
+    /// answers (fixed since the first step) and stored with a hash of the data; the stop rule proposes carry or retire;
+    /// retired topics leave the list. Does nothing if another call stored it first.
+    /// </summary>
+    async Task FinishCloseAsync(long roundId, long? userId)
+    {
+        RoundRow round;
+        RoundResult result;
+        string hash;
+        Participation p;
+        List<RoundTopicRow> topics;
+        await using (var c = await db.OpenAsync())
         {
-            round.Number, data_hash = hash, settled = result.Topics.Count(t => t.Settled), topics = result.Topics.Count, p.Responded, p.Invited,
-        });
+            round = (await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId }));
+            if (!round.IsClosing) return;
+            var survey = await catalog.DefinitionAsync(round.SurveyId);
+            var stored = await RoundStore.AnswersAsync(c, round.Id);
+            var answers = stored.Select(a => a.Row).ToList();
+            result = await consensus.ComputeAsync(c, round, null, answers);
+            topics = (await RoundStore.TopicsAsync(c, round.Id)).ToList();
+            hash = RoundConsensus.DataHash(round.Number, round.RulesVersion, topics.Select(t => t.Code), answers);
+            p = await RoundProgress.ParticipationAsync(c, survey, round, topics, stored);
+        }
+        await using (var w = await db.BeginWriteAsync())
+        {
+            var (c, tx) = w;
+            if (await c.ExecuteScalarAsync<string?>("SELECT data_hash FROM rounds WHERE id = @roundId", new { roundId }, tx) is not null) return;
+            var topicIds = topics.ToDictionary(x => x.Code, x => x.TopicId);
+            foreach (var t in result.Topics)
+            {
+                var topicId = topicIds[t.Topic];
+                var proposed = t.Settled ? "retire" : "carry";
+                await c.ExecuteAsync("INSERT INTO consensus (round_id, topic_id, result) VALUES (@Id, @topicId, @json)",
+                    new { round.Id, topicId, json = JsonSerializer.Serialize(t, Json.Stored) }, tx);
+                await c.ExecuteAsync("""
+                    UPDATE round_topics SET state = @State, stable = @stable, proposed = @proposed, decision = @proposed
+                    WHERE round_id = @Id AND topic_id = @topicId
+                    """, new { t.State, stable = t.Stable is null ? (int?)null : t.Stable.Value ? 1 : 0, proposed, round.Id, topicId }, tx);
+                if (proposed == "retire")
+                    await c.ExecuteAsync("UPDATE topics SET status = 'retired' WHERE id = @topicId AND status = 'active'", new { topicId }, tx);
+            }
+            await c.ExecuteAsync("""
+                UPDATE rounds SET data_hash = @hash, invited = @Invited, responded = @Responded, finished = @Finished,
+                    settled_pct = @SettledPct, stop = @stop, stop_reason = @StopReason, rankings = @rankings
+                WHERE id = @Id
+                """, new
+                {
+                    hash, p.Invited, p.Responded, p.Finished, result.SettledPct, stop = result.StopRecommended ? 1 : 0,
+                    result.StopReason, rankings = JsonSerializer.Serialize(result.Rankings, Json.Stored), round.Id,
+                }, tx);
+            await Audit.LogAsync(c, tx, clock, userId, round.SurveyId, "round.closed", new
+            {
+                round.Number, data_hash = hash, settled = result.Topics.Count(t => t.Settled), topics = result.Topics.Count, p.Responded, p.Invited,
+            });
+            await tx.CommitAsync();
+        }
+        await changes.PublishAsync(new RoundClosed(round.SurveyId, round.Id, round.Number));
+    }
+
+    /// <summary>For tests: awaited between the close's two steps (the round closed to answers, its consensus not stored).</summary>
+    public sealed class CloseHooks
+    {
+        public Func<long, Task>? BetweenCloseSteps { get; init; }
     }
 
     /// <summary>Sets, moves or removes an open round's deadline; jobs made for the old one find it changed and do nothing.</summary>
@@ -192,6 +238,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         var round = await RoundStore.RoundAsync(c, survey.Id, number, tx);
         if (round is null) return NoRound(survey, number);
         if (round.IsOpen) return Refusal.Conflict($"Round {number} is open; decide which topics go on after it closes.");
+        if (round.IsClosing) return Refusal.Conflict($"Round {number} is closing; decide which topics go on once its consensus is stored.");
         var latest = await RoundStore.LatestAsync(c, survey.Id, tx);
         if (latest!.Number != number) return Refusal.Conflict($"Round {latest.Number} has opened since; decisions on round {number} are final.");
         var topic = (await RoundStore.TopicsAsync(c, round.Id, tx)).FirstOrDefault(t => t.Code == code);
@@ -213,7 +260,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
     {
         var result = await consensus.GetAsync(c, round);
         var topics = (await RoundStore.TopicsAsync(c, round.Id)).ToDictionary(t => t.Code);
-        return new ConsensusView(round.Number, round.Status, round.RulesVersion, round.DataHash, result.SettledPct, result.StopRecommended, result.StopReason,
+        return new ConsensusView(round.Number, round.Shown, round.RulesVersion, round.DataHash, result.SettledPct, result.StopRecommended, result.StopReason,
             result.Rankings,
             result.Topics.Select(t =>
             {
@@ -230,7 +277,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         var answers = await RoundStore.AnswersAsync(c, round.Id);
         var p = await RoundProgress.ParticipationAsync(c, survey, round, topics, answers);
         var fields = await RoundProgress.FieldProgressAsync(c, survey, round, topics, answers);
-        return new RoundView(round.Number, round.Status, round.RulesVersion, round.OpenedAt, round.Deadline, round.ClosedAt, round.DataHash,
+        return new RoundView(round.Number, round.Shown, round.RulesVersion, round.OpenedAt, round.Deadline, round.ClosedAt, round.DataHash,
             topics.Count, p, fields, round.SettledPct, round.Stop is null ? null : round.Stop == 1, round.StopReason);
     }
 }

@@ -29,6 +29,10 @@ public sealed class RoundRow
     /// <summary>The address of the request that opened the round, for e-mail links when Foresight:PublicUrl is not set.</summary>
     public string? LinkBase { get; init; }
     public bool IsOpen => Status == "open";
+    /// <summary>Closed to answers, its consensus not yet stored (the close's second step runs, or resumes at start).</summary>
+    public bool IsClosing => Status == "closed" && DataHash is null;
+    /// <summary>The status people see: open, closing or closed.</summary>
+    public string Shown => IsClosing ? "closing" : Status;
 }
 
 public sealed class RoundTopicRow
