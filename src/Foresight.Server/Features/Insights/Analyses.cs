@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using Foresight.Core.Insights;
@@ -38,13 +39,62 @@ public sealed record AnalysisView(long Id, string Status, RecordFilter Filter, J
     JsonElement? Scores, string? Error, long? DurationMs, string CreatedAt, string? CreatedBy, string? FinishedAt, int Proposals);
 
 /// <summary>
-/// Clustering runs: a coordinator asks for one (filter and parameters are stored first), a background job runs
+/// Clustering runs: a coordinator asks for one (<see cref="RequestAsync"/>: filter and parameters are stored first), a background job runs
 /// <see cref="TopicAnalysis.Run"/> over the selected records and stores one proposal per cluster with its evidence.
 /// The job reads everything from the analysis row and does nothing when the row is no longer queued, so running it
 /// twice, or again after a restart (<see cref="ResumeAsync"/>), stores each proposal once.
 /// </summary>
-public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<ForesightOptions> options, ILogger<Analyses> logger)
+public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<ForesightOptions> options, TimeProvider clock, ILogger<Analyses> logger)
 {
+    /// <summary>
+    /// Stores the request and queues its run; refused when the filter selects no record, more than the server analyses
+    /// at once, too few for the topics asked for, or too many for agglomerative clustering.
+    /// </summary>
+    public async Task<Outcome<AnalysisView>> RequestAsync(SurveyRef survey, AnalysisRequest body, ClaimsPrincipal user)
+    {
+        long id;
+        await using (var w = await db.BeginWriteAsync())
+        {
+            var (c, tx) = w;
+            if (!string.IsNullOrWhiteSpace(body.Query) && Literature.Match(body.Query) is null)
+                return Refusal.BadRequest($"The query '{body.Query}' has no word to search for (only stop words or punctuation).");
+            var count = await Literature.CountAsync(c, survey.Id, body.Filter);
+            if (count == 0) return Refusal.BadRequest("No record matches the filter; import records first or widen the filter.");
+            int max = options.Value.Insights.MaxAnalysisRecords;
+            if (count > max) return Refusal.BadRequest($"{count} records match; at most {max} are analysed at once (Foresight:Insights:MaxAnalysisRecords). Narrow the filter.");
+            var k = body.Parameters.K ?? body.Parameters.KMin;
+            if (count < 2 * k) return Refusal.BadRequest($"{count} records match; proposing {k} or more topics needs at least {2 * k}.");
+            if (body.Parameters.Method == ClusteringMethod.Agglomerative && count > Clustering.MaxAgglomerativeDocuments)
+                return Refusal.BadRequest($"{count} records match; agglomerative clustering takes at most {Clustering.MaxAgglomerativeDocuments}. Use kmeans or narrow the filter.");
+            id = await c.ExecuteScalarAsync<long>("""
+                INSERT INTO insight_analyses (survey_id, status, filter, parameters, created_at, created_by)
+                VALUES (@Id, 'queued', @filter, @parameters, @now, @userId) RETURNING id
+                """, new
+                {
+                    survey.Id, filter = JsonSerializer.Serialize(body.Filter, Json.Stored),
+                    parameters = JsonSerializer.Serialize(body.Parameters, Json.Stored), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId(),
+                }, tx);
+            await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.analysis.requested", new { id, records = count });
+            await tx.CommitAsync();
+        }
+        // Queued after the commit, so that the job finds its row.
+        Enqueue(id);
+        await using var r = await db.OpenAsync();
+        return (await ListAsync(r, survey.Id, id)).Single();
+    }
+
+    public async Task<List<AnalysisView>> ListAsync(SurveyRef survey)
+    {
+        await using var c = await db.OpenAsync();
+        return await ListAsync(c, survey.Id);
+    }
+
+    public async Task<Outcome<AnalysisView>> GetAsync(SurveyRef survey, long id)
+    {
+        await using var c = await db.OpenAsync();
+        return (await ListAsync(c, survey.Id, id)).SingleOrDefault() is { } a ? a : Refusal.NotFound($"Survey '{survey.Slug}' has no analysis {id}.");
+    }
+
     public void Enqueue(long analysisId) => jobs.Enqueue<Analyses>(a => a.RunAsync(analysisId));
 
     public async Task ResumeAsync()
@@ -95,7 +145,7 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
         await using var w = await db.BeginWriteAsync();
         var (wc, tx) = w;
         if (await wc.ExecuteScalarAsync<string>("SELECT status FROM insight_analyses WHERE id = @analysisId", new { analysisId }, tx) != "queued") return;
-        var now = Db.Iso(DateTimeOffset.UtcNow);
+        var now = Db.Iso(clock.GetUtcNow());
         if (result is null)
         {
             await wc.ExecuteAsync("UPDATE insight_analyses SET status = 'failed', error = @error, records = @n, duration_ms = @ms, finished_at = @now WHERE id = @analysisId",

@@ -6,7 +6,6 @@ using Foresight.Core.Surveys;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 
 namespace Foresight.Server.Features.Insights;
@@ -35,13 +34,13 @@ public sealed record ChooseArguments(IReadOnlyList<int> Clusters) : IValidatable
 public static class Arguments
 {
     /// <summary>A closed round whose next round has not opened: its feedback can still be chosen.</summary>
-    static async Task<(RoundRow? Round, ProblemHttpResult? Error)> BetweenAsync(SqliteConnection c, SurveyRef survey, int number, bool choosing)
+    internal static async Task<(RoundRow? Round, Refusal? Error)> BetweenAsync(SqliteConnection c, SurveyRef survey, int number, bool choosing)
     {
         var round = await RoundStore.RoundAsync(c, survey.Id, number);
-        if (round is null) return (null, Problems.NotFound($"Survey '{survey.Slug}' has no round {number}."));
-        if (round.IsOpen) return (null, Problems.Conflict($"Round {number} is open; its arguments are grouped once it has closed."));
+        if (round is null) return (null, Refusal.NotFound($"Survey '{survey.Slug}' has no round {number}."));
+        if (round.IsOpen) return (null, Refusal.Conflict($"Round {number} is open; its arguments are grouped once it has closed."));
         if (choosing && await RoundStore.RoundAsync(c, survey.Id, number + 1) is not null)
-            return (null, Problems.Conflict($"Round {number + 1} has opened; the feedback it shows from round {number} is fixed."));
+            return (null, Refusal.Conflict($"Round {number + 1} has opened; the feedback it shows from round {number} is fixed."));
         return (round, null);
     }
 
@@ -57,7 +56,7 @@ public static class Arguments
     /// <summary>What the next round shows of the arguments for a source topic of the previous round (none when none were chosen).</summary>
     public static Task<List<ChosenArgument>> FeedbackAsync(SqliteConnection c, long previousRoundId, long topicId) => ChosenAsync(c, previousRoundId, topicId);
 
-    static async Task<TopicArguments> GroupAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, RoundTopicRow topic)
+    internal static async Task<TopicArguments> GroupAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, RoundTopicRow topic)
     {
         var rationales = Rationales(survey, await RoundStore.AnswersAsync(c, round.Id, topic: topic.Code));
         var grouped = ArgumentClusters.Group(rationales);
@@ -66,34 +65,39 @@ public static class Arguments
             grouped.Clusters.Select(a => new ArgumentView(a.Id, a.MemberIds.Count, a.LabelTerms, a.Quotes.Select(q => q.Text).ToList())).ToList(),
             grouped.Unclustered.Count, await ChosenAsync(c, round.Id, topic.TopicId));
     }
+}
 
-    internal static async Task<Results<Ok<List<TopicArguments>>, ProblemHttpResult>> List(SurveyRef survey, int round, string? topic, Db db, SurveyCatalog catalog)
+/// <summary>The argument clusters of a closed round, and the coordinator's choice of those the next round shows.</summary>
+public sealed class ArgumentsService(Db db, SurveyCatalog catalog, TimeProvider clock)
+{
+    /// <summary>Each topic's argument clusters (or one topic's), grouped afresh from the round's rationales.</summary>
+    public async Task<Outcome<List<TopicArguments>>> ListAsync(SurveyRef survey, int round, string? topic)
     {
         await using var c = await db.OpenAsync();
-        var (row, error) = await BetweenAsync(c, survey, round, choosing: false);
+        var (row, error) = await Arguments.BetweenAsync(c, survey, round, choosing: false);
         if (row is null) return error!;
         var definition = await catalog.DefinitionAsync(survey.Id);
         var topics = await RoundStore.TopicsAsync(c, row.Id);
-        if (topic is not null && topics.All(t => t.Code != topic)) return Problems.NotFound($"Round {round} did not ask topic '{topic}'.");
+        if (topic is not null && topics.All(t => t.Code != topic)) return Refusal.NotFound($"Round {round} did not ask topic '{topic}'.");
         var result = new List<TopicArguments>();
-        foreach (var t in topics.Where(t => topic is null || t.Code == topic)) result.Add(await GroupAsync(c, definition, row, t));
-        return TypedResults.Ok(result);
+        foreach (var t in topics.Where(t => topic is null || t.Code == topic)) result.Add(await Arguments.GroupAsync(c, definition, row, t));
+        return result;
     }
 
-    internal static async Task<Results<Ok<TopicArguments>, ProblemHttpResult>> Choose(SurveyRef survey, int round, string topic, ChooseArguments body, ClaimsPrincipal user,
-        Db db, SurveyCatalog catalog)
+    /// <summary>Chooses the clusters the next round's feedback shows for a topic, until that round opens (an empty list shows none).</summary>
+    public async Task<Outcome<TopicArguments>> ChooseAsync(SurveyRef survey, int round, string topic, ChooseArguments body, ClaimsPrincipal user)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
-        var (row, error) = await BetweenAsync(c, survey, round, choosing: true);
+        var (row, error) = await Arguments.BetweenAsync(c, survey, round, choosing: true);
         if (row is null) return error!;
         var t = (await RoundStore.TopicsAsync(c, row.Id, tx)).FirstOrDefault(t => t.Code == topic);
-        if (t is null) return Problems.NotFound($"Round {round} did not ask topic '{topic}'.");
-        var grouped = await GroupAsync(c, definition, row, t);
+        if (t is null) return Refusal.NotFound($"Round {round} did not ask topic '{topic}'.");
+        var grouped = await Arguments.GroupAsync(c, definition, row, t);
         var unknown = body.Clusters.Where(id => grouped.Clusters.All(a => a.Id != id)).ToList();
         if (unknown.Count > 0)
-            return Problems.BadRequest($"Topic '{topic}' has no argument cluster {string.Join(", ", unknown)}; it has {grouped.Clusters.Count} (ids {string.Join(", ", grouped.Clusters.Select(a => a.Id))}).");
+            return Refusal.BadRequest($"Topic '{topic}' has no argument cluster {string.Join(", ", unknown)}; it has {grouped.Clusters.Count} (ids {string.Join(", ", grouped.Clusters.Select(a => a.Id))}).");
         var chosen = body.Clusters.Distinct().Select(id => grouped.Clusters.First(a => a.Id == id))
             .Select(a => new ChosenArgument(a.LabelTerms.Select(l => l.Display).ToList(), a.Quotes, a.Size)).ToList();
         if (chosen.Count == 0)
@@ -102,9 +106,9 @@ public static class Arguments
             await c.ExecuteAsync("""
                 INSERT INTO argument_feedback (round_id, topic_id, arguments, chosen_at, chosen_by) VALUES (@Id, @TopicId, @json, @now, @userId)
                 ON CONFLICT (round_id, topic_id) DO UPDATE SET arguments = excluded.arguments, chosen_at = excluded.chosen_at, chosen_by = excluded.chosen_by
-                """, new { row.Id, t.TopicId, json = JsonSerializer.Serialize(chosen, Json.Stored), now = Db.Iso(DateTimeOffset.UtcNow), userId = user.UserId() }, tx);
+                """, new { row.Id, t.TopicId, json = JsonSerializer.Serialize(chosen, Json.Stored), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId() }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.arguments.chosen", new { round, topic, clusters = body.Clusters });
         await tx.CommitAsync();
-        return TypedResults.Ok(grouped with { Chosen = chosen });
+        return grouped with { Chosen = chosen };
     }
 }

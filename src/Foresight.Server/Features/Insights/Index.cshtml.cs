@@ -2,7 +2,6 @@ using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +10,7 @@ namespace Foresight.Server.Features.Insights;
 /// <summary>
 /// The machine layer of a survey in the console: import literature, search it, run an analysis, review the proposed
 /// topics with their evidence (accept, edit, merge, split, reject), read the decision log and the evaluation, and
-/// between rounds choose the argument clusters the next round's feedback shows. Every form calls the API's endpoint.
+/// between rounds choose the argument clusters the next round's feedback shows. Every form calls the service the API calls.
 /// </summary>
 public sealed class IndexPage : ConsolePage
 {
@@ -54,8 +53,8 @@ public sealed class IndexPage : ConsolePage
         Fields = await SurveyStore.StructureAsync(c, Survey.Id);
         Latest = await RoundStore.LatestAsync(c, Survey.Id);
         if (!string.IsNullOrWhiteSpace(Q)) Found = await Literature.SearchAsync(c, Survey.Id, new RecordFilter(Q, null, null, null), 0, 20);
-        if (ShowArguments && ArgumentsRound is { } round && (await Arguments.List(Survey, round, null, Db, Service<SurveyCatalog>())).Result is Microsoft.AspNetCore.Http.HttpResults.Ok<List<TopicArguments>> ok)
-            RoundArguments = ok.Value!;
+        if (ShowArguments && ArgumentsRound is { } round && (await Service<ArgumentsService>().ListAsync(Survey, round, null)).Value is { } grouped)
+            RoundArguments = grouped;
     }
 
     /// <summary>Imports currently being written in the background (their progress is shown and polled by js/insights-import.js).</summary>
@@ -63,20 +62,30 @@ public sealed class IndexPage : ConsolePage
 
     public async Task<IActionResult> OnPostImportAsync(string? format)
     {
-        var result = await InsightsEndpoints.Import(Survey, Request, string.IsNullOrEmpty(format) ? null : format, User, Service<LiteratureImports>());
+        var outcome = await ImportAsync(string.IsNullOrEmpty(format) ? null : format);
         // A large file goes on in the background: after a redirect (a reload does not post it again) the page shows its progress.
-        if (result.Result is Accepted<LiteratureImportView> { Value: { } started })
+        if (outcome.Value is { InBackground: true, View: var started })
         {
             Done = Ui.T("done.ins.import.started", started.FileName, started.Total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
             return Redirect(Request.Path + Request.QueryString + "#import");
         }
-        return await ActAsync(null, () => Task.FromResult<IResult>(result), "done.ins.imported", v => Imported = v as LiteratureImportView);
+        return await ActAsync(null, () => Task.FromResult(outcome), "done.ins.imported", s => Imported = s.View);
+    }
+
+    /// <summary>The uploaded file through the same checks as the API's import (the format first, then the upload).</summary>
+    async Task<Outcome<LiteratureImports.Started>> ImportAsync(string? format)
+    {
+        var declared = LiteratureService.DeclaredFormat(format);
+        if (declared.Refusal is { } wrong) return wrong;
+        var (stream, name, problem) = await Uploads.OpenAsync(Request, "records");
+        if (stream is null) return problem!;
+        return await Service<LiteratureService>().ImportAsync(Survey, stream, name, declared.Value, User);
     }
 
     public async Task<IActionResult> OnPostAnalyseAsync(string? query, string? method, int? k, long? seed)
     {
         var body = new AnalysisRequest(string.IsNullOrWhiteSpace(query) ? null : query, null, null, null, method, k, null, null, seed);
-        return await ActAsync(body, async () => await InsightsEndpoints.Analyse(Survey, body, User, Db, Service<Analyses>(), Service<IOptions<ForesightOptions>>()), "done.ins.analysis");
+        return await ActAsync(body, () => Service<Analyses>().RequestAsync(Survey, body, User), "done.ins.analysis");
     }
 
     static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
@@ -84,20 +93,20 @@ public sealed class IndexPage : ConsolePage
     public async Task<IActionResult> OnPostAcceptAsync(long id, string? code, string? field)
     {
         var body = new AcceptProposal(code?.Trim() ?? "", Blank(field), null);
-        return await ActAsync(body, async () => await Review.Accept(Survey, id, body, User, Db, Service<SurveyCatalog>()), "done.ins.accepted");
+        return await ActAsync(body, () => Service<ReviewService>().AcceptAsync(Survey, id, body, User), "done.ins.accepted");
     }
 
     public async Task<IActionResult> OnPostEditAsync(long id, string? code, string? field)
     {
         var body = new EditProposal(code?.Trim() ?? "", Blank(field), Text("title") ?? new TextInput(null, null), Text("background"), null);
-        return await ActAsync(body, async () => await Review.Edit(Survey, id, body, User, Db, Service<SurveyCatalog>()), "done.ins.edited");
+        return await ActAsync(body, () => Service<ReviewService>().EditAsync(Survey, id, body, User), "done.ins.edited");
     }
 
     public async Task<IActionResult> OnPostMergeAsync(string? code, string? field)
     {
         var ids = Request.Form["proposals"].Select(v => long.TryParse(v, out var n) ? n : 0).Where(n => n > 0).ToList();
         var body = new MergeProposals(ids, code?.Trim() ?? "", Blank(field), Text("title") ?? new TextInput(null, null), Text("background"));
-        return await ActAsync(body, async () => await Review.Merge(Survey, body, User, Db, Service<SurveyCatalog>()), "done.ins.merged");
+        return await ActAsync(body, () => Service<ReviewService>().MergeAsync(Survey, body, User), "done.ins.merged");
     }
 
     public async Task<IActionResult> OnPostSplitAsync(long id)
@@ -111,18 +120,18 @@ public sealed class IndexPage : ConsolePage
             parts.Add(new SplitPart(partCode ?? "", title ?? new TextInput(null, null), null, Blank(Request.Form[$"part{i}.field"].FirstOrDefault()), null));
         }
         var body = new SplitProposal(parts);
-        return await ActAsync(body, async () => await Review.Split(Survey, id, body, User, Db, Service<SurveyCatalog>()), "done.ins.split");
+        return await ActAsync(body, () => Service<ReviewService>().SplitAsync(Survey, id, body, User), "done.ins.split");
     }
 
     public async Task<IActionResult> OnPostRejectAsync(long id, string? note)
     {
         var body = new RejectProposal(Blank(note));
-        return await ActAsync(body, async () => await Review.Reject(Survey, id, body, User, Db, Service<SurveyCatalog>()), "done.ins.rejected");
+        return await ActAsync(body, () => Service<ReviewService>().RejectAsync(Survey, id, body, User), "done.ins.rejected");
     }
 
     public async Task<IActionResult> OnPostArgumentsAsync(int round, string topic)
     {
         var body = new ChooseArguments(Request.Form["clusters"].Select(v => int.TryParse(v, out var n) ? n : -1).Where(n => n >= 0).ToList());
-        return await ActAsync(body, async () => await Arguments.Choose(Survey, round, topic, body, User, Db, Service<SurveyCatalog>()), "done.ins.arguments");
+        return await ActAsync(body, () => Service<ArgumentsService>().ChooseAsync(Survey, round, topic, body, User), "done.ins.arguments");
     }
 }

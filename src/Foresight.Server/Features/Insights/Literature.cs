@@ -92,14 +92,14 @@ public static class Literature
     internal const string Visible = "r.import_id IN (SELECT id FROM literature_imports WHERE survey_id = @surveyId AND status = 'done')";
 
     /// <summary>Starts an import: its row, with what the file held, in the state importing and nothing done yet.</summary>
-    public static Task<long> BeginAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, ImportResult file, long? userId) =>
+    public static Task<long> BeginAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, ImportResult file, long? userId, DateTimeOffset now) =>
         c.ExecuteScalarAsync<long>("""
             INSERT INTO literature_imports (survey_id, file_name, format, added, duplicates, errors, created_at, created_by, status, total, done)
             VALUES (@surveyId, @fileName, @format, 0, 0, @errors, @now, @userId, 'importing', @total, 0) RETURNING id
             """, new
             {
                 surveyId, fileName, format = FormatName(file.Format), errors = JsonSerializer.Serialize(file.Errors.Select(e => new RowError(e.Line, e.Message)), Json.Stored),
-                now = Db.Iso(DateTimeOffset.UtcNow), userId, total = file.Records.Count,
+                now = Db.Iso(now), userId, total = file.Records.Count,
             }, tx);
 
     /// <summary>

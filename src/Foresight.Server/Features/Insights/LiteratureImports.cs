@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Dapper;
 using Foresight.Core.Insights;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Foresight.Server.Features.Insights;
 
@@ -18,7 +17,7 @@ namespace Foresight.Server.Features.Insights;
 /// its records removed, in batches too. One import at a time per survey: the one being written holds keys that another
 /// would count as duplicates.
 /// </summary>
-public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : IHostedLifecycleService
+public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<LiteratureImports> log) : IHostedLifecycleService
 {
     /// <summary>
     /// The longest a batch holds the write gate. A save that arrives during a batch waits at most this long for it;
@@ -41,14 +40,14 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
     readonly CancellationTokenSource _stopping = new();
     readonly ConcurrentDictionary<long, Task> _running = new();
 
-    /// <summary>What <see cref="StartAsync(SurveyRef, string, ImportResult, long?)"/> did: the import (done, or still being written in the background) or why not.</summary>
-    public sealed record Started(LiteratureImportView? View, bool InBackground, ProblemHttpResult? Problem);
+    /// <summary>What <see cref="StartAsync(SurveyRef, string, ImportResult, long?)"/> started: the import, done or still being written in the background.</summary>
+    public sealed record Started(LiteratureImportView View, bool InBackground);
 
     /// <summary>
     /// Starts the import of records read from a file: refused while another import of the survey is being written or
     /// removed; written within the call for a small file, else in the background.
     /// </summary>
-    public async Task<Started> StartAsync(SurveyRef survey, string fileName, ImportResult file, long? userId)
+    public async Task<Outcome<Started>> StartAsync(SurveyRef survey, string fileName, ImportResult file, long? userId)
     {
         long importId;
         await using (var w = await db.BeginWriteAsync())
@@ -59,10 +58,10 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
                 AND (i.status = 'importing' OR i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id))
                 """, new { survey.Id }, tx);
             if (busy.Status == "importing")
-                return new(null, false, Problems.Conflict($"An import into this survey is running ({busy.FileName}: {busy.Done:N0} of {busy.Total:N0} records written). Import {fileName} when it has finished."));
+                return Refusal.Conflict($"An import into this survey is running ({busy.FileName}: {busy.Done:N0} of {busy.Total:N0} records written). Import {fileName} when it has finished.");
             if (busy.Status == "failed")
-                return new(null, false, Problems.Conflict($"The records of a failed import ({busy.FileName}) are still being removed. Import {fileName} again in a minute."));
-            importId = await Literature.BeginAsync(c, tx, survey.Id, fileName, file, userId);
+                return Refusal.Conflict($"The records of a failed import ({busy.FileName}) are still being removed. Import {fileName} again in a minute.");
+            importId = await Literature.BeginAsync(c, tx, survey.Id, fileName, file, userId, clock.GetUtcNow());
             await tx.CommitAsync();
         }
         var work = RunAsync(importId, survey.Id, fileName, file, userId);
@@ -70,11 +69,11 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
         {
             _running[importId] = work;
             _ = work.ContinueWith(_ => _running.TryRemove(importId, out var _), TaskScheduler.Default);
-            return new(await ViewAsync(survey.Id, importId), true, null);
+            return new Started((await ViewAsync(survey.Id, importId))!, true);
         }
         await work;
         var view = await ViewAsync(survey.Id, importId);
-        return view is { Status: "failed" } ? new(null, false, Problems.Make(500, "Import failed", view.Error!)) : new(view, false, null);
+        return view!.Status == "failed" ? new Refusal(StatusCodes.Status500InternalServerError, "Import failed", view.Error!) : new Started(view, false);
     }
 
     async Task<LiteratureImportView?> ViewAsync(long surveyId, long importId)
@@ -139,7 +138,7 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
                     log.LogInformation("Literature import {Id} ({File}) ended: its survey or its row is gone", importId, fileName);
                     return;
                 }
-                var clock = Stopwatch.StartNew();
+                var batch = Stopwatch.StartNew();
                 using (var writer = new Literature.RecordWriter(c, tx, surveyId, importId))
                     do
                     {
@@ -148,13 +147,13 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
                         else duplicates++;
                         done++;
                     }
-                    while (ahead.Count > 0 && clock.Elapsed < BatchTime);
+                    while (ahead.Count > 0 && batch.Elapsed < BatchTime);
                 last = done == records.Count;
                 await c.ExecuteAsync("""
                     UPDATE literature_imports SET done = @done, added = @added, duplicates = @duplicates,
                         status = CASE WHEN @last THEN 'done' ELSE status END, finished_at = CASE WHEN @last THEN @now END
                     WHERE id = @importId
-                    """, new { done, added, duplicates, last, now = Db.Iso(DateTimeOffset.UtcNow), importId }, tx);
+                    """, new { done, added, duplicates, last, now = Db.Iso(clock.GetUtcNow()), importId }, tx);
                 if (last)
                     await Audit.LogAsync(c, tx, userId, surveyId, "insights.records.imported",
                         new { file = fileName, format = Literature.FormatName(file.Format), added, duplicates, errors = file.Errors.Count });
@@ -170,7 +169,7 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
         await using var w = await db.BeginWriteAsync(ct);
         var (c, tx) = w;
         if (await c.ExecuteAsync("UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @importId AND status = 'importing'",
-                new { error, now = Db.Iso(DateTimeOffset.UtcNow), importId }, tx) == 0) return;
+                new { error, now = Db.Iso(clock.GetUtcNow()), importId }, tx) == 0) return;
         await Audit.LogAsync(c, tx, null, surveyId, "insights.records.import_failed", new { import = importId, error });
         await tx.CommitAsync();
     }
@@ -183,7 +182,7 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
         {
             await using var w = await db.BeginWriteAsync(stop);
             var (c, tx) = w;
-            var clock = Stopwatch.StartNew();
+            var batch = Stopwatch.StartNew();
             int now = 0;
             do
             {
@@ -193,7 +192,7 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
                 await c.ExecuteAsync("DELETE FROM literature_records WHERE id IN @ids", new { ids }, tx);
                 now += ids.Count;
             }
-            while (clock.Elapsed < BatchTime);
+            while (batch.Elapsed < BatchTime);
             await tx.CommitAsync();
             removed += now;
             if (now == 0) break;
@@ -215,7 +214,7 @@ public sealed class LiteratureImports(Db db, ILogger<LiteratureImports> log) : I
             foreach (var (id, surveyId) in stopped)
             {
                 await c.ExecuteAsync("UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @id",
-                    new { error = StoppedError, now = Db.Iso(DateTimeOffset.UtcNow), id }, tx);
+                    new { error = StoppedError, now = Db.Iso(clock.GetUtcNow()), id }, tx);
                 await Audit.LogAsync(c, tx, null, surveyId, "insights.records.import_failed", new { import = id, error = StoppedError });
             }
             failed = (await c.QueryAsync<long>(

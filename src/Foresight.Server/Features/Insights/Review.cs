@@ -6,7 +6,6 @@ using Foresight.Core.Surveys;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
 using Foresight.Server.Plumbing;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 
 namespace Foresight.Server.Features.Insights;
@@ -137,37 +136,37 @@ public static class Review
     }
 
     /// <summary>The open proposals named, in the survey; or why not.</summary>
-    static async Task<(List<ProposalView> Proposals, ProblemHttpResult? Error)> OpenAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, IReadOnlyCollection<long> ids)
+    internal static async Task<(List<ProposalView> Proposals, Refusal? Error)> OpenAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, IReadOnlyCollection<long> ids)
     {
         var found = await ProposalsAsync(c, survey.Id, ids: ids, tx: tx);
         foreach (var id in ids)
         {
             var p = found.FirstOrDefault(p => p.Id == id);
-            if (p is null) return ([], Problems.NotFound($"Survey '{survey.Slug}' has no proposal {id}."));
-            if (p.Status != "open") return ([], Problems.Conflict($"Proposal {id} was {p.Status} already; each proposal is decided once."));
+            if (p is null) return ([], Refusal.NotFound($"Survey '{survey.Slug}' has no proposal {id}."));
+            if (p.Status != "open") return ([], Refusal.Conflict($"Proposal {id} was {p.Status} already; each proposal is decided once."));
         }
         return (ids.Select(id => found.First(p => p.Id == id)).ToList(), null);
     }
 
     /// <summary>Creates the topics of a decision with their evidence, marks the proposals and logs the decision.</summary>
-    static async Task<ProblemHttpResult?> DecideAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, SurveyDefinition definition, ClaimsPrincipal user,
-        string decision, IReadOnlyList<ProposalView> proposals, IReadOnlyList<(string Code, string? Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string>? Tags)> topics, string? note)
+    internal static async Task<Refusal?> DecideAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, SurveyDefinition definition, ClaimsPrincipal user,
+        DateTimeOffset now, string decision, IReadOnlyList<ProposalView> proposals, IReadOnlyList<(string Code, string? Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string>? Tags)> topics, string? note)
     {
         var made = new List<string>();
         foreach (var t in topics)
         {
             var missing = definition.Languages.Where(l => string.IsNullOrWhiteSpace(t.Title[l])).ToList();
             if (missing.Count > 0)
-                return Problems.BadRequest(decision == "accepted"
+                return Refusal.BadRequest(decision == "accepted"
                     ? $"The survey is in {string.Join(" and ", definition.Languages)}; the proposal's terms give no {string.Join(", ", missing)} title. Edit the proposal and give its title."
                     : $"The survey is in {string.Join(" and ", definition.Languages)}; the title has no {string.Join(", ", missing)} text.");
             var fieldCode = t.Field ?? proposals[0].NearestField;
-            if (fieldCode is null) return Problems.BadRequest("Say which field the topic belongs to: the proposal matched no field.");
+            if (fieldCode is null) return Refusal.BadRequest("Say which field the topic belongs to: the proposal matched no field.");
             var fieldId = await c.ExecuteScalarAsync<long?>("SELECT id FROM fields WHERE survey_id = @Id AND code = @fieldCode", new { survey.Id, fieldCode }, tx);
-            if (fieldId is null) return Problems.BadRequest($"Survey '{survey.Slug}' has no field '{fieldCode}'.");
-            if (await SurveyStore.TopicAsync(c, survey.Id, t.Code, tx) is not null) return Problems.Conflict($"Topic code '{t.Code}' is taken in this survey.");
+            if (fieldId is null) return Refusal.BadRequest($"Survey '{survey.Slug}' has no field '{fieldCode}'.");
+            if (await SurveyStore.TopicAsync(c, survey.Id, t.Code, tx) is not null) return Refusal.Conflict($"Topic code '{t.Code}' is taken in this survey.");
             var topicId = await TopicsService.InsertAsync(c, tx, survey.Id, fieldId.Value, t.Code, t.Title, t.Background,
-                t.Tags ?? proposals.SelectMany(p => p.LabelTerms.Take(3).Select(l => l.Display)).Distinct().Take(6).ToList(), "machine", DateTimeOffset.UtcNow);
+                t.Tags ?? proposals.SelectMany(p => p.LabelTerms.Take(3).Select(l => l.Display)).Distinct().Take(6).ToList(), "machine", now);
             await c.ExecuteAsync("INSERT INTO topic_evidence (topic_id, proposal_id) VALUES (@topicId, @Id)", proposals.Select(p => new { topicId, p.Id }), tx);
             made.Add(t.Code);
         }
@@ -177,48 +176,13 @@ public static class Review
             """, new
             {
                 surveyId = survey.Id, decision, ids = JsonSerializer.Serialize(proposals.Select(p => p.Id)), made = JsonSerializer.Serialize(made),
-                note, now = Db.Iso(DateTimeOffset.UtcNow), userId = user.UserId(),
+                note, now = Db.Iso(now), userId = user.UserId(),
             }, tx);
         await c.ExecuteAsync("UPDATE insight_proposals SET status = @decision, decision_id = @decisionId WHERE id IN @ids",
             new { decision, decisionId, ids = proposals.Select(p => p.Id).ToList() }, tx);
         await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.proposal." + decision, new { proposals = proposals.Select(p => p.Id), topics = made, note });
         return null;
     }
-
-    static async Task<Results<Ok<DecisionView>, ProblemHttpResult>> RunAsync(SurveyRef survey, ClaimsPrincipal user, Db db, SurveyCatalog catalog, string decision,
-        IReadOnlyCollection<long> ids, Func<IReadOnlyList<ProposalView>, IReadOnlyList<(string, string?, LocalizedText, LocalizedText?, IReadOnlyList<string>?)>> topics, string? note)
-    {
-        var definition = await catalog.DefinitionAsync(survey.Id);
-        await using var w = await db.BeginWriteAsync();
-        var (c, tx) = w;
-        if (decision != "rejected")
-        {
-            var (_, closed) = await TopicsService.BetweenRoundsAsync(c, tx, survey);
-            if (closed is not null) return closed.ToProblem();
-        }
-        var (proposals, error) = await OpenAsync(c, tx, survey, ids);
-        if (error is not null) return error;
-        if (await DecideAsync(c, tx, survey, definition, user, decision, proposals, topics(proposals), note) is { } refused) return refused;
-        var id = await c.ExecuteScalarAsync<long>("SELECT MAX(id) FROM insight_decisions WHERE survey_id = @Id", new { survey.Id }, tx);
-        var view = (await DecisionsAsync(c, survey.Id, tx)).First(d => d.Id == id);
-        await tx.CommitAsync();
-        return TypedResults.Ok(view);
-    }
-
-    internal static Task<Results<Ok<DecisionView>, ProblemHttpResult>> Accept(SurveyRef survey, long id, AcceptProposal body, ClaimsPrincipal user, Db db, SurveyCatalog catalog) =>
-        RunAsync(survey, user, db, catalog, "accepted", [id], p => [(body.Code, body.Field, p[0].SuggestedTitle, null, body.Tags)], null);
-
-    internal static Task<Results<Ok<DecisionView>, ProblemHttpResult>> Edit(SurveyRef survey, long id, EditProposal body, ClaimsPrincipal user, Db db, SurveyCatalog catalog) =>
-        RunAsync(survey, user, db, catalog, "edited", [id], _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), body.Tags)], null);
-
-    internal static Task<Results<Ok<DecisionView>, ProblemHttpResult>> Merge(SurveyRef survey, MergeProposals body, ClaimsPrincipal user, Db db, SurveyCatalog catalog) =>
-        RunAsync(survey, user, db, catalog, "merged", body.Proposals.Distinct().ToList(), _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), null)], null);
-
-    internal static Task<Results<Ok<DecisionView>, ProblemHttpResult>> Split(SurveyRef survey, long id, SplitProposal body, ClaimsPrincipal user, Db db, SurveyCatalog catalog) =>
-        RunAsync(survey, user, db, catalog, "split", [id], _ => body.Into.Select(p => (p.Code, p.Field, p.Title.ToText(), p.Background?.ToText(), p.Tags)).ToList(), null);
-
-    internal static Task<Results<Ok<DecisionView>, ProblemHttpResult>> Reject(SurveyRef survey, long id, RejectProposal body, ClaimsPrincipal user, Db db, SurveyCatalog catalog) =>
-        RunAsync(survey, user, db, catalog, "rejected", [id], _ => [], string.IsNullOrWhiteSpace(body.Note) ? null : body.Note.Trim());
 
     public static async Task<List<DecisionView>> DecisionsAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null)
     {
@@ -228,6 +192,69 @@ public static class Review
             """, new { surveyId }, tx);
         return rows.Select(r => new DecisionView(r.Id, r.Decision, JsonSerializer.Deserialize<List<long>>(r.Proposals)!,
             JsonSerializer.Deserialize<List<string>>(r.Topics)!, r.Note, r.CreatedAt, r.By)).ToList();
+    }
+}
+
+/// <summary>
+/// The review queue's decisions, each in one write transaction: the proposals must still be open, and a decision that
+/// makes topics is taken only between rounds (a rejection at any time).
+/// </summary>
+public sealed class ReviewService(Db db, SurveyCatalog catalog, TimeProvider clock)
+{
+    public Task<Outcome<DecisionView>> AcceptAsync(SurveyRef survey, long id, AcceptProposal body, ClaimsPrincipal user) =>
+        DecideAsync(survey, user, "accepted", [id], p => [(body.Code, body.Field, p[0].SuggestedTitle, null, body.Tags)], null);
+
+    public Task<Outcome<DecisionView>> EditAsync(SurveyRef survey, long id, EditProposal body, ClaimsPrincipal user) =>
+        DecideAsync(survey, user, "edited", [id], _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), body.Tags)], null);
+
+    public Task<Outcome<DecisionView>> MergeAsync(SurveyRef survey, MergeProposals body, ClaimsPrincipal user) =>
+        DecideAsync(survey, user, "merged", body.Proposals.Distinct().ToList(), _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), null)], null);
+
+    public Task<Outcome<DecisionView>> SplitAsync(SurveyRef survey, long id, SplitProposal body, ClaimsPrincipal user) =>
+        DecideAsync(survey, user, "split", [id], _ => body.Into.Select(p => (p.Code, p.Field, p.Title.ToText(), p.Background?.ToText(), p.Tags)).ToList(), null);
+
+    public Task<Outcome<DecisionView>> RejectAsync(SurveyRef survey, long id, RejectProposal body, ClaimsPrincipal user) =>
+        DecideAsync(survey, user, "rejected", [id], _ => [], string.IsNullOrWhiteSpace(body.Note) ? null : body.Note.Trim());
+
+    async Task<Outcome<DecisionView>> DecideAsync(SurveyRef survey, ClaimsPrincipal user, string decision, IReadOnlyCollection<long> ids,
+        Func<IReadOnlyList<ProposalView>, IReadOnlyList<(string, string?, LocalizedText, LocalizedText?, IReadOnlyList<string>?)>> topics, string? note)
+    {
+        var definition = await catalog.DefinitionAsync(survey.Id);
+        await using var w = await db.BeginWriteAsync();
+        var (c, tx) = w;
+        if (decision != "rejected")
+        {
+            var (_, closed) = await TopicsService.BetweenRoundsAsync(c, tx, survey);
+            if (closed is not null) return closed;
+        }
+        var (proposals, error) = await Review.OpenAsync(c, tx, survey, ids);
+        if (error is not null) return error;
+        if (await Review.DecideAsync(c, tx, survey, definition, user, clock.GetUtcNow(), decision, proposals, topics(proposals), note) is { } refused) return refused;
+        var id = await c.ExecuteScalarAsync<long>("SELECT MAX(id) FROM insight_decisions WHERE survey_id = @Id", new { survey.Id }, tx);
+        var view = (await Review.DecisionsAsync(c, survey.Id, tx)).First(d => d.Id == id);
+        await tx.CommitAsync();
+        return view;
+    }
+
+    /// <summary>The survey's proposals, all or those of one status (open: the review queue).</summary>
+    public async Task<Outcome<List<ProposalView>>> ProposalsAsync(SurveyRef survey, string? status)
+    {
+        if (status is not (null or "open" or "accepted" or "edited" or "merged" or "split" or "rejected"))
+            return Refusal.BadRequest("status must be open, accepted, edited, merged, split or rejected.");
+        await using var c = await db.OpenAsync();
+        return await Review.ProposalsAsync(c, survey.Id, status);
+    }
+
+    public async Task<List<DecisionView>> DecisionsAsync(SurveyRef survey)
+    {
+        await using var c = await db.OpenAsync();
+        return await Review.DecisionsAsync(c, survey.Id);
+    }
+
+    public async Task<InsightsEvaluationView> EvaluationAsync(SurveyRef survey)
+    {
+        await using var c = await db.OpenAsync();
+        return await InsightsEvaluation.ComputeAsync(c, survey.Id);
     }
 }
 

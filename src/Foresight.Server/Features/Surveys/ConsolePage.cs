@@ -1,7 +1,6 @@
 using Foresight.Core.Surveys;
 using Foresight.Server.Plumbing;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -9,9 +8,9 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Foresight.Server.Features.Surveys;
 
 /// <summary>
-/// A coordinator's page about one survey. Its forms post to handlers that call the API's own endpoint methods, so
-/// the console and the API take the same input through the same checks; a refusal is shown on the page in the
-/// API's words, a success is confirmed after a redirect (so a reload does not post again).
+/// A coordinator's page about one survey. Its forms post to handlers that call the application services the API
+/// calls, so the console and the API take the same input through the same checks; a refusal is shown on the page in
+/// the service's words, a success is confirmed after a redirect (so a reload does not post again).
 /// </summary>
 [Authorize(Policy = Policies.Coordinator)]
 public abstract class ConsolePage : PageModel
@@ -41,31 +40,6 @@ public abstract class ConsolePage : PageModel
     public virtual async Task OnGetAsync() => await LoadAsync();
 
     /// <summary>
-    /// Runs an endpoint method. On success: redirect with the confirmation <paramref name="done"/> (a UI string key),
-    /// or, when <paramref name="show"/> takes the result's value, the page at once (e.g. a link shown only once).
-    /// </summary>
-    protected async Task<IActionResult> ActAsync(IValidatable? body, Func<Task<IResult>> call, string done, Action<object?>? show = null)
-    {
-        if (body is not null && body.Validate().ToList() is { Count: > 0 } invalid) return await FailAsync(invalid[0], invalid, 400);
-        var result = await call();
-        while (result is INestedHttpResult nested) result = nested.Result;
-        if (result is ProblemHttpResult problem)
-        {
-            var (message, items) = Explain(problem);
-            return await FailAsync(message, items, problem.StatusCode);
-        }
-        if (show is not null)
-        {
-            // The page shows the result itself (links shown once, import counts).
-            show((result as IValueHttpResult)?.Value);
-            await LoadAsync();
-            return Page();
-        }
-        Done = Ui.T(done);
-        return Redirect(Request.Path + Request.QueryString);
-    }
-
-    /// <summary>
     /// Runs an application service's action. On success: redirect with the confirmation <paramref name="done"/> (a UI
     /// string key), or, when <paramref name="show"/> takes the result, the page at once (e.g. a link shown only once).
     /// A refusal is shown on the page in the service's words.
@@ -84,20 +58,6 @@ public abstract class ConsolePage : PageModel
         }
         Done = Ui.T(done);
         return Redirect(Request.Path + Request.QueryString);
-    }
-
-    /// <summary>A refusal as a page shows it: the detail, and each listed problem (file:line:column for a file).</summary>
-    public static (string Message, List<string> Items) Explain(ProblemHttpResult problem)
-    {
-        var items = problem.ProblemDetails.Extensions.TryGetValue("errors", out var e) && e is IEnumerable<object> list
-            ? list.Select(x => x switch
-            {
-                FileError f => $"{f.File}:{f.Line}:{f.Column}: {f.Message}",
-                Features.Experts.LineError l => $"{l.Line}: {l.Message}",
-                _ => x?.ToString() ?? "",
-            }).ToList()
-            : [];
-        return (problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title ?? "", items);
     }
 
     protected async Task<IActionResult> FailAsync(string message, IEnumerable<string> errors, int status)
