@@ -74,7 +74,7 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
                     survey.Id, filter = JsonSerializer.Serialize(body.Filter, Json.Stored),
                     parameters = JsonSerializer.Serialize(body.Parameters, Json.Stored), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId(),
                 }, tx);
-            await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.analysis.requested", new { id, records = count });
+            await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "insights.analysis.requested", new { id, records = count });
             await tx.CommitAsync();
         }
         // Queued after the commit, so that the job finds its row.

@@ -107,7 +107,7 @@ public sealed class ArgumentsService(Db db, SurveyCatalog catalog, TimeProvider 
                 INSERT INTO argument_feedback (round_id, topic_id, arguments, chosen_at, chosen_by) VALUES (@Id, @TopicId, @json, @now, @userId)
                 ON CONFLICT (round_id, topic_id) DO UPDATE SET arguments = excluded.arguments, chosen_at = excluded.chosen_at, chosen_by = excluded.chosen_by
                 """, new { row.Id, t.TopicId, json = JsonSerializer.Serialize(chosen, Json.Stored), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId() }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.arguments.chosen", new { round, topic, clusters = body.Clusters });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "insights.arguments.chosen", new { round, topic, clusters = body.Clusters });
         await tx.CommitAsync();
         return grouped with { Chosen = chosen };
     }

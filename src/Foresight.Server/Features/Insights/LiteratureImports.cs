@@ -155,7 +155,7 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
                     WHERE id = @importId
                     """, new { done, added, duplicates, last, now = Db.Iso(clock.GetUtcNow()), importId }, tx);
                 if (last)
-                    await Audit.LogAsync(c, tx, userId, surveyId, "insights.records.imported",
+                    await Audit.LogAsync(c, tx, clock, userId, surveyId, "insights.records.imported",
                         new { file = fileName, format = Literature.FormatName(file.Format), added, duplicates, errors = file.Errors.Count });
                 await tx.CommitAsync();
             }
@@ -170,7 +170,7 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
         var (c, tx) = w;
         if (await c.ExecuteAsync("UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @importId AND status = 'importing'",
                 new { error, now = Db.Iso(clock.GetUtcNow()), importId }, tx) == 0) return;
-        await Audit.LogAsync(c, tx, null, surveyId, "insights.records.import_failed", new { import = importId, error });
+        await Audit.LogAsync(c, tx, clock, null, surveyId, "insights.records.import_failed", new { import = importId, error });
         await tx.CommitAsync();
     }
 
@@ -215,7 +215,7 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
             {
                 await c.ExecuteAsync("UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @id",
                     new { error = StoppedError, now = Db.Iso(clock.GetUtcNow()), id }, tx);
-                await Audit.LogAsync(c, tx, null, surveyId, "insights.records.import_failed", new { import = id, error = StoppedError });
+                await Audit.LogAsync(c, tx, clock, null, surveyId, "insights.records.import_failed", new { import = id, error = StoppedError });
             }
             failed = (await c.QueryAsync<long>(
                 "SELECT i.id FROM literature_imports i WHERE i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id)", transaction: tx)).ToList();

@@ -180,7 +180,7 @@ public static class Review
             }, tx);
         await c.ExecuteAsync("UPDATE insight_proposals SET status = @decision, decision_id = @decisionId WHERE id IN @ids",
             new { decision, decisionId, ids = proposals.Select(p => p.Id).ToList() }, tx);
-        await Audit.LogAsync(c, tx, user.UserId(), survey.Id, "insights.proposal." + decision, new { proposals = proposals.Select(p => p.Id), topics = made, note });
+        await Audit.LogAsync(c, tx, now, user.UserId(), survey.Id, "insights.proposal." + decision, new { proposals = proposals.Select(p => p.Id), topics = made, note });
         return null;
     }
 

@@ -26,11 +26,13 @@ public sealed class ConsensusService(SurveyCatalog catalog, IOpenRoundConsensus 
         return RoundConsensus.Compute(survey, rules, round.Number, withPrevious, answers, previous);
     }
 
-    /// <summary>The round's result: stored for a closed round, computed now for an open one.</summary>
+    /// <summary>The round's result: stored for a closed round, computed now for an open or closing one.</summary>
     public async Task<RoundResult> GetAsync(SqliteConnection c, RoundRow round)
     {
         // An open round's topics are kept computed as answers arrive; the store is the fallback.
         if (round.IsOpen) return await live.ConsensusAsync(round.SurveyId, round.Number) ?? await ComputeAsync(c, round);
+        // Closing: its answers are fixed and its result not stored yet; computed now, it is what the close stores.
+        if (round.IsClosing) return await ComputeAsync(c, round);
         var snapshot = await RoundStore.SnapshotAsync(c, round.Id);
         var topics = await RoundStore.TopicsAsync(c, round.Id);
         var rankings = round.Rankings is null ? [] : JsonSerializer.Deserialize<List<RankingResult>>(round.Rankings, Json.Stored)!;
