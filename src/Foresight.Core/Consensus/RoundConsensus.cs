@@ -9,8 +9,8 @@ using Foresight.Core.Surveys;
 
 namespace Foresight.Core.Consensus;
 
-/// <summary>One stored answer, as the consensus sees it. Member is a stable pseudonymous key.</summary>
-public sealed record AnswerRow(string Member, string Topic, string Question, string Value, double? Number, string? Rationale = null);
+/// <summary>One stored answer, as the consensus sees it. ExpertId is the expert's pseudonym (the expert_id of the long format), never a name.</summary>
+public sealed record AnswerRow(string ExpertId, string Topic, string Question, string Value, double? Number, string? Rationale = null);
 
 /// <summary>A topic of a round, with the topic of the previous round its answers continue (itself, or its single parent after a split).</summary>
 public sealed record RoundTopic(string Code, string Field, string? PreviousCode);
@@ -92,10 +92,10 @@ public sealed class TopicTable(IReadOnlyList<string> members, IReadOnlyList<stri
         foreach (var a in rows)
         {
             if (!position.TryGetValue(a.Question, out var qi)) continue;
-            if (!rowOf.TryGetValue(a.Member, out var m))
+            if (!rowOf.TryGetValue(a.ExpertId, out var m))
             {
-                rowOf[a.Member] = m = members.Count;
-                members.Add(a.Member);
+                rowOf[a.ExpertId] = m = members.Count;
+                members.Add(a.ExpertId);
                 values.Add(new string?[width]);
                 var n = new double[width];
                 Array.Fill(n, double.NaN);
@@ -169,7 +169,7 @@ public static class RoundConsensus
                 var codes = group.Select(t => t.Code).ToList();
                 var rows = codes.SelectMany(rowsOf).Where(a => a.Question == ranking.Id && a.Number is not null).ToList();
                 if (rows.Count == 0) continue;
-                var kendall = KendallW.Compute(codes, rows.Select(r => (r.Member, r.Topic, r.Number!.Value)));
+                var kendall = KendallW.Compute(codes, rows.Select(r => (r.ExpertId, r.Topic, r.Number!.Value)));
                 var ranked = codes.Select(c =>
                 {
                     var ranks = rows.Where(r => r.Topic == c).Select(r => r.Number!.Value).ToList();
@@ -410,7 +410,7 @@ public static class RoundConsensus
         var rows = answers as IReadOnlyList<AnswerRow> ?? answers.ToList();
         var topicRank = new Ranks(rows, a => a.Topic);
         var questionRank = new Ranks(rows, a => a.Question);
-        var memberRank = new Ranks(rows, a => a.Member);
+        var memberRank = new Ranks(rows, a => a.ExpertId);
         // (topic, question, member) as one number, sorted with the rows' indexes; rows with equal keys are then put
         // back in their given order, as the stable sort this replaces left them.
         var keys = new long[rows.Count];
@@ -418,7 +418,7 @@ public static class RoundConsensus
         for (int i = 0; i < rows.Count; i++)
         {
             var a = rows[i];
-            keys[i] = checked((topicRank.Of(a.Topic) * questionRank.Count + questionRank.Of(a.Question)) * memberRank.Count + memberRank.Of(a.Member));
+            keys[i] = checked((topicRank.Of(a.Topic) * questionRank.Count + questionRank.Of(a.Question)) * memberRank.Count + memberRank.Of(a.ExpertId));
             order[i] = i;
         }
         Array.Sort(keys, order);
@@ -454,7 +454,7 @@ public static class RoundConsensus
         foreach (var i in order)
         {
             var a = rows[i];
-            sb.Append(a.Member).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
+            sb.Append(a.ExpertId).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
               .Append(a.Value.Replace('\t', ' ').Replace('\n', ' ')).Append('\t')
               .Append((a.Rationale ?? "").Replace('\t', ' ').Replace('\n', ' ')).Append('\n');
             // Whole lines only, so that no character's UTF-8 is split; strings kept off the large-object heap.

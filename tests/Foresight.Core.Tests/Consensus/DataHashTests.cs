@@ -16,8 +16,8 @@ public class DataHashTests
         var sb = new StringBuilder();
         sb.Append("foresight-round-data/1\n").Append(round).Append('\n').Append(rulesVersion).Append('\n');
         foreach (var t in topics.Order(StringComparer.Ordinal)) sb.Append("topic\t").Append(t).Append('\n');
-        foreach (var a in answers.OrderBy(a => a.Topic, StringComparer.Ordinal).ThenBy(a => a.Question, StringComparer.Ordinal).ThenBy(a => a.Member, StringComparer.Ordinal))
-            sb.Append(a.Member).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
+        foreach (var a in answers.OrderBy(a => a.Topic, StringComparer.Ordinal).ThenBy(a => a.Question, StringComparer.Ordinal).ThenBy(a => a.ExpertId, StringComparer.Ordinal))
+            sb.Append(a.ExpertId).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
               .Append(a.Value.Replace('\t', ' ').Replace('\n', ' ')).Append('\t')
               .Append((a.Rationale ?? "").Replace('\t', ' ').Replace('\n', ' ')).Append('\n');
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
@@ -78,7 +78,7 @@ public class DataHashTests
     public void Answers_with_the_same_key_keep_their_given_order()
     {
         var rows = Round(5, members: 20, topics: 10, questions: 10, unique: false);
-        Assert.True(rows.Count > rows.Select(r => (r.Member, r.Topic, r.Question)).Distinct().Count());
+        Assert.True(rows.Count > rows.Select(r => (r.ExpertId, r.Topic, r.Question)).Distinct().Count());
         Assert.Equal(Whole(1, 1, ["T00"], rows), RoundConsensus.DataHash(1, 1, ["T00"], rows));
     }
 }

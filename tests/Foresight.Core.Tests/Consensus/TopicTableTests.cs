@@ -61,7 +61,7 @@ public class TopicTableTests
         Assert.Equal(JsonSerializer.Serialize(a, Json), JsonSerializer.Serialize(b, Json));
 
         var own = rows.Where(r => Survey.Question(r.Question) is not null).ToList();
-        Assert.Equal(own.Select(r => r.Member).Distinct().Count(), a.Respondents);
+        Assert.Equal(own.Select(r => r.ExpertId).Distinct().Count(), a.Respondents);
         Assert.Equal(own.Count(r => r.Question == "familiarity" && Survey.Familiarity!.OptionByCode(r.Value) is { SkipsTopic: true }), a.NotFamiliar);
         foreach (var q in Survey.Questions.Where(q => q.AskedIn(2)))
         {

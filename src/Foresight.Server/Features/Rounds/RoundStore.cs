@@ -58,7 +58,7 @@ public sealed record StoredAnswer(long MemberId, AnswerRow Row)
     public StoredAnswer(long memberId, string pseudonym, string topic, string question, string value, double? number, string? rationale)
         : this(memberId, new AnswerRow(pseudonym, topic, question, value, number, rationale)) { }
 
-    public string Pseudonym => Row.Member;
+    public string Pseudonym => Row.ExpertId;
     public string Topic => Row.Topic;
     public string Question => Row.Question;
     public string Value => Row.Value;
