@@ -106,10 +106,13 @@ public sealed class Db
     /// <summary>Timestamps are stored as ISO 8601 UTC text, which sorts and compares correctly.</summary>
     public static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>A stored timestamp (<see cref="Iso"/>) read back.</summary>
+    public static DateTimeOffset FromIso(string iso) => DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture);
+
     sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
     {
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = Iso(value);
-        public override DateTimeOffset Parse(object value) => DateTimeOffset.Parse((string)value, System.Globalization.CultureInfo.InvariantCulture);
+        public override DateTimeOffset Parse(object value) => FromIso((string)value);
     }
 }
 

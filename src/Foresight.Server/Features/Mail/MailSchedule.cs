@@ -18,7 +18,6 @@ public sealed class MailSchedule(Db db, Outbox outbox, IBackgroundJobClient jobs
 {
     public const string ReconcileJob = "mail-reconcile";
 
-    static DateTimeOffset Parse(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A round has opened: its panel is invited (a job, so that nothing waits on it) and the reminders before its
@@ -35,16 +34,16 @@ public sealed class MailSchedule(Db db, Outbox outbox, IBackgroundJobClient jobs
     async Task ScheduleAsync(long roundId)
     {
         await using var c = await db.OpenAsync();
-        if (await c.QuerySingleOrDefaultAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId }) is { } round) Schedule(round);
+        if (await RoundStore.ByIdAsync(c, roundId) is { } round) Schedule(round);
     }
 
     /// <summary>Schedules the reminders before the round's deadline (jobs for an earlier deadline turn into no-ops).</summary>
     void Schedule(RoundRow round)
     {
         if (!round.IsOpen || round.Deadline is not { } deadline) return;
-        var at = Parse(deadline);
+        var at = Db.FromIso(deadline);
         foreach (var before in mail.Value.ReminderTimes)
-            if (at - before > clock.GetUtcNow() && at - before > Parse(round.OpenedAt))
+            if (at - before > clock.GetUtcNow() && at - before > Db.FromIso(round.OpenedAt))
                 jobs.Schedule<MailSchedule>(m => m.RemindAsync(round.Id, deadline, ReminderKey(deadline, before)), at - before);
     }
 
@@ -85,11 +84,11 @@ public sealed class MailSchedule(Db db, Outbox outbox, IBackgroundJobClient jobs
         {
             await outbox.InviteAsync(round.Id); // queued once per member: a no-op for those invited already
             if (round.Deadline is null) continue;
-            var deadline = Parse(round.Deadline);
+            var deadline = Db.FromIso(round.Deadline);
             if (deadline <= now) continue; // the round closes now (RoundLifecycle); no reminder after the deadline
             // A reminder is due once its time has passed, if the round was already open then (no "3 days left" for a two-day round).
             foreach (var before in mail.Value.ReminderTimes)
-                if (deadline - before <= now && deadline - before > Parse(round.OpenedAt))
+                if (deadline - before <= now && deadline - before > Db.FromIso(round.OpenedAt))
                     await RemindAsync(round.Id, round.Deadline, ReminderKey(round.Deadline, before));
             if (schedule) Schedule(round);
         }

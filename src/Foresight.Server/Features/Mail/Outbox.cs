@@ -50,9 +50,9 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
     public async Task<int> InviteAsync(long roundId, IReadOnlyCollection<long>? members = null, string? linkBase = null)
     {
         await using var c = await db.OpenAsync();
-        var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
+        var round = (await RoundStore.ByIdAsync(c, roundId))!;
         var survey = await catalog.DefinitionAsync(round.SurveyId);
-        var deadline = round.Deadline is { } d ? DateTimeOffset.Parse(d, System.Globalization.CultureInfo.InvariantCulture) : (DateTimeOffset?)null;
+        var deadline = round.Deadline is { } d ? Db.FromIso(d) : (DateTimeOffset?)null;
         // Read first which members have theirs already, so that the minutely reconcile takes no write lock for nothing.
         var invited = (await c.QueryAsync<long>("SELECT member_id FROM outbox WHERE kind = 'invitation' AND round_id = @roundId", new { roundId })).ToHashSet();
         var recipients = (await RecipientsAsync(c, roundId)).Where(r => (members is null || members.Contains(r.MemberId)) && !invited.Contains(r.MemberId)).ToList();
@@ -69,13 +69,13 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
     public async Task<int> RemindAsync(long roundId, string key)
     {
         await using var c = await db.OpenAsync();
-        var round = await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId });
+        var round = (await RoundStore.ByIdAsync(c, roundId))!;
         if (!round.IsOpen || round.Deadline is null) return 0;
         var survey = await catalog.DefinitionAsync(round.SurveyId);
         var topics = await RoundStore.TopicsAsync(c, round.Id);
         var answers = await RoundStore.AnswersAsync(c, round.Id);
         var (_, _, finished) = await RoundProgress.MembersByProgressAsync(c, survey, round, topics, answers);
-        var deadline = DateTimeOffset.Parse(round.Deadline, System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = Db.FromIso(round.Deadline);
         var recipients = (await RecipientsAsync(c, roundId)).Where(r => !finished.Contains(r.MemberId)).ToList();
         return await QueueAsync(recipients.Select(r =>
         {

@@ -181,7 +181,7 @@ public sealed class OutboxSender(
     {
         await using var c = await db.OpenAsync();
         var next = await c.ExecuteScalarAsync<string?>("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'");
-        return next is null ? null : DateTimeOffset.Parse(next, System.Globalization.CultureInfo.InvariantCulture);
+        return next is null ? null : Db.FromIso(next);
     }
 
     static async Task<HandoverClient> ConnectAsync(MailOptions mail)

@@ -15,7 +15,6 @@ public sealed class RoundLifecycle(Db db, RoundService rounds, IBackgroundJobCli
 {
     public const string ReconcileJob = "rounds-reconcile";
 
-    static DateTimeOffset Parse(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture);
 
     public Task HandleAsync(RoundOpened change) => ScheduleAsync(change.RoundId);
 
@@ -24,14 +23,14 @@ public sealed class RoundLifecycle(Db db, RoundService rounds, IBackgroundJobCli
     async Task ScheduleAsync(long roundId)
     {
         await using var c = await db.OpenAsync();
-        if (await c.QuerySingleOrDefaultAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId }) is { } round) Schedule(round);
+        if (await RoundStore.ByIdAsync(c, roundId) is { } round) Schedule(round);
     }
 
     /// <summary>Schedules the close at the round's deadline (a job made for an earlier deadline turns into a no-op).</summary>
     void Schedule(RoundRow round)
     {
         if (!round.IsOpen || round.Deadline is not { } deadline) return;
-        jobs.Schedule<RoundLifecycle>(l => l.CloseAtDeadlineAsync(round.SurveyId, round.Number, deadline), Parse(deadline));
+        jobs.Schedule<RoundLifecycle>(l => l.CloseAtDeadlineAsync(round.SurveyId, round.Number, deadline), Db.FromIso(deadline));
     }
 
     /// <summary>The job at a deadline.</summary>
@@ -39,7 +38,7 @@ public sealed class RoundLifecycle(Db db, RoundService rounds, IBackgroundJobCli
     public async Task CloseAtDeadlineAsync(long surveyId, int number, string deadline)
     {
         // Hangfire keeps schedule times in whole seconds and may start the job up to a second early: wait out the rest.
-        var early = Parse(deadline) - clock.GetUtcNow();
+        var early = Db.FromIso(deadline) - clock.GetUtcNow();
         if (early > TimeSpan.Zero && early < TimeSpan.FromMinutes(1)) await Task.Delay(early + TimeSpan.FromMilliseconds(5));
         await rounds.CloseAsync(surveyId, number, null, deadline);
     }
@@ -57,7 +56,7 @@ public sealed class RoundLifecycle(Db db, RoundService rounds, IBackgroundJobCli
         var now = clock.GetUtcNow();
         foreach (var round in open)
         {
-            if (Parse(round.Deadline!) <= now) await rounds.CloseAsync(round.SurveyId, round.Number, null, round.Deadline);
+            if (Db.FromIso(round.Deadline!) <= now) await rounds.CloseAsync(round.SurveyId, round.Number, null, round.Deadline);
             else if (schedule) Schedule(round);
         }
     }

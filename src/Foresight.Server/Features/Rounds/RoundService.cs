@@ -19,8 +19,6 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
 {
     public enum CloseResult { Closed, NotFound, AlreadyClosed, NotDue }
 
-    static DateTimeOffset Parse(string iso) => DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture);
-
     public static Refusal NoRound(SurveyRef survey, int number) => Refusal.NotFound($"Survey '{survey.Slug}' has no round {number}.");
 
     public async Task<List<RoundView>> ListAsync(SurveyRef survey)
@@ -114,7 +112,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
             var found = await RoundStore.RoundAsync(c, surveyId, number, tx);
             if (found is null) return (CloseResult.NotFound, null);
             if (!found.IsOpen) return (CloseResult.AlreadyClosed, found);
-            if (dueDeadline is not null && (found.Deadline != dueDeadline || Parse(dueDeadline) > clock.GetUtcNow())) return (CloseResult.NotDue, found);
+            if (dueDeadline is not null && (found.Deadline != dueDeadline || Db.FromIso(dueDeadline) > clock.GetUtcNow())) return (CloseResult.NotDue, found);
             await c.ExecuteAsync("UPDATE rounds SET status = 'closed', closed_at = @now, closed_by = @userId WHERE id = @Id",
                 new { now = Db.Iso(clock.GetUtcNow()), userId, found.Id }, tx);
             await tx.CommitAsync();
@@ -154,7 +152,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         List<RoundTopicRow> topics;
         await using (var c = await db.OpenAsync())
         {
-            round = (await c.QuerySingleAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId }));
+            round = (await RoundStore.ByIdAsync(c, roundId))!;
             if (!round.IsClosing) return;
             var survey = await catalog.DefinitionAsync(round.SurveyId);
             var stored = await RoundStore.AnswersAsync(c, round.Id);

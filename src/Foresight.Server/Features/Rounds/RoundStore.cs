@@ -72,6 +72,9 @@ public static class RoundStore
     public static Task<RoundRow?> RoundAsync(SqliteConnection c, long surveyId, int number, SqliteTransaction? tx = null) =>
         c.QuerySingleOrDefaultAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND number = @number", new { surveyId, number }, tx);
 
+    public static Task<RoundRow?> ByIdAsync(SqliteConnection c, long roundId, SqliteTransaction? tx = null) =>
+        c.QuerySingleOrDefaultAsync<RoundRow>("SELECT * FROM rounds WHERE id = @roundId", new { roundId }, tx);
+
     public static Task<RoundRow?> OpenRoundAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null) =>
         c.QuerySingleOrDefaultAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND status = 'open'", new { surveyId }, tx);
 
