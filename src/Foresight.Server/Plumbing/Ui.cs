@@ -44,7 +44,8 @@ public sealed class Ui(IHttpContextAccessor accessor)
 
     /// <summary>A stored time as pages show it: UTC, as the server cannot know the reader's zone without script.</summary>
     public static string When(string? iso) => iso is null ? "" :
-        DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'",
+        System.Globalization.CultureInfo.InvariantCulture);
 
     string Resolve()
     {
