@@ -67,7 +67,8 @@ public static class BackupCommand
     public static int Restore(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var a = new Arguments(args);
-        if (a.Positional.Count != 2) throw new UsageException("give the backup and the database to replace: foresight restore BACKUP.db DB.db (stop the server first)");
+        if (a.Positional.Count != 2)
+            throw new UsageException("give the backup and the database to replace: foresight restore BACKUP.db DB.db (stop the server first)");
         var (backup, db) = (Path.GetFullPath(a.Positional[0]), Path.GetFullPath(a.Positional[1]));
         if (!File.Exists(backup)) return CliApp.Fail(stderr, $"{a.Positional[0]}: no such file");
         if (backup == db) return CliApp.Fail(stderr, "the backup and the database are the same file");
@@ -102,12 +103,14 @@ public static class BackupCommand
                 }
                 catch (SqliteException e) when (e.SqliteErrorCode is 5 or 6) // SQLITE_BUSY, SQLITE_LOCKED
                 {
-                    stderr.WriteLine($"foresight restore: {a.Positional[1]} is in use: a Foresight server (or another program) has it open. Stop the server first, then restore; nothing was changed.");
+                    stderr.WriteLine($"foresight restore: {a.Positional[1]} is in use: a Foresight server (or another program) has it open. Stop the server " +
+                        "first, then restore; nothing was changed.");
                     return CliApp.Failed;
                 }
                 catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26) // SQLITE_CORRUPT, SQLITE_NOTADB
                 {
-                    return CliApp.Fail(stderr, $"{a.Positional[1]} is not a usable SQLite database ({e.Message}); move it away by hand first; nothing was changed");
+                    return CliApp.Fail(
+                        stderr, $"{a.Positional[1]} is not a usable SQLite database ({e.Message}); move it away by hand first; nothing was changed");
                 }
                 // The database as it was, kept beside it (through SQLite, so what is still in its WAL is kept too), named by the
                 // wall time of the restore, as an operator looks for it.
@@ -123,7 +126,8 @@ public static class BackupCommand
             var integrity = IntegrityCheck(target);
             if (integrity != "ok")
             {
-                stderr.WriteLine($"foresight restore: {a.Positional[1]} fails integrity_check after the restore: {integrity}" + (aside is null ? "" : $"; the database as it was is in {aside}"));
+                stderr.WriteLine($"foresight restore: {a.Positional[1]} fails integrity_check after the restore: {integrity}" + (aside is null ? ""
+                    : $"; the database as it was is in {aside}"));
                 return CliApp.Failed;
             }
             var summary = Describe(target);
@@ -161,7 +165,8 @@ public static class BackupCommand
     /// <param name="busySeconds">how long a statement waits for another connection's lock before it fails</param>
     static SqliteConnection Open(string path, SqliteOpenMode mode, int busySeconds = 30)
     {
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false, DefaultTimeout = busySeconds }.ToString());
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = mode, Pooling = false,
+            DefaultTimeout = busySeconds }.ToString());
         c.Open();
         return c;
     }

@@ -82,7 +82,8 @@ internal sealed class Arguments
                 _flags.Add(name);
                 continue;
             }
-            if (!known.Contains(name)) throw new UsageException($"unknown option --{name}; known: {string.Join(", ", known.Concat(flags).Select(k => "--" + k))}");
+            if (!known.Contains(name))
+                throw new UsageException($"unknown option --{name}; known: {string.Join(", ", known.Concat(flags).Select(k => "--" + k))}");
             if (value is null)
             {
                 if (i + 1 >= args.Length) throw new UsageException($"--{name} needs a value");

@@ -21,7 +21,8 @@ public static class ValidateCommand
                 continue;
             }
             var s = result.Survey!;
-            stdout.WriteLine($"{path}: ok: survey '{s.Id}', {s.Fields.Count} fields, {s.Topics.Count()} topics, {s.Questions.Count} questions per topic, languages {string.Join(", ", s.Languages)}");
+            stdout.WriteLine($"{path}: ok: survey '{s.Id}', {s.Fields.Count} fields, {s.Topics.Count()} topics, {s.Questions.Count} questions per topic, " +
+                $"languages {string.Join(", ", s.Languages)}");
         }
         return status;
     }

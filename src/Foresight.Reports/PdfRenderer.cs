@@ -123,7 +123,8 @@ public sealed class PdfRenderer(PdfOptions options) : IAsyncDisposable
         var b = new System.Text.StringBuilder("\"");
         foreach (var c in text)
         {
-            if (c is '"' or '\\' or '<' or '>' || char.IsControl(c)) b.Append('\\').Append(((int)c).ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append(' ');
+            if (c is '"' or '\\' or '<' or '>' || char.IsControl(c)) b.Append('\\')
+                .Append(((int)c).ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append(' ');
             else b.Append(c);
         }
         return b.Append('"').ToString();

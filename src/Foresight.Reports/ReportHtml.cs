@@ -98,7 +98,8 @@ public static class ReportHtml
         {
             h.Append("<li><a href=\"#field-").Append(E(f.Code)).Append("\">").Append(E(f.Code + " " + t.Of(f.Name))).Append("</a><ol>");
             foreach (var topic in f.Topics)
-                h.Append("<li><a href=\"#").Append(E(Anchor(topic.Code))).Append("\">").Append(E(topic.Code)).Append(' ').Append(E(t.Of(topic.Title))).Append("</a></li>");
+                h.Append("<li><a href=\"#").Append(E(Anchor(topic.Code))).Append("\">").Append(E(topic.Code)).Append(' ').Append(E(t.Of(topic.Title)))
+                    .Append("</a></li>");
             h.Append("</ol></li>");
         }
         h.Append("</ol></li>");
@@ -121,7 +122,8 @@ public static class ReportHtml
         foreach (var r in m.Rounds)
         {
             h.Append("<tr><td>").Append(r.Number).Append("</td><td>").Append(Date(r.OpenedAt)).Append("</td><td>").Append(Date(r.ClosedAt)).Append("</td>");
-            foreach (var v in new object?[] { r.Topics, r.Invited, r.Responded, Pct(Rate(r.Responded, r.Invited)), r.Finished, r.Dropped?.ToString() ?? "–", r.Settled, r.RulesVersion })
+            foreach (var v in new object?[] { r.Topics, r.Invited, r.Responded, Pct(Rate(r.Responded, r.Invited)), r.Finished, r.Dropped?.ToString() ?? "–",
+                r.Settled, r.RulesVersion })
                 h.Append("<td class=\"num\">").Append(E(Convert.ToString(v, CultureInfo.InvariantCulture))).Append("</td>");
             h.Append("</tr>");
         }
@@ -145,7 +147,8 @@ public static class ReportHtml
         foreach (var q in s.Questions)
         {
             h.Append("<tr><td><span class=\"code\">").Append(E(q.Id)).Append("</span> ").Append(E(t.Of(q.Text))).Append("</td><td>")
-                .Append(t["kind." + q.Kind switch { QuestionKind.MultiChoice => "multi_choice", var k => k.ToString().ToLowerInvariant() }]).Append("</td><td class=\"small\">")
+                .Append(t["kind." + q.Kind switch { QuestionKind.MultiChoice => "multi_choice", var k => k.ToString().ToLowerInvariant() }])
+                .Append("</td><td class=\"small\">")
                 .Append(E(ScaleOf(q, t))).Append("</td><td>").Append(E(string.Join(", ", q.Agree.Select(a => N(a))))).Append("</td></tr>");
         }
         h.Append("</tbody></table>");
@@ -205,11 +208,13 @@ public static class ReportHtml
         var main = MainQuestion(s);
         var year = s.Questions.FirstOrDefault(q => q.Kind == QuestionKind.Year && q.AskedIn(m.Round));
         h.Append("<section id=\"summary\"><h2>").Append(t["summary"]).Append("</h2>");
-        if (main is not null) h.Append("<p class=\"small muted\">").Append(E(t["median"] + " / " + t["iqr"] + " / " + t["agree"] + ": " + t.Of(main.Text))).Append("</p>");
+        if (main is not null) h.Append("<p class=\"small muted\">").Append(E(t["median"] + " / " + t["iqr"] + " / " + t["agree"] + ": " + t.Of(main.Text)))
+            .Append("</p>");
         // Fixed column widths: long Chinese headers and states wrap inside their column instead of squeezing the others.
         h.Append("<table class=\"summary\"><colgroup><col class=\"w-topic\">");
         for (int i = 0; i < 6; i++) h.Append("<col class=\"w-num\">");
-        h.Append("<col class=\"w-year\"><col class=\"w-state\"><col class=\"w-change\"><col class=\"w-decision\"></colgroup><thead><tr><th>").Append(t["topic"]).Append("</th>");
+        h.Append("<col class=\"w-year\"><col class=\"w-state\"><col class=\"w-change\"><col class=\"w-decision\"></colgroup><thead><tr><th>").Append(t["topic"])
+            .Append("</th>");
         foreach (var key in new[] { "n", "median", "iqr", "agree", "index", "index.famw" }) h.Append("<th class=\"num\">").Append(t[key]).Append("</th>");
         h.Append("<th class=\"num\">").Append(t["year"]).Append("</th><th>").Append(t["state"]).Append("</th><th>").Append(t["change"])
             .Append("</th><th>").Append(t["decision"]).Append("</th></tr></thead><tbody>");
@@ -225,8 +230,10 @@ public static class ReportHtml
             h.Append("<td class=\"num\">").Append(N(q?.Summary?.Median)).Append("</td><td class=\"num\">").Append(N(q?.Summary?.Iqr))
                 .Append("</td><td class=\"num\">").Append(Pct(q?.Summary?.PctAgree)).Append("</td><td class=\"num\">").Append(N(ii, 1))
                 .Append("</td><td class=\"num\">").Append(N(famw, 1)).Append("</td>");
-            h.Append("<td class=\"num\">").Append(y is { N: > 0 } ? $"{N(y.Median, 0)}<br><span class=\"small muted\">{N(y.Q1, 0)}–{N(y.Q3, 0)}</span>" : "–").Append("</td>");
-            h.Append("<td class=\"state-").Append(r.State).Append("\">").Append(t["state." + r.State]).Append("</td><td class=\"small\">").Append(E(Change(topic, main, t)))
+            h.Append("<td class=\"num\">").Append(y is { N: > 0 } ? $"{N(y.Median, 0)}<br><span class=\"small muted\">{N(y.Q1, 0)}–{N(y.Q3, 0)}</span>" : "–")
+                .Append("</td>");
+            h.Append("<td class=\"state-").Append(r.State).Append("\">").Append(t["state." + r.State]).Append("</td><td class=\"small\">")
+                .Append(E(Change(topic, main, t)))
                 .Append("</td><td>").Append(topic.Decision is null ? "–" : t["decision." + topic.Decision]).Append("</td></tr>");
         }
         h.Append("</tbody></table></section>");
@@ -293,13 +300,15 @@ public static class ReportHtml
         var r = topic.Result;
         h.Append("<article class=\"topic\" id=\"").Append(E(Anchor(topic.Code))).Append("\"><h3><span class=\"code\">").Append(E(topic.Code)).Append("</span> ")
             .Append(E(t.Of(topic.Title))).Append("</h3>");
-        h.Append("<p class=\"small muted\">").Append(E(t.Format("respondents", r.Respondents, r.NotFamiliar))).Append(" · <span class=\"state-").Append(r.State).Append("\">")
+        h.Append("<p class=\"small muted\">").Append(E(t.Format("respondents", r.Respondents, r.NotFamiliar))).Append(" · <span class=\"state-").Append(r.State)
+            .Append("\">")
             .Append(t["state." + r.State]).Append("</span>");
         if (r.Stable is { } stable) h.Append(" · ").Append(stable ? t["stable.yes"] : t["stable.no"]);
         if (topic.Decision is not null) h.Append(" · ").Append(t["decision"]).Append(": ").Append(t["decision." + topic.Decision]);
         if (topic.Origin == "machine") h.Append(" <span class=\"flag machine\">").Append(t["origin.machine"]).Append("</span>");
         h.Append("</p>");
-        if (topic.Background is { } bg) h.Append("<p class=\"small\"><strong>").Append(t["background"]).Append(":</strong> ").Append(E(t.Of(bg))).Append("</p>");
+        if (topic.Background is { } bg) h.Append("<p class=\"small\"><strong>").Append(t["background"]).Append(":</strong> ").Append(E(t.Of(bg)))
+            .Append("</p>");
 
         h.Append("<div class=\"questions\">");
         foreach (var q in r.Questions)
@@ -311,7 +320,8 @@ public static class ReportHtml
             {
                 // The share of experts choosing each option: the three chosen most, in the chart and in words.
                 var top = q.Counts.Where(c => c.Count > 0).OrderByDescending(c => c.Count).Take(3).ToList();
-                h.Append(Svg.Frequencies(t["frequencies"] + " · " + t.Of(question.Text), top.Select(c => (t.Of(question.OptionByCode(c.Code)?.Label), c.Pct)).ToList()));
+                h.Append(Svg.Frequencies(t["frequencies"] + " · " + t.Of(question.Text),
+                    top.Select(c => (t.Of(question.OptionByCode(c.Code)?.Label), c.Pct)).ToList()));
                 h.Append("<p class=\"stats\">n ").Append(q.Answered).Append("</p></div>");
                 continue;
             }
@@ -337,14 +347,17 @@ public static class ReportHtml
         }
         h.Append("</div>");
         // The spread over rounds of the judged questions, when there was more than one round.
-        var judged = r.Questions.Select(q => s.Question(q.Question)).Where(q => q is { IsNumeric: true } && s.Consensus.Criteria.Any(c => c.Question == q.Id)).ToList();
+        var judged = r.Questions.Select(q => s.Question(q.Question)).Where(q => q is { IsNumeric: true } && s.Consensus.Criteria.Any(c => c.Question == q.Id))
+            .ToList();
         if (topic.History.Count(x => x.Result is not null) > 1 && judged.Count > 0)
         {
             h.Append("<div class=\"questions\">");
             foreach (var question in judged)
             {
-                var (lo, hi) = question!.ScaleBounds ?? (topic.History.Select(x => x.Result?.Question(question.Id)?.Summary?.Min).Where(v => v is not null).DefaultIfEmpty(0).Min()!.Value,
-                                                         topic.History.Select(x => x.Result?.Question(question.Id)?.Summary?.Max).Where(v => v is not null).DefaultIfEmpty(1).Max()!.Value);
+                var (lo, hi) = question!.ScaleBounds ?? (topic.History.Select(x => x.Result?.Question(question.Id)?.Summary?.Min).Where(v => v is not null)
+                    .DefaultIfEmpty(0).Min()!.Value,
+                                                         topic.History.Select(x => x.Result?.Question(question.Id)?.Summary?.Max).Where(v => v is not null)
+                                                             .DefaultIfEmpty(1).Max()!.Value);
                 h.Append("<div class=\"question\"><h4>").Append(t["spread"]).Append(" · ").Append(E(t.Of(question.Text))).Append("</h4>");
                 h.Append(Svg.BoxPlots(t["spread"] + " · " + t.Of(question.Text),
                     topic.History.Select(x => (t["round"] + " " + x.Round, x.Result?.Question(question.Id)?.Summary)).ToList(), lo, hi));
@@ -353,7 +366,8 @@ public static class ReportHtml
             h.Append("</div>");
         }
         foreach (var q in r.Questions)
-            if (topic.Rationales.TryGetValue(q.Question, out var rationales) && rationales.Count > 0 && s.Question(q.Question) is { Kind: not QuestionKind.Text } question)
+            if (topic.Rationales.TryGetValue(q.Question, out var rationales) && rationales.Count > 0
+                && s.Question(q.Question) is { Kind: not QuestionKind.Text } question)
             {
                 h.Append("<h4>").Append(t["rationales"]).Append(" · ").Append(E(t.Of(question.Text))).Append("</h4><ul class=\"rationales\">");
                 foreach (var text in rationales) h.Append("<li>").Append(E(text)).Append("</li>");
@@ -396,8 +410,10 @@ public static class ReportHtml
                 .Append(t["index"]).Append("</th><th class=\"num\">").Append(t["rank.famw"]).Append("</th><th class=\"num\">").Append(t["index.famw"])
                 .Append("</th><th>").Append(t["state"]).Append("</th></tr></thead><tbody>");
             foreach (var k in m.Ranking)
-                h.Append("<tr><td class=\"num\">").Append(k.Rank).Append("</td><td><span class=\"code\">").Append(E(k.Code)).Append("</span> ").Append(E(t.Of(k.Title)))
-                    .Append("</td><td class=\"num\">").Append(N(k.ImportanceIndex, 1)).Append("</td><td class=\"num\">").Append(k.RankFamW?.ToString(CultureInfo.InvariantCulture) ?? "–")
+                h.Append("<tr><td class=\"num\">").Append(k.Rank).Append("</td><td><span class=\"code\">").Append(E(k.Code)).Append("</span> ")
+                    .Append(E(t.Of(k.Title)))
+                    .Append("</td><td class=\"num\">").Append(N(k.ImportanceIndex, 1)).Append("</td><td class=\"num\">")
+                    .Append(k.RankFamW?.ToString(CultureInfo.InvariantCulture) ?? "–")
                     .Append("</td><td class=\"num\">").Append(N(k.ImportanceIndexFamW, 1)).Append("</td><td class=\"state-").Append(k.State).Append("\">")
                     .Append(t["state." + k.State]).Append("</td></tr>");
             h.Append("</tbody></table>");

@@ -56,7 +56,8 @@ public sealed record ReportTopic(
     TopicResult Result, IReadOnlyList<(int Round, TopicResult? Result)> History, string? Decision,
     IReadOnlyDictionary<string, IReadOnlyList<string>> Rationales);
 
-public sealed record RankedKeyTechnology(int Rank, int? RankFamW, string Code, LocalizedText Title, double? ImportanceIndex, double? ImportanceIndexFamW, string State);
+public sealed record RankedKeyTechnology(int Rank, int? RankFamW, string Code, LocalizedText Title, double? ImportanceIndex, double? ImportanceIndexFamW,
+    string State);
 
 public sealed record KeySelection(DateTimeOffset At, int Round, string Criteria, IReadOnlyList<(int Rank, string Code, LocalizedText Title)> Topics);
 

@@ -35,7 +35,8 @@ public static class Svg
         int total = bars.Sum(b => b.Count);
         var alt = string.Join(", ", bars.Select(b => $"{b.Label}: {b.Count}"));
         var sb = new StringBuilder();
-        sb.Append($"<svg class=\"chart bar\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\">");
+        sb.Append($"<svg class=\"chart bar\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" " +
+            $"height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\">");
         // No background rectangle under the segments: at national scale every element in a chart costs print time.
         if (total == 0) sb.Append($"<rect width=\"{F(width)}\" height=\"{F(height)}\" fill=\"#eef1f4\"/>");
         double x = 0;
@@ -63,7 +64,8 @@ public static class Svg
         var alt = string.Join("; ", rounds.Select(r => r.Stats is { N: > 0 } s
             ? $"{r.Label}: median {Num(s.Median)}, Q1 {Num(s.Q1)}, Q3 {Num(s.Q3)}, n {s.N}" : $"{r.Label}: –"));
         var sb = new StringBuilder();
-        sb.Append($"<svg class=\"chart box\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7\">");
+        sb.Append($"<svg class=\"chart box\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" " +
+            $"height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7\">");
         for (int i = 0; i < rounds.Count; i++)
         {
             var (label, s) = rounds[i];
@@ -73,7 +75,8 @@ public static class Svg
             sb.Append($"<line x1=\"{F(X(mn))}\" y1=\"{F(y)}\" x2=\"{F(X(mx))}\" y2=\"{F(y)}\" stroke=\"#4f5863\" stroke-width=\"0.8\"/>");
             sb.Append($"<line x1=\"{F(X(mn))}\" y1=\"{F(y - 3)}\" x2=\"{F(X(mn))}\" y2=\"{F(y + 3)}\" stroke=\"#4f5863\" stroke-width=\"0.8\"/>");
             sb.Append($"<line x1=\"{F(X(mx))}\" y1=\"{F(y - 3)}\" x2=\"{F(X(mx))}\" y2=\"{F(y + 3)}\" stroke=\"#4f5863\" stroke-width=\"0.8\"/>");
-            sb.Append($"<rect x=\"{F(X(q1))}\" y=\"{F(y - 3.5)}\" width=\"{F(Math.Max(X(q3) - X(q1), 1))}\" height=\"7\" fill=\"#cfe0f3\" stroke=\"#0b4f94\" stroke-width=\"0.8\"/>");
+            sb.Append($"<rect x=\"{F(X(q1))}\" y=\"{F(y - 3.5)}\" width=\"{F(Math.Max(X(q3) - X(q1), 1))}\" height=\"7\" fill=\"#cfe0f3\" stroke=\"#0b4f94\" " +
+                "stroke-width=\"0.8\"/>");
             sb.Append($"<line x1=\"{F(X(md))}\" y1=\"{F(y - 3.5)}\" x2=\"{F(X(md))}\" y2=\"{F(y + 3.5)}\" stroke=\"#0b4f94\" stroke-width=\"1.6\"/>");
         }
         double axis = top + row * rounds.Count + 4;
@@ -91,7 +94,8 @@ public static class Svg
         double height = top + row * Math.Max(items.Count, 1) + 2;
         var alt = string.Join(", ", items.Select(i => $"{i.Label}: {Num(i.Pct, 0)}%"));
         var sb = new StringBuilder();
-        sb.Append($"<svg class=\"chart freq\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7\">");
+        sb.Append($"<svg class=\"chart freq\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" " +
+            $"height=\"{F(height)}\" role=\"img\" aria-label=\"{E(title + ": " + alt)}\" {Font} font-size=\"7\">");
         for (int i = 0; i < items.Count; i++)
         {
             var (label, pct) = items[i];

@@ -99,7 +99,8 @@ app.MapRazorPages();
 app.MapGet("/x/{secret}", async (string secret, HttpContext http, CredentialStore store) =>
 {
     var principal = await store.FromInvitationAsync(secret, CookieAuthenticationDefaults.AuthenticationScheme);
-    if (principal is null) return Problems.Make(404, "Invitation not valid", "This invitation link is unknown, renewed or revoked. Ask the survey's coordinator for a new one.");
+    if (principal is null)
+        return Problems.Make(404, "Invitation not valid", "This invitation link is unknown, renewed or revoked. Ask the survey's coordinator for a new one.");
     await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
     return Results.Redirect($"/survey/{principal.ExpertSurveyId()}");
 }).ExcludeFromDescription();

@@ -8,7 +8,11 @@ namespace Foresight.Benchmarks;
 /// <summary>The API calls a benchmark needs to set up a study, as a coordinator would.</summary>
 public sealed class BenchApi(Uri address)
 {
-    public HttpClient Http { get; } = new(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { BaseAddress = address, Timeout = TimeSpan.FromMinutes(5) }; // closing a national round takes a while
+    public HttpClient Http { get; } = new(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+    {
+        BaseAddress = address,
+        Timeout = TimeSpan.FromMinutes(5), // closing a national round takes a while
+    };
     public string Token { get; private set; } = "";
 
     public async Task SignInAsync(string email, string password)

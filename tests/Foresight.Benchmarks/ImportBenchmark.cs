@@ -23,12 +23,14 @@ public static class ImportBenchmark
             baselineSeconds = Arg(args, "--baseline-seconds", 30), perTheme = Arg(args, "--per-theme", 40_562), words = Arg(args, "--abstract-words", 64);
         Console.WriteLine($"import: {experts} experts each saving a topic every {intervalMs} ms ({experts * 1000.0 / intervalMs:0} saves/s); " +
             $"baseline {baselineSeconds} s after a {warmup} s warm-up, then the same load during a literature import of {perTheme * 3 + 1:N0} records");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, " +
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
         var export = Encoding.UTF8.GetBytes(LiteratureExport.Scopus(perTheme, words));
         Console.WriteLine($"export: {export.Length / 1e6:0.0} MB ({export.Length / 1048576.0:0.0} MiB), Scopus CSV");
 
-        await using var server = await ServerProcess.StartAsync(null, [], line => { if (line.Contains("fail") || line.Contains("warn")) Console.WriteLine("  server: " + line.Trim()); }, serverGc: true);
+        await using var server = await ServerProcess.StartAsync(null, [], line => { if (line.Contains("fail") || line.Contains("warn"))
+            Console.WriteLine("  server: " + line.Trim()); }, serverGc: true);
         var api = new BenchApi(server.Address);
         await api.SignInAsync(ServerProcess.AdminEmail, ServerProcess.AdminPassword);
         var yaml = File.ReadAllText(Path.Combine(Repository.Root(), "surveys/quick-start.yaml"));
@@ -59,7 +61,8 @@ public static class ImportBenchmark
                     if (wait > TimeSpan.Zero) try { await Task.Delay(wait, stop); } catch (OperationCanceledException) { break; }
                     next += interval;
                     using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/surveys/quick-start/questionnaire/topics/{topics[n % topics.Length]}")
-                        { Content = new ByteArrayContent(bodies[n / topics.Length % bodies.Length]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } } };
+                        { Content = new ByteArrayContent(bodies[n / topics.Length % bodies.Length]) { Headers =
+                            { ContentType = new MediaTypeHeaderValue("application/json") } } };
                     request.Headers.Authorization = tokens[e];
                     long t0 = Stopwatch.GetTimestamp();
                     bool ok;
@@ -111,7 +114,8 @@ public static class ImportBenchmark
             var accepted = Stopwatch.GetElapsedTime(from);
             var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"the import was refused: {(int)response.StatusCode} {body.ToJsonString()}");
-            Console.WriteLine($"import: {(int)response.StatusCode} after {accepted.TotalSeconds:0.0} s (upload, reading and checking the file), {body["total"]} records to write");
+            Console.WriteLine($"import: {(int)response.StatusCode} after {accepted.TotalSeconds:0.0} s (upload, reading and checking the file), " +
+                $"{body["total"]} records to write");
             // The coordinator's page asks for the progress every two seconds, as the console's script does.
             var polls = new List<double>();
             var progress = new List<string>();
@@ -133,12 +137,15 @@ public static class ImportBenchmark
             stop.Cancel();
             await load;
             double wall = Stopwatch.GetElapsedTime(from, to).TotalSeconds;
-            Console.WriteLine($"import {import["status"]}: {import["added"]} added, {import["duplicates"]} duplicates, {import["errors"]!.AsArray().Count} rows skipped; " +
-                $"wall time {wall:0.0} s from the POST (writing {wall - accepted.TotalSeconds:0.0} s, {import["total"]!.GetValue<int>() / Math.Max(0.001, wall - accepted.TotalSeconds):N0} records/s)");
+            Console.WriteLine($"import {import["status"]}: {import["added"]} added, {import["duplicates"]} duplicates, {import["errors"]!.AsArray().Count} " +
+                "rows skipped; " +
+                $"wall time {wall:0.0} s from the POST (writing {wall - accepted.TotalSeconds:0.0} s, " +
+                $"{import["total"]!.GetValue<int>() / Math.Max(0.001, wall - accepted.TotalSeconds):N0} records/s)");
             if (polls.Count > 0)
             {
                 polls.Sort();
-                Console.WriteLine($"  progress polls (GET the import): {polls.Count}, p50 {Percentiles.Of(polls, 0.5):0.0} ms, max {polls[^1]:0} ms; done at s: {string.Join(", ", progress)}");
+                Console.WriteLine($"  progress polls (GET the import): {polls.Count}, p50 {Percentiles.Of(polls, 0.5):0.0} ms, max {polls[^1]:0} ms; done at " +
+                    $"s: {string.Join(", ", progress)}");
             }
             Report("during the import (from its POST to done)", Window(samples, from, to), wall, cpu);
             var upload = Window(samples, from, from + (long)(accepted.TotalSeconds * Stopwatch.Frequency));
@@ -159,9 +166,11 @@ public static class ImportBenchmark
         var ms = window.Select(w => w.Ms).Order().ToList();
         int errors = window.Count(w => !w.Ok);
         Console.WriteLine($"{what}: {window.Count:N0} saves in {seconds:0.0} s ({window.Count / seconds:0}/s), {errors} errors; " +
-            $"p50 {Percentiles.Of(ms, 0.50):0.0} ms, p95 {Percentiles.Of(ms, 0.95):0.0} ms, p99 {Percentiles.Of(ms, 0.99):0.0} ms, max {(ms.Count == 0 ? double.NaN : ms[^1]):0} ms" +
+            $"p50 {Percentiles.Of(ms, 0.50):0.0} ms, p95 {Percentiles.Of(ms, 0.95):0.0} ms, p99 {Percentiles.Of(ms, 0.99):0.0} ms, max " +
+            $"{(ms.Count == 0 ? double.NaN : ms[^1]):0} ms" +
             (double.IsNaN(cpuSeconds) ? "" : $"; server CPU {100 * cpuSeconds / seconds:0} % of one core"));
     }
 
-    static int Arg(string[] args, string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+    static int Arg(string[] args, string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1])
+        : fallback;
 }

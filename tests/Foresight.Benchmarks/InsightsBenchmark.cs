@@ -20,14 +20,21 @@ public static class InsightsBenchmark
 
     static readonly Topic[] Topics =
     [
-        new("batteries", ["battery", "electrolyte", "lithium", "anode", "cathode", "solid-state", "electrode", "charging", "dendrite", "separator", "sodium", "graphite"], ["锂电池", "电解质", "正极", "负极", "固态", "电极"], 0.3),
-        new("quantum", ["quantum", "qubit", "entanglement", "superconducting", "coherence", "photonic", "decoherence", "cryogenic", "topological", "fidelity"], ["量子", "比特", "纠缠", "超导"], 0.2),
-        new("gene editing", ["crispr", "genome", "editing", "cas9", "mutation", "therapy", "embryo", "off-target", "knockout", "sequencing"], ["基因", "编辑", "突变", "测序"], 0.2),
-        new("hydrogen", ["hydrogen", "electrolysis", "electrolyzer", "catalyst", "platinum", "membrane", "ammonia", "reforming", "methane", "tank"], ["氢能", "电解水", "制氢", "燃料电池", "储氢"], 0.35),
-        new("satellites", ["satellite", "orbit", "constellation", "launch", "spacecraft", "propulsion", "payload", "antenna", "debris", "altitude"], ["卫星", "轨道", "星座", "航天器", "遥感"], 0.3),
+        new("batteries", ["battery", "electrolyte", "lithium", "anode", "cathode", "solid-state", "electrode", "charging", "dendrite", "separator", "sodium",
+            "graphite"], ["锂电池", "电解质", "正极", "负极", "固态", "电极"], 0.3),
+        new("quantum", ["quantum", "qubit", "entanglement", "superconducting", "coherence", "photonic", "decoherence", "cryogenic", "topological", "fidelity"],
+            ["量子", "比特", "纠缠", "超导"], 0.2),
+        new("gene editing", ["crispr", "genome", "editing", "cas9", "mutation", "therapy", "embryo", "off-target", "knockout", "sequencing"],
+            ["基因", "编辑", "突变", "测序"], 0.2),
+        new("hydrogen", ["hydrogen", "electrolysis", "electrolyzer", "catalyst", "platinum", "membrane", "ammonia", "reforming", "methane", "tank"],
+            ["氢能", "电解水", "制氢", "燃料电池", "储氢"], 0.35),
+        new("satellites", ["satellite", "orbit", "constellation", "launch", "spacecraft", "propulsion", "payload", "antenna", "debris", "altitude"],
+            ["卫星", "轨道", "星座", "航天器", "遥感"], 0.3),
         new("tcm", [], ["中药", "方剂", "针灸", "经络", "药材", "证候", "炮制", "辨证", "药理", "中医"], 1.0),
-        new("autonomous driving", ["autonomous", "vehicle", "lidar", "driving", "pedestrian", "trajectory", "perception", "lane", "radar", "collision"], ["自动驾驶", "车辆", "激光雷达", "感知"], 0.25),
-        new("semiconductors", ["lithography", "wafer", "transistor", "euv", "etching", "photoresist", "node", "chiplet", "packaging", "yield"], ["光刻", "晶圆", "芯片", "封装"], 0.3),
+        new("autonomous driving", ["autonomous", "vehicle", "lidar", "driving", "pedestrian", "trajectory", "perception", "lane", "radar", "collision"],
+            ["自动驾驶", "车辆", "激光雷达", "感知"], 0.25),
+        new("semiconductors", ["lithography", "wafer", "transistor", "euv", "etching", "photoresist", "node", "chiplet", "packaging", "yield"],
+            ["光刻", "晶圆", "芯片", "封装"], 0.3),
         new("neuromorphic", ["neuromorphic", "spiking", "memristor", "synaptic", "neuron", "plasticity", "crossbar", "analog"], [], 0),
         new("deep-sea mining", ["seabed", "nodules", "polymetallic", "mining", "deep-sea", "ocean", "sediment", "manganese", "cobalt", "plume"], [], 0),
     ];
@@ -62,7 +69,8 @@ public static class InsightsBenchmark
         var texts = corpus.Select(r => r.Text).ToList();
         Console.WriteLine($"records {corpus.Count:N0} ({corpus.Count(r => r.Language == "zh"):N0} Chinese), planted topics {Topics.Length}, " +
                           $"mean text length {texts.Average(t => t.Length):0} characters");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores visible; {RuntimeInformation.FrameworkDescription}; {RuntimeInformation.OSDescription}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores visible; " +
+            $"{RuntimeInformation.FrameworkDescription}; {RuntimeInformation.OSDescription}");
 
         var parameters = new ClusteringParameters { Seed = 42 }; // automatic k, as the server asks
         TopicAnalysis.Run(corpus.Take(500).ToList(), parameters with { KMax = 4 }, fields: Fields); // warm up the JIT
@@ -82,14 +90,17 @@ public static class InsightsBenchmark
             sw.Restart();
             result = TopicAnalysis.Run(corpus, parameters, fields: Fields);
             times.Add(sw.Elapsed.TotalSeconds);
-            Console.WriteLine($"run {i + 1}: whole {times[^1]:0.00} s, TF-IDF alone {baselines[^1]:0.00} s, k {result.Clustering.K}, silhouette {result.Clustering.Silhouette:0.000}");
+            Console.WriteLine($"run {i + 1}: whole {times[^1]:0.00} s, TF-IDF alone {baselines[^1]:0.00} s, k {result.Clustering.K}, silhouette " +
+                $"{result.Clustering.Silhouette:0.000}");
         }
 
         double median = Median(times), baseline = Median(baselines);
         var r = result!;
         double ari = Evaluation.AdjustedRandIndex(truth, r.Clustering.Labels);
-        Console.WriteLine($"TopicAnalysis.Run (auto k {parameters.KMin}-{parameters.KMax}, {parameters.Restarts} restarts): median {median:0.00} s over {repeat} runs (min {times.Min():0.00}, max {times.Max():0.00}), {corpus.Count / median:N0} records/s");
-        Console.WriteLine($"k chosen {r.Clustering.K}, silhouette {r.Clustering.Silhouette:0.000}, vocabulary {r.VocabularySize:N0}, ARI against the planted topics {ari:0.000}");
+        Console.WriteLine($"TopicAnalysis.Run (auto k {parameters.KMin}-{parameters.KMax}, {parameters.Restarts} restarts): median {median:0.00} s over " +
+            $"{repeat} runs (min {times.Min():0.00}, max {times.Max():0.00}), {corpus.Count / median:N0} records/s");
+        Console.WriteLine($"k chosen {r.Clustering.K}, silhouette {r.Clustering.Silhouette:0.000}, vocabulary {r.VocabularySize:N0}, ARI against the planted " +
+            $"topics {ari:0.000}");
         Console.WriteLine("silhouette per k: " + string.Join(", ", r.Clustering.Scores.Select(s => $"{s.K}: {s.Silhouette:0.000}")));
         Console.WriteLine($"baseline, TfIdfModel.Fit alone: median {baseline:0.00} s; ratio whole / TF-IDF {median / baseline:0.0}");
         foreach (var c in r.Clusters)

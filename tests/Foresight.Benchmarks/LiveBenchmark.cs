@@ -18,9 +18,11 @@ public static class LiveBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        int clients = Arg(args, "--clients", 1000), rate = Arg(args, "--rate", 500), seconds = Arg(args, "--seconds", 30), experts = Arg(args, "--experts", 500),
+        int clients = Arg(args, "--clients", 1000), rate = Arg(args, "--rate", 500), seconds = Arg(args, "--seconds", 30),
+            experts = Arg(args, "--experts", 500),
             warmup = Arg(args, "--warmup", 10);
-        Console.WriteLine($"live: {clients} hub clients, {rate} answers/s for {seconds} s after a {warmup} s warm-up, {experts} experts, quick-start survey (6 topics)");
+        Console.WriteLine($"live: {clients} hub clients, {rate} answers/s for {seconds} s after a {warmup} s warm-up, {experts} experts, quick-start survey " +
+            "(6 topics)");
         await using var server = await ServerProcess.StartAsync(null, [], line => Console.Error.WriteLine("server: " + line));
         Console.WriteLine($"server pid {server.Pid} at {server.Address}");
         var api = new BenchApi(server.Address);
@@ -82,8 +84,10 @@ public static class LiveBenchmark
                         long pair = n % (secrets.Length * topics.Length), pass = n / (secrets.Length * topics.Length);
                         var secret = secrets[pair % secrets.Length];
                         var topic = topics[pair / secrets.Length];
-                        var body = new { answers = new Dictionary<string, object> { ["familiarity"] = 3, ["importance"] = 1 + (pass + pair) % 7, ["realization_year"] = 2030 + pass % 20 } };
-                        using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/surveys/quick-start/questionnaire/topics/{topic}") { Content = JsonContent.Create(body) };
+                        var body = new { answers = new Dictionary<string, object> { ["familiarity"] = 3, ["importance"] = 1 + (pass + pair) % 7,
+                            ["realization_year"] = 2030 + pass % 20 } };
+                        using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/surveys/quick-start/questionnaire/topics/{topic}") { Content =
+                            JsonContent.Create(body) };
                         request.Headers.Authorization = new("Bearer", secret);
                         long sent = Stopwatch.GetTimestamp();
                         using var response = await api.Http.SendAsync(request);
@@ -112,7 +116,8 @@ public static class LiveBenchmark
         var tool0 = Process.GetCurrentProcess().TotalProcessorTime;
         double rss0 = server.RssMiB();
         var measured = Stopwatch.StartNew();
-        var sampler = Task.Run(async () => { double max = 0; while (measured.IsRunning) { max = Math.Max(max, server.RssMiB()); await Task.Delay(500); } return max; });
+        var sampler = Task.Run(async () => { double max = 0; while (measured.IsRunning) { max = Math.Max(max,
+            server.RssMiB()); await Task.Delay(500); } return max; });
         var (ackTimes, acksSorted) = await LoadAsync(rate * seconds);
         double elapsed = measured.Elapsed.TotalSeconds;
         await Task.Delay(2000); // the last coalesced updates
@@ -141,9 +146,11 @@ public static class LiveBenchmark
 
         Console.WriteLine($"answers: {ackTimes.Count} acknowledged in {elapsed:0.0} s = {ackTimes.Count / elapsed:0} /s; errors {errors}");
         Console.WriteLine($"answer acknowledgement: p50 {Percentiles.Of(acksSorted, 0.5):0.0} ms, p99 {Percentiles.Of(acksSorted, 0.99):0.0} ms");
-        Console.WriteLine($"update latency (ack -> arrival at a client): p50 {Percentiles.Of(latencies, 0.5):0} ms, p99 {Percentiles.Of(latencies, 0.99):0} ms, max {latencies.LastOrDefault():0} ms; {delivered:N0} deliveries of {ackTimes.Count * (long)clients:N0}");
+        Console.WriteLine($"update latency (ack -> arrival at a client): p50 {Percentiles.Of(latencies, 0.5):0} ms, p99 {Percentiles.Of(latencies, 0.99):0} " +
+            $"ms, max {latencies.LastOrDefault():0} ms; {delivered:N0} deliveries of {ackTimes.Count * (long)clients:N0}");
         Console.WriteLine($"messages received: {messages:N0} ({messages / (double)clients / elapsed:0.0} per client per s)");
-        Console.WriteLine($"server CPU {cpu:0.0} s = {100 * cpu / (elapsed + 2):0} % of one core; server RSS {rss0:0} -> max {rssMax:0} MiB; load tool CPU {100 * toolCpu / (elapsed + 2):0} % of one core");
+        Console.WriteLine($"server CPU {cpu:0.0} s = {100 * cpu / (elapsed + 2):0} % of one core; server RSS {rss0:0} -> max {rssMax:0} MiB; load tool CPU " +
+            $"{100 * toolCpu / (elapsed + 2):0} % of one core");
         bool met = Percentiles.Of(latencies, 0.99) < 250 && errors == 0;
         Console.WriteLine(met ? "target (p99 < 250 ms): met" : "target (p99 < 250 ms): MISSED");
         return 0;

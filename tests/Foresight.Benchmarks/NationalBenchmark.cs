@@ -32,14 +32,18 @@ public static class NationalBenchmark
         var fieldTopics = survey.Fields.ToDictionary(f => f.Code, f => f.Topics.Select(t => t.Code).ToArray());
         int planned = Enumerable.Range(0, experts).Sum(e => fieldTopics[FieldOf(e)].Length);
         int maxAnswers = Arg(args, "--answers", planned);
-        Console.WriteLine($"national: scale {scale:0.##}: {survey.Fields.Count} fields, {topics} topics, {experts} experts, {planned:N0} topic answers planned " +
-            $"(about {planned / (double)experts:0} per expert); {concurrency} concurrent sessions; at most {maxAnswers:N0} submissions or {seconds} s after a {warmup} s warm-up");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"national: scale {scale:0.##}: {survey.Fields.Count} fields, {topics} topics, {experts} experts, " +
+            $"{planned:N0} topic answers planned " +
+            $"(about {planned / (double)experts:0} per expert); {concurrency} concurrent sessions; at most {maxAnswers:N0} submissions or {seconds} s after " +
+            $"a {warmup} s warm-up");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, " +
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
         // The server's own account of each consensus it serves (topics computed, time, GC pauses) is printed as it comes.
         bool ladder = args.Contains("--ladder");
         await using var server = await Foresight.Testing.ServerProcess.StartAsync(null,
-            ["--Logging:LogLevel:Foresight.Server.Features.Live.LivePublisher=Information", .. ladder ? [$"--{SaveLadder.Setting}=true"] : Array.Empty<string>()],
+            ["--Logging:LogLevel:Foresight.Server.Features.Live.LivePublisher=Information", .. ladder ? [$"--{SaveLadder.Setting}=true"]
+                : Array.Empty<string>()],
             line => { if (line.Contains("from the kept state")) Console.WriteLine("  server: " + line.Trim()); }, serverGc: !args.Contains("--workstation-gc"));
         var api = new BenchApi(server.Address);
         await api.SignInAsync(Foresight.Testing.ServerProcess.AdminEmail, Foresight.Testing.ServerProcess.AdminPassword);
@@ -76,7 +80,8 @@ public static class NationalBenchmark
         {
             int n = Interlocked.Increment(ref next) - 1;
             var (expert, topic) = work[n % work.Count];
-            return PutAsync(http, $"/api/surveys/national-bench/questionnaire/topics/{topic}", bodies[(n / work.Count + expert) % bodies.Length], clients[expert]);
+            return PutAsync(http, $"/api/surveys/national-bench/questionnaire/topics/{topic}", bodies[(n / work.Count + expert) % bodies.Length],
+                clients[expert]);
         }
         if (warmup > 0)
         {
@@ -95,7 +100,8 @@ public static class NationalBenchmark
         var load = await DriveAsync(concurrency, TimeSpan.FromSeconds(seconds), maxAnswers, server, AnswerAsync, sampleEvery: TimeSpan.FromSeconds(10));
         Report("answer submissions PUT /questionnaire/topics/{code}", load);
         Console.WriteLine($"  answers / trivial throughput: {load.PerSecond / trivial.PerSecond:P0}");
-        Console.WriteLine("  memory over the run (s: RSS MiB / WAL MiB): " + string.Join(", ", load.Samples.Select(s => $"{s.At:0}: {s.RssMiB:0}/{s.WalMiB:0}")));
+        Console.WriteLine("  memory over the run (s: RSS MiB / WAL MiB): " + string.Join(", ",
+            load.Samples.Select(s => $"{s.At:0}: {s.RssMiB:0}/{s.WalMiB:0}")));
 
         // The whole-round consensus: what the coordinator asks for while the round is open, and then at the close.
         var stored = await CountAsync(server.Database);
@@ -109,11 +115,13 @@ public static class NationalBenchmark
         consensus.Restart();
         await api.Ok(await api.Http.PostAsync("/api/surveys/national-bench/rounds/1/close", null));
         var closeMs = consensus.Elapsed.TotalMilliseconds;
-        Console.WriteLine($"stored: {stored.Submissions:N0} topic answers, {stored.Rows:N0} answer rows; consensus of the open round (GET) {liveMs:0} ms (first after the load), {againMs:0} ms (asked again), " +
+        Console.WriteLine($"stored: {stored.Submissions:N0} topic answers, {stored.Rows:N0} answer rows; consensus of the open round (GET) {liveMs:0} ms " +
+            $"(first after the load), {againMs:0} ms (asked again), " +
             $"closing the round (computed, stored, hashed) {closeMs:0} ms; {live["topics"]!.AsArray().Count} topics");
 
         // Baseline 2, the storage ceiling: the same rows inserted with Dapper in batches into the same schema.
-        var ceiling = await StorageCeilingAsync(server.Database, (int)Math.Min(stored.Submissions, 100_000), stored.Rows / (double)Math.Max(1, stored.Submissions));
+        var ceiling = await StorageCeilingAsync(server.Database, (int)Math.Min(stored.Submissions, 100_000),
+            stored.Rows / (double)Math.Max(1, stored.Submissions));
         Console.WriteLine($"storage ceiling (raw Dapper batched inserts, same schema and pragmas): {ceiling:N0} topic answers/s; " +
             $"answers / storage ceiling: {load.PerSecond / ceiling:P0}");
         return 0;
@@ -151,12 +159,14 @@ public static class NationalBenchmark
         var response = await saved.Content.ReadAsByteArrayAsync();
         if (!saved.IsSuccessStatusCode) throw new InvalidOperationException($"a save failed: {(int)saved.StatusCode} {Encoding.UTF8.GetString(response)}");
         (await http.PutAsync("/api/ladder/response", new ByteArrayContent(response))).EnsureSuccessStatusCode();
-        Console.WriteLine($"save ladder: request body {bodies[0].Length} bytes, response {response.Length} bytes; each step {LadderWarmupSeconds} s warm-up, {seconds} s measured");
+        Console.WriteLine($"save ladder: request body {bodies[0].Length} bytes, response {response.Length} bytes; each step {LadderWarmupSeconds} s warm-up, " +
+            $"{seconds} s measured");
 
         static double Us(double cpuPct, double perSecond) => cpuPct * 1e4 / perSecond;
         Console.WriteLine($"  {"step",-62} {"requests/s",10} {"of trivial",10} {"server µs",10} {"tool µs",8}");
         void Row(string what, Figures f) => Console.WriteLine(
-            $"  {what,-62} {f.PerSecond,10:N0} {f.PerSecond / trivial.PerSecond,10:P0} {Us(f.ServerCpuPct, f.PerSecond),10:0.0} {Us(f.ToolCpuPct, f.PerSecond),8:0.0}" +
+            $"  {what,-62} {f.PerSecond,10:N0} {f.PerSecond / trivial.PerSecond,10:P0} {Us(f.ServerCpuPct, f.PerSecond),10:0.0} " +
+            $"{Us(f.ToolCpuPct, f.PerSecond),8:0.0}" +
             (f.Errors > 0 ? $"  ({f.Errors} errors)" : ""));
         Row("0. trivial endpoint GET /health/live", trivial);
         foreach (var (step, what) in new[]
@@ -199,7 +209,8 @@ public static class NationalBenchmark
         {
             sb.Append($"  - code: N{f:00}\n    name: {{zh-CN: 领域{f}, en: Field {f}}}\n    topics:\n");
             for (int t = f - 1; t < topics; t += 16)
-                sb.Append($"      - {{code: N{f:00}-T{t:000}, title: {{zh-CN: \"课题{t}：新型技术在关键行业实现规模化应用\", en: \"Topic {t}: a new technology is deployed at scale in key sectors\"}}}}\n");
+                sb.Append($"      - {{code: N{f:00}-T{t:000}, title: {{zh-CN: \"课题{t}：新型技术在关键行业实现规模化应用\", en: \"Topic {t}: a new technology is deployed at " +
+                    $"scale in key sectors\"}}}}\n");
         }
         return sb.ToString();
     }
@@ -234,7 +245,8 @@ public static class NationalBenchmark
 
     static double WalMiB(Foresight.Testing.ServerProcess server) =>
         new FileInfo(server.Database + "-wal") is { Exists: true } f ? f.Length / 1048576.0 : 0;
-    sealed record Figures(int Ok, int Errors, double Seconds, double P50, double P99, double Max, double ServerCpuPct, double ToolCpuPct, double RssStart, double RssEnd, List<Sample> Samples)
+    sealed record Figures(int Ok, int Errors, double Seconds, double P50, double P99, double Max, double ServerCpuPct, double ToolCpuPct, double RssStart,
+        double RssEnd, List<Sample> Samples)
     {
         public double PerSecond => Ok / Seconds;
     }
@@ -282,7 +294,8 @@ public static class NationalBenchmark
     }
 
     static void Report(string what, Figures f) =>
-        Console.WriteLine($"{what}: {f.Ok:N0} ok, {f.Errors} errors in {f.Seconds:0.0} s = {f.PerSecond:N0}/s; latency p50 {f.P50:0.0} ms, p99 {f.P99:0.0} ms, " +
+        Console.WriteLine($"{what}: {f.Ok:N0} ok, {f.Errors} errors in {f.Seconds:0.0} s = {f.PerSecond:N0}/s; " +
+            $"latency p50 {f.P50:0.0} ms, p99 {f.P99:0.0} ms, " +
             $"max {f.Max:0} ms; server CPU {f.ServerCpuPct:0} % of one core, load tool {f.ToolCpuPct:0} %; server RSS {f.RssStart:0} -> {f.RssEnd:0} MiB");
 
     static async Task<(long Submissions, long Rows)> CountAsync(string database)
@@ -304,7 +317,9 @@ public static class NationalBenchmark
         await using (var s = new SqliteConnection($"Data Source={serverDatabase};Mode=ReadOnly;Pooling=False"))
         {
             await s.OpenAsync();
-            ddl.AddRange(await s.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE tbl_name IN ('topic_answers', 'answer_history') AND sql IS NOT NULL ORDER BY type DESC"));
+            ddl.AddRange(
+                await s.QueryAsync<string>(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name IN ('topic_answers', 'answer_history') AND sql IS NOT NULL ORDER BY type DESC"));
         }
         var path = Path.Combine(Path.GetTempPath(), $"foresight-ceiling-{Guid.NewGuid():n}.db");
         try
@@ -319,8 +334,10 @@ public static class NationalBenchmark
             int perSubmission = (int)Math.Round(rowsPerSubmission);
             var now = DateTime.UtcNow.ToString("O");
             var clock = Stopwatch.StartNew();
-            var changes = "{" + string.Join(",", Enumerable.Range(0, perSubmission).Select(q => $"\"q{q}\":{{\"value\":\"3\",\"number\":3,\"rationale\":null}}")) + "}";
-            var answers = "{" + string.Join(",", Enumerable.Range(0, perSubmission).Select(q => $"\"q{q}\":{{\"value\":\"3\",\"number\":3,\"revision\":1,\"updated_at\":\"{now}\"}}")) + "}";
+            var changes = "{" + string.Join(",", Enumerable.Range(0, perSubmission)
+                .Select(q => $"\"q{q}\":{{\"value\":\"3\",\"number\":3,\"rationale\":null}}")) + "}";
+            var answers = "{" + string.Join(",", Enumerable.Range(0, perSubmission)
+                .Select(q => $"\"q{q}\":{{\"value\":\"3\",\"number\":3,\"revision\":1,\"updated_at\":\"{now}\"}}")) + "}";
             for (int start = 0; start < submissions; start += 512)
             {
                 await using var tx = await c.BeginTransactionAsync();
@@ -331,8 +348,12 @@ public static class NationalBenchmark
                     rows.Add(new { round = 1, member = i / 44, topic = i % 700, answers, now });
                     saves.Add(new { round = 1, member = i / 44, topic = i % 700, changes, now });
                 }
-                await c.ExecuteAsync("INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@round, @member, @topic, @answers, @now)", rows, tx);
-                await c.ExecuteAsync("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES (@round, @member, @topic, @changes, @now)", saves, tx);
+                await c.ExecuteAsync(
+                    "INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@round, @member, @topic, @answers, @now)", rows,
+                    tx);
+                await c.ExecuteAsync(
+                    "INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES (@round, @member, @topic, @changes, @now)", saves,
+                    tx);
                 await tx.CommitAsync();
             }
             return submissions / clock.Elapsed.TotalSeconds;
@@ -344,7 +365,9 @@ public static class NationalBenchmark
         }
     }
 
-    static int Arg(string[] args, string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+    static int Arg(string[] args, string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1])
+        : fallback;
     static double ArgD(string[] args, string name, double fallback) =>
-        Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture)
+        : fallback;
 }

@@ -18,9 +18,13 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Foresight.Benchmarks stats [--topics N] [--answers N] [--repeat N]");
     Console.Error.WriteLine("       Foresight.Benchmarks report [--topics 700]");
-    Console.Error.WriteLine("       Foresight.Benchmarks national [--scale 1] [--concurrency 64] [--seconds 600] [--answers N] [--warmup 10] [--baseline-seconds 10] [--workstation-gc] [--ladder]");
+    Console.Error.WriteLine(
+        "       Foresight.Benchmarks national [--scale 1] [--concurrency 64] [--seconds 600] [--answers N] [--warmup 10] [--baseline-seconds 10] " +
+        "[--workstation-gc] [--ladder]");
     Console.Error.WriteLine("       Foresight.Benchmarks live [--clients 1000] [--rate 500] [--seconds 30] [--warmup 10] [--experts 500]");
     Console.Error.WriteLine("       Foresight.Benchmarks insights [--records 10000] [--repeat 3]");
-    Console.Error.WriteLine("       Foresight.Benchmarks import [--experts 200] [--interval-ms 1000] [--warmup 10] [--baseline-seconds 30] [--per-theme 40562] [--abstract-words 64]");
+    Console.Error.WriteLine(
+        "       Foresight.Benchmarks import [--experts 200] [--interval-ms 1000] [--warmup 10] [--baseline-seconds 30] [--per-theme 40562] [--abstract-words " +
+        "64]");
     return 2;
 }

@@ -50,9 +50,11 @@ public static class ReportBenchmark
         await sampler;
         int pages = CountPages(path);
         var worst = toHtml + renders.Max();
-        Console.WriteLine($"report: {topics} topics, {html.Length / 1024.0 / 1024:0.0} MiB of HTML, {pages} pages, {new FileInfo(path).Length / 1024.0 / 1024:0.0} MiB of PDF");
+        Console.WriteLine($"report: {topics} topics, {html.Length / 1024.0 / 1024:0.0} MiB of HTML, {pages} pages, " +
+            $"{new FileInfo(path).Length / 1024.0 / 1024:0.0} MiB of PDF");
         Console.WriteLine($"chromium start (first render): {warm.TotalSeconds:0.00} s; baseline one-page render: {baseline.TotalSeconds:0.00} s");
-        Console.WriteLine($"model -> HTML: {toHtml.TotalSeconds:0.00} s; HTML -> PDF: first {renders[0].TotalSeconds:0.0} s, second {renders[1].TotalSeconds:0.0} s");
+        Console.WriteLine($"model -> HTML: {toHtml.TotalSeconds:0.00} s; HTML -> PDF: first {renders[0].TotalSeconds:0.0} s, second " +
+            $"{renders[1].TotalSeconds:0.0} s");
         Console.WriteLine($"slower total {worst.TotalSeconds:0.0} s = {worst / baseline:0} x the one-page render");
         Console.WriteLine($"peak memory (this process + chromium and the driver, proportional set size): {peak / 1024.0 / 1024:0} MiB");
         Console.WriteLine(worst.TotalSeconds < 20 && peak < 1.5 * 1024 * 1024 * 1024 ? "target (< 20 s, < 1.5 GB): met" : "target (< 20 s, < 1.5 GB): MISSED");

@@ -41,7 +41,8 @@ public static class StatsBenchmark
                     if (q.Role == QuestionRole.Familiarity) option = q.Options[random.Next(q.Options.Count - 1)];
                     rows.Add(q.Kind switch
                     {
-                        QuestionKind.MultiChoice => new AnswerRow(member, code, q.Id, string.Join(';', q.Options.Take(1 + random.Next(2)).Select(o => o.Code)), null),
+                        QuestionKind.MultiChoice => new AnswerRow(member, code, q.Id, string.Join(';', q.Options.Take(1 + random.Next(2)).Select(o => o.Code)),
+                            null),
                         QuestionKind.Choice => new AnswerRow(member, code, q.Id, option!.Code, null),
                         _ => new AnswerRow(member, code, q.Id, option!.Code, option.Value),
                     });
@@ -51,7 +52,8 @@ public static class StatsBenchmark
 
         var numbers = rows.Where(r => r.Number is not null).Select(r => r.Number!.Value).ToArray();
         Console.WriteLine($"topics {topics}, experts per topic {perTopic}, questions {numeric.Count}, answers {rows.Count:N0} ({numbers.Length:N0} numeric)");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores visible, pinned to 1; {RuntimeInformation.FrameworkDescription}; {RuntimeInformation.OSDescription}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores visible, pinned to 1; {RuntimeInformation.FrameworkDescription}; " +
+            $"{RuntimeInformation.OSDescription}");
 
         RoundConsensus.Compute(survey, rules, 1, roundTopics.Take(10).ToList(), rows.Take(10_000).ToList(), null); // warm up
         var times = new List<double>();

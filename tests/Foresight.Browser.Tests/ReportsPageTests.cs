@@ -20,7 +20,8 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
                 await study.AnswerAsync(e, topic, QuickStudy.Answer(4 + e % 3));
         await study.CloseAsync(1);
         var admin = await _app.AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder", password = "reader-password" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder",
+            password = "reader-password" }));
         await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/stakeholders", new { email = "reader@test.local" }));
 
         // The coordinator sees both languages of the round-1 report rendering or rendered, and publishes the English one.
@@ -45,7 +46,8 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
         await browser.ShotAsync(page, "reports-coordinator");
 
         // The stakeholder lands on the reports page, sees only the published report, and downloads it.
-        await using var stakeholderContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
+        await using var stakeholderContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US",
+            AcceptDownloads = true });
         var reader = await stakeholderContext.NewPageAsync();
         await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
         await reader.WaitForURLAsync("**/reports");

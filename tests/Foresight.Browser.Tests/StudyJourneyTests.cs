@@ -56,7 +56,8 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         var address = _app.StartKestrel();
         await _app.NewCoordinatorAsync();
         var admin = await _app.AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder", password = "reader-password" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder",
+            password = "reader-password" }));
         await using var desk = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = address.ToString(), Locale = "en-US", ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
@@ -122,7 +123,8 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         {
             var api = _app.WithToken(secrets[e]);
             foreach (var topic in QuickStudy.Topics)
-                await Api.OkAsync(await api.PutAsJsonAsync($"{QuickStudy.S}/questionnaire/topics/{topic}", QuickStudy.Answer(importance[e], year: 2030 + 3 * e)));
+                await Api.OkAsync(await api.PutAsJsonAsync($"{QuickStudy.S}/questionnaire/topics/{topic}",
+                    QuickStudy.Answer(importance[e], year: 2030 + 3 * e)));
         }
         await Expect(live.Locator("#responded")).ToHaveTextAsync("6");
         await Expect(live.Locator("#topic-Q-T01 [data-col=n]")).ToHaveTextAsync("6");
@@ -220,7 +222,8 @@ public sealed class StudyJourneyTests(BrowserFixture browser) : IDisposable
         await englishRow.GetByRole(AriaRole.Button, new() { Name = "Publish" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).GetByRole(AriaRole.Link)).ToContainTextAsync("/r/");
 
-        await using var readerContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US", AcceptDownloads = true });
+        await using var readerContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US",
+            AcceptDownloads = true });
         var reader = await readerContext.NewPageAsync();
         await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
         await Expect(reader).ToHaveURLAsync(new Regex("/reports$"));

@@ -19,7 +19,8 @@ public sealed class ToolPagesTests(BrowserFixture browser) : IDisposable
         var address = _app.StartKestrel();
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
         // Chromium also logs each violation as a console error; the event names the directive.
-        await context.AddInitScriptAsync("document.addEventListener('securitypolicyviolation', e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));");
+        await context.AddInitScriptAsync(
+            "document.addEventListener('securitypolicyviolation', e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));");
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") errors.Add($"{page.Url}: {m.Text} @ {m.Location}"); };

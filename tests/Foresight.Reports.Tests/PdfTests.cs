@@ -64,7 +64,8 @@ public sealed class PdfTests(RendererFixture fixture) : IClassFixture<RendererFi
         var expected = 5 + model.Fields.Count + model.Topics.Count();
         Assert.True(links.Count >= expected, $"{links.Count} links, expected at least {expected}");
         // Internal links: a go-to action or a destination within the document, not a web address.
-        Assert.All(links, l => Assert.True(l.Action is UglyToad.PdfPig.Actions.AbstractGoToAction || l.AnnotationDictionary.ContainsKey(UglyToad.PdfPig.Tokens.NameToken.Dest),
+        Assert.All(links, l => Assert.True(l.Action is UglyToad.PdfPig.Actions.AbstractGoToAction
+            || l.AnnotationDictionary.ContainsKey(UglyToad.PdfPig.Tokens.NameToken.Dest),
             $"link {l.AnnotationDictionary} is not internal"));
     }
 

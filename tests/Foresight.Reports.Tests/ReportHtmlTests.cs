@@ -48,7 +48,8 @@ public class ReportHtmlTests
             var q = t.Result.Question("importance")!.Summary!;
             var row = Regex.Match(html, $"<tr><td><a href=\"#topic-{t.Code}\">.*?</tr>").Value;
             Assert.Contains($"<td class=\"num\">{q.N}</td>", row);
-            Assert.Contains($"<td class=\"num\">{Svg.Num(q.Median)}</td><td class=\"num\">{Svg.Num(q.Iqr)}</td><td class=\"num\">{Svg.Num(q.PctAgree, 0)}%</td>", row);
+            Assert.Contains($"<td class=\"num\">{Svg.Num(q.Median)}</td>" +
+                $"<td class=\"num\">{Svg.Num(q.Iqr)}</td><td class=\"num\">{Svg.Num(q.PctAgree, 0)}%</td>", row);
             Assert.Contains($"state-{t.Result.State}", row);
         }
         Assert.Contains("<thead>", html);

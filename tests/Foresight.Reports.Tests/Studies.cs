@@ -45,7 +45,8 @@ public static class Studies
         {
             sb.Append($"  - code: G{f:00}\n    name: {{zh-CN: 领域{f}, en: Field {f}}}\n    topics:\n");
             for (int t = f - 1; t < topicCount; t += 16)
-                sb.Append($"      - {{code: G{f:00}-T{t:000}, title: {{zh-CN: \"生成课题{t}：新型技术在关键行业实现规模化应用\", en: \"Generated topic {t}: a new technology is deployed at scale in key sectors\"}}}}\n");
+                sb.Append($"      - {{code: G{f:00}-T{t:000}, title: {{zh-CN: \"生成课题{t}：新型技术在关键行业实现规模化应用\", en: \"Generated topic {t}: a new technology is " +
+                    $"deployed at scale in key sectors\"}}}}\n");
         }
         var survey = SurveyFile.Parse(sb.ToString()).Survey ?? throw new InvalidOperationException(string.Join("\n", SurveyFile.Parse(sb.ToString()).Errors));
         var random = new Random(7);
@@ -93,7 +94,8 @@ public static class Studies
             Round = last.Number,
             Rounds = rounds.Select(r => new RoundFacts(r.Number, opened.AddDays(30 * (r.Number - 1)), opened.AddDays(30 * r.Number - 2), 1,
                 r.Result.Topics.Count, 8, 8, 7, r.Number > 1 ? 0 : null, r.Result.Topics.Count(t => t.Settled), new string('a', 64))).ToList(),
-            Panel = new PanelComposition(8, [new GroupCount("UNI", survey.Profile[0].Options.FirstOrDefault(o => o.Code == "UNI")?.Label, 6), new GroupCount("ENT", survey.Profile[0].Options.FirstOrDefault(o => o.Code == "ENT")?.Label, 2)],
+            Panel = new PanelComposition(8, [new GroupCount("UNI", survey.Profile[0].Options.FirstOrDefault(o => o.Code == "UNI")?.Label, 6),
+                new GroupCount("ENT", survey.Profile[0].Options.FirstOrDefault(o => o.Code == "ENT")?.Label, 2)],
                 [new GroupCount("CN_EAST", null, 8)]),
             DeclaredRules = survey.Consensus,
             DeclaredRulesVersion = 1,

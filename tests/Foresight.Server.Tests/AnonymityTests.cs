@@ -31,7 +31,8 @@ public sealed class AnonymityTests(ITestOutputHelper output) : IDisposable
         // Five experts from universities and one from an enterprise: the enterprise group is below k = 5.
         var study = await QuickStudy.CreateAsync(_app, experts: 6, yaml: Yaml(5), orgTypes: ["UNI", "UNI", "UNI", "UNI", "UNI", "ENT"]);
         var admin = await _app.AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "stakeholder@test.local", name = "S", role = "stakeholder", password = "stakeholder-password" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "stakeholder@test.local", name = "S", role = "stakeholder",
+            password = "stakeholder-password" }));
         await study.Coordinator.PostOkAsync($"{QuickStudy.S}/stakeholders", new { email = "stakeholder@test.local" });
         var stakeholder = await _app.SignInAsync("stakeholder@test.local", "stakeholder-password");
 
@@ -49,7 +50,8 @@ public sealed class AnonymityTests(ITestOutputHelper output) : IDisposable
 
         await study.CloseAsync(1);
         await study.Coordinator.PostOkAsync($"{QuickStudy.S}/reports/publish", new { kind = "round", round = 1, language = "en" });
-        var shared = (await study.Coordinator.PostOkAsync($"{QuickStudy.S}/reports/publish", new { kind = "round", round = 1, language = "zh-CN" }))["link"]!.GetValue<string>();
+        var shared = (await study.Coordinator.PostOkAsync($"{QuickStudy.S}/reports/publish",
+            new { kind = "round", round = 1, language = "zh-CN" }))["link"]!.GetValue<string>();
         await study.OpenAsync();
 
         // What expert 0 reads in round 2.
@@ -108,7 +110,8 @@ public sealed class AnonymityTests(ITestOutputHelper output) : IDisposable
                 if (other != 0) Assert.DoesNotContain(expertReads, r => r.Text.Contains(identity, StringComparison.OrdinalIgnoreCase));
                 Assert.DoesNotContain(stakeholderReads, r => r.Text.Contains(identity, StringComparison.OrdinalIgnoreCase));
             }
-        output.WriteLine($"expert read {expertReads.Count} answers ({expertReads.Sum(r => r.Text.Length)} characters), stakeholder {stakeholderReads.Count} ({stakeholderReads.Sum(r => r.Text.Length)}); no expert named");
+        output.WriteLine($"expert read {expertReads.Count} answers ({expertReads.Sum(r => r.Text.Length)} characters), stakeholder {stakeholderReads.Count} " +
+            $"({stakeholderReads.Sum(r => r.Text.Length)}); no expert named");
 
         // The group breakdown: universities (5) shown, the one enterprise expert suppressed.
         var feedback = (await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire/topics/Q-T01"))["feedback"]!;

@@ -20,7 +20,8 @@ public sealed class ProcessStudy
     public static async Task<ProcessStudy> CreateAsync(Uri address, int experts)
     {
         using var admin = new HttpClient { BaseAddress = address, Timeout = Wait.Guard };
-        var token = (await Api.OkAsync(await admin.PostAsJsonAsync("/api/auth/signin", new { email = ServerProcess.AdminEmail, password = ServerProcess.AdminPassword })))["token"]!.GetValue<string>();
+        var token = (await Api.OkAsync(await admin.PostAsJsonAsync("/api/auth/signin",
+            new { email = ServerProcess.AdminEmail, password = ServerProcess.AdminPassword })))["token"]!.GetValue<string>();
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var yaml = await File.ReadAllTextAsync(Path.Combine(Repository.Root(), "surveys", "quick-start.yaml"));
         await Api.OkAsync(await admin.PostAsync("/api/surveys", new StringContent(yaml, Encoding.UTF8, "application/yaml")));
@@ -29,11 +30,13 @@ public sealed class ProcessStudy
         {
             var expert = await Api.OkAsync(await admin.PostAsJsonAsync("/api/experts", new
             {
-                name = $"Load Expert {e}", email = $"load{e}@test.local", organisation = $"Institute {e}", org_type = "UNI", region = "CN_EAST", expertise = new[] { "Q", "A" },
+                name = $"Load Expert {e}", email = $"load{e}@test.local", organisation = $"Institute {e}", org_type = "UNI", region = "CN_EAST",
+                expertise = new[] { "Q", "A" },
             }));
             ids.Add(expert["id"]!.GetValue<long>());
         }
-        var invitations = (await Api.OkAsync(await admin.PostAsJsonAsync($"{QuickStudy.S}/panel", new { members = ids.Select(id => new { expert_id = id }) }))).AsArray();
+        var invitations = (await Api.OkAsync(await admin.PostAsJsonAsync($"{QuickStudy.S}/panel",
+            new { members = ids.Select(id => new { expert_id = id }) }))).AsArray();
         await Api.OkAsync(await admin.PostAsJsonAsync($"{QuickStudy.S}/rounds", new { }));
         return new ProcessStudy
         {
@@ -119,7 +122,8 @@ public sealed class AnswerLoad(int experts)
         var unexpected = new List<string>();
         await Task.WhenAll(Enumerable.Range(0, Experts).Select(e => Task.Run(async () =>
         {
-            using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = address, Timeout = Wait.Guard }; // a slow answer is not a failure; a hang is
+            using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = address,
+                Timeout = Wait.Guard }; // a slow answer is not a failure; a hang is
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secrets[e]);
             while (!stop.IsCancellationRequested)
             {
@@ -172,7 +176,8 @@ public sealed class AnswerLoad(int experts)
                 var writes = byPair.GetValueOrDefault((e, t)) ?? [];
                 var lastAcked = writes.LastOrDefault(w => w.AckedAt is { } a && a <= ackedBy);
                 int? must = lastAcked?.K ?? baseline.GetValueOrDefault((e, t));
-                var maybe = writes.Where(w => (must is null || w.K > must) && w.SentAt <= sentBy && !(w.AckedAt is { } a && a <= ackedBy)).Select(w => w.K).ToList();
+                var maybe = writes.Where(w => (must is null || w.K > must) && w.SentAt <= sentBy && !(w.AckedAt is { } a && a <= ackedBy)).Select(w => w.K)
+                    .ToList();
                 check.Pairs++;
                 if (must is not null) check.AckedChecked++;
                 check.InFlight += maybe.Count;
@@ -189,13 +194,15 @@ public sealed class AnswerLoad(int experts)
                     Assert.True(k >= 0, $"expert {e} {topic}: the stored comment '{comment}' is not one of this pair's writes");
                     found = k;
                     Assert.True(k == must || maybe.Contains(k),
-                        $"expert {e} {topic}: stored w{k}, but it must be w{must?.ToString() ?? "(nothing)"}{(maybe.Count > 0 ? " or one in flight: " + string.Join(", ", maybe.Select(m => "w" + m)) : "")}");
+                        $"expert {e} {topic}: stored w{k}, but it must be " +
+                        $"w{must?.ToString() ?? "(nothing)"}{(maybe.Count > 0 ? " or one in flight: " + string.Join(", ", maybe.Select(m => "w" + m)) : "")}");
                     var expected = Expected(e, topic, k);
                     Assert.True(rows.Count == expected.Count && expected.All(x => rows.TryGetValue(x.Key, out var s) && s == x.Value),
                         $"expert {e} {topic} w{k}: stored {Show(rows)}; expected {Show(expected)}");
                     // The two tables are written in one transaction, so they agree in any state that was committed.
                     Assert.True(lastInHistory.GetValueOrDefault((study.Members[e], topic)) == comment,
-                        $"expert {e} {topic}: the answer is '{comment}' but the history's last is '{lastInHistory.GetValueOrDefault((study.Members[e], topic))}'");
+                        $"expert {e} {topic}: the answer is '{comment}' but the history's last is " +
+                        $"'{lastInHistory.GetValueOrDefault((study.Members[e], topic))}'");
                     if (k == must) check.AckedFound++;
                     else if (must is not null) check.AckedSuperseded++;
                 }
@@ -211,7 +218,8 @@ public sealed class AnswerLoad(int experts)
         foreach (var w in Writes.Where(w => w.AckedAt is { } a && a <= ackedBy))
         {
             var key = (study.Members[w.Expert], Comment(w.Expert, QuickStudy.Topics[w.Topic], w.K));
-            Assert.True(history.TryGetValue(key, out var n) && n == 1, $"acknowledged write {key.Item2} is in the history {history.GetValueOrDefault(key)} times, not once");
+            Assert.True(history.TryGetValue(key, out var n)
+                && n == 1, $"acknowledged write {key.Item2} is in the history {history.GetValueOrDefault(key)} times, not once");
             check.AckedInHistory++;
         }
         foreach (var (key, n) in history)
@@ -249,12 +257,14 @@ public sealed class AnswerLoad(int experts)
         public string Integrity = "";
     }
 
-    static string Show(Dictionary<string, Stored> rows) => string.Join(", ", rows.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value.Value}|{r.Value.Number}|{r.Value.Rationale}"));
+    static string Show(Dictionary<string, Stored> rows) => string.Join(", ", rows.OrderBy(r => r.Key, StringComparer.Ordinal)
+        .Select(r => $"{r.Key}={r.Value.Value}|{r.Value.Number}|{r.Value.Rationale}"));
 
     /// <summary>A connection of the test's own to the database file (no pool, so the file is let go at once).</summary>
     public static SqliteConnection Open(string database)
     {
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadWrite, Pooling = false, DefaultTimeout = 30 }.ToString());
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadWrite, Pooling = false,
+            DefaultTimeout = 30 }.ToString());
         c.Open();
         return c;
     }

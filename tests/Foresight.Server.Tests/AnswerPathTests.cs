@@ -126,7 +126,8 @@ public sealed class AnswerPathTests : IDisposable
         // The pages show the round as closed: notices, and forms that take nothing.
         Assert.Contains("disabled", await FormTagAsync(expert, "/survey/quick-start/topics/Q-T01"));
         const string Closed = "This round has closed; answers can no longer be changed.";
-        foreach (var page in new[] { "/survey/quick-start?lang=en", "/survey/quick-start/topics/Q-T01?lang=en", "/survey/quick-start/rankings/priority?lang=en", "/survey/quick-start/profile?lang=en" })
+        foreach (var page in new[] { "/survey/quick-start?lang=en", "/survey/quick-start/topics/Q-T01?lang=en", "/survey/quick-start/rankings/priority?lang=en",
+            "/survey/quick-start/profile?lang=en" })
             Assert.Contains(Closed, await PageTextAsync(expert, page));
         Assert.DoesNotContain("Post message", await expert.GetStringAsync("/survey/quick-start/topics/Q-T01?lang=en"));
         await using var c = Connect();

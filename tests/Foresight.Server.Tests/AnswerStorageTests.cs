@@ -23,7 +23,8 @@ public sealed class AnswerStorageTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    sealed record Row(long RoundId, long MemberId, long TopicId, string Question, string Value, double? Number, string? Rationale, long Revision, string UpdatedAt);
+    sealed record Row(long RoundId, long MemberId, long TopicId, string Question, string Value, double? Number, string? Rationale, long Revision,
+        string UpdatedAt);
 
     static readonly Row[] OldRows =
     [
@@ -51,10 +52,13 @@ public sealed class AnswerStorageTests : IDisposable
             await c.ExecuteAsync("""
                 INSERT INTO surveys (id, slug, definition, file_name, created_at) VALUES (1, 's', '', 's.yaml', 'then');
                 INSERT INTO fields (id, survey_id, code, position) VALUES (1, 1, 'F', 1);
-                INSERT INTO topics (id, survey_id, field_id, code, origin, position, created_at) VALUES (1, 1, 1, 'F-T1', 'coordinator', 1, 'then'), (2, 1, 1, 'F-T2', 'coordinator', 2, 'then');
+                INSERT INTO topics (id, survey_id, field_id, code, origin, position, created_at)
+                    VALUES (1, 1, 1, 'F-T1', 'coordinator', 1, 'then'), (2, 1, 1, 'F-T2', 'coordinator', 2, 'then');
                 INSERT INTO experts (id, name, email, created_at) VALUES (1, 'A', 'a@test', 'then'), (2, 'B', 'b@test', 'then');
-                INSERT INTO panel_members (id, survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at) VALUES (1, 1, 1, 'E-1', 'h1', 'then', 'then'), (2, 1, 2, 'E-2', 'h2', 'then', 'then');
-                INSERT INTO rounds (id, survey_id, number, status, rules_version, opened_at) VALUES (1, 1, 1, 'closed', 1, 'then'), (2, 1, 2, 'open', 1, 'then');
+                INSERT INTO panel_members (id, survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at)
+                    VALUES (1, 1, 1, 'E-1', 'h1', 'then', 'then'), (2, 1, 2, 'E-2', 'h2', 'then', 'then');
+                INSERT INTO rounds (id, survey_id, number, status, rules_version, opened_at)
+                    VALUES (1, 1, 1, 'closed', 1, 'then'), (2, 1, 2, 'open', 1, 'then');
                 """);
             await c.ExecuteAsync("""
                 INSERT INTO answers (round_id, member_id, topic_id, question, value, number, rationale, revision, updated_at)
@@ -86,8 +90,10 @@ public sealed class AnswerStorageTests : IDisposable
                 """)).ToList());
         // Through the writer's parser, rankings and revisions included.
         var parsed = new List<Row>();
-        foreach (var (round, member, topic, answers) in await after.QueryAsync<(long, long, long, string)>("SELECT round_id, member_id, topic_id, answers FROM topic_answers"))
-            parsed.AddRange(TopicAnswerRow.Parse(answers).Select(a => new Row(round, member, topic, a.Key, a.Value.Value, a.Value.Number, a.Value.Rationale, a.Value.Revision, a.Value.UpdatedAt)));
+        foreach (var (round, member, topic, answers) in await after.QueryAsync<(long, long, long,
+            string)>("SELECT round_id, member_id, topic_id, answers FROM topic_answers"))
+            parsed.AddRange(TopicAnswerRow.Parse(answers).Select(a => new Row(round, member, topic, a.Key, a.Value.Value, a.Value.Number, a.Value.Rationale,
+                a.Value.Revision, a.Value.UpdatedAt)));
         Assert.Equal(OldRows, parsed.OrderBy(r => (r.RoundId, r.MemberId, r.TopicId)).ThenBy(r => r.Question, StringComparer.Ordinal));
         // Through the whole-round reader, which reads topic_answers itself.
         var round1 = await RoundStore.AnswersAsync(after, 1);
@@ -109,11 +115,15 @@ public sealed class AnswerStorageTests : IDisposable
             INSERT INTO rounds (id, survey_id, number, status, rules_version, opened_at) VALUES (1, 1, 1, 'open', 1, 'then'), (2, 1, 2, 'open', 1, 'then');
             """);
         for (int t = 1; t <= topics; t++)
-            await c.ExecuteAsync("INSERT INTO topics (id, survey_id, field_id, code, origin, position, created_at) VALUES (@t, 1, 1, @code, 'coordinator', @t, 'then')", new { t, code = $"F-T{t:00}" });
+            await c.ExecuteAsync(
+                "INSERT INTO topics (id, survey_id, field_id, code, origin, position, created_at) VALUES (@t, 1, 1, @code, 'coordinator', @t, 'then')",
+                new { t, code = $"F-T{t:00}" });
         for (int m = 1; m <= members; m++)
         {
             await c.ExecuteAsync("INSERT INTO experts (id, name, email, created_at) VALUES (@m, 'X', @email, 'then')", new { m, email = $"x{m}@test" });
-            await c.ExecuteAsync("INSERT INTO panel_members (id, survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at) VALUES (@m, 1, @m, @p, @h, 'then', 'then')",
+            await c.ExecuteAsync(
+                "INSERT INTO panel_members (id, survey_id, expert_id, pseudonym, secret_hash, secret_issued_at, joined_at) VALUES (@m, 1, @m, @p, @h, " +
+                "'then', 'then')",
                 new { m, p = $"E-{m}", h = $"h{m}" });
         }
         var random = new Random(7);
@@ -123,7 +133,8 @@ public sealed class AnswerStorageTests : IDisposable
             {
                 var entries = new Dictionary<string, TopicAnswerRow.Entry>
                 {
-                    ["importance"] = new($"{random.Next(1, 5)}", random.Next(1, 5), random.Next(10) == 0 ? $"因为 {m}-{t}" : null, 1, "2026-11-24T06:00:00.0000000Z"),
+                    ["importance"] = new($"{random.Next(1, 5)}", random.Next(1, 5), random.Next(10) == 0
+                        ? $"因为 {m}-{t}" : null, 1, "2026-11-24T06:00:00.0000000Z"),
                     ["level"] = new(random.Next(2) == 0 ? "LEAD" : "FOLLOW", null, null, 2, "2026-11-24T06:00:01.0000000Z"),
                     ["realization_year"] = new(random.Next(5) == 0 ? "never" : $"{2030 + random.Next(20)}", null, null, 1, "2026-11-24T06:00:02.0000000Z"),
                 };
@@ -133,7 +144,8 @@ public sealed class AnswerStorageTests : IDisposable
         random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
         await using (var tx = c.BeginTransaction())
         {
-            await c.ExecuteAsync("INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@Round, @Member, @Topic, @Json, 'then')",
+            await c.ExecuteAsync(
+                "INSERT INTO topic_answers (round_id, member_id, topic_id, answers, updated_at) VALUES (@Round, @Member, @Topic, @Json, 'then')",
                 rows.Select(r => new { r.Round, r.Member, r.Topic, r.Json }), tx);
             tx.Commit();
         }
@@ -143,10 +155,12 @@ public sealed class AnswerStorageTests : IDisposable
         var expected = new List<(long, string, string, string, string, double?, string?)>();
         await using (var view = c.CreateCommand())
         {
-            view.CommandText = "SELECT member_id, topic_id, question, value, number, rationale FROM answers WHERE round_id = 1 ORDER BY member_id, topic_id, question";
+            view.CommandText =
+                "SELECT member_id, topic_id, question, value, number, rationale FROM answers WHERE round_id = 1 ORDER BY member_id, topic_id, question";
             await using var r = await view.ExecuteReaderAsync();
             while (await r.ReadAsync())
-                expected.Add((r.GetInt64(0), $"E-{r.GetInt64(0)}", $"F-T{r.GetInt64(1):00}", r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
+                expected.Add((r.GetInt64(0), $"E-{r.GetInt64(0)}", $"F-T{r.GetInt64(1):00}", r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null
+                    : r.GetDouble(4), r.IsDBNull(5) ? null : r.GetString(5)));
         }
         Assert.Equal(members * topics * 3, expected.Count);
         Assert.Equal(expected, read.Select(a => (a.MemberId, a.Pseudonym, a.Topic, a.Question, a.Value, a.Number, a.Rationale)));

@@ -176,7 +176,8 @@ public sealed class AnswersTests : IDisposable
 
         var ok = await study.AnswerAsync(0, "Q-T01", new
         {
-            answers = new Dictionary<string, object> { ["familiarity"] = 3, ["importance"] = "dont_know", ["level"] = "FOLLOW", ["gap"] = "G2", ["tech_year"] = 2030, ["social_year"] = "never", ["risk"] = 4 },
+            answers = new Dictionary<string, object> { ["familiarity"] = 3, ["importance"] = "dont_know", ["level"] = "FOLLOW", ["gap"] = "G2",
+                ["tech_year"] = 2030, ["social_year"] = "never", ["risk"] = 4 },
             rationales = new { risk = "Safety cases are not written yet." },
         });
         Assert.Equal("dont_know", ok["answers"]!["importance"]!["value"]!.GetValue<string>());
@@ -196,15 +197,18 @@ public sealed class AnswersTests : IDisposable
     public async Task Bad_requests_get_clear_problems_and_change_nothing()
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 1);
-        var malformed = await Api.ProblemAsync(await study.Experts[0].PutAsync(T, new StringContent("{\"answers\": {\"importance\": ", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        var malformed = await Api.ProblemAsync(await study.Experts[0].PutAsync(T,
+            new StringContent("{\"answers\": {\"importance\": ", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
         Assert.Contains("not the JSON this endpoint takes", malformed["detail"]!.GetValue<string>());
         var empty = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync(T, new { }), HttpStatusCode.BadRequest);
         Assert.Contains("send answers", empty["detail"]!.GetValue<string>());
         var big = new string('x', 70_000);
         await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync(T, new { answers = new { comment = big } }), HttpStatusCode.RequestEntityTooLarge);
-        var longText = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync(T, new { answers = new { comment = new string('x', 600) } }), HttpStatusCode.BadRequest);
+        var longText = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync(T, new { answers = new { comment = new string('x', 600) } }),
+            HttpStatusCode.BadRequest);
         Assert.Contains("at most 500 characters", longText["detail"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/topics/NOPE", QuickStudy.Answer(5)), HttpStatusCode.NotFound);
+        await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/topics/NOPE", QuickStudy.Answer(5)),
+            HttpStatusCode.NotFound);
 
         await using var c = new SqliteConnection($"Data Source={_app.DatabasePath}");
         Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM answers"));
@@ -216,7 +220,8 @@ public sealed class AnswersTests : IDisposable
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 1);
         await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(5));
-        var past = await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline", new { deadline = DateTimeOffset.UtcNow.AddDays(-1) }), HttpStatusCode.BadRequest);
+        var past = await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/deadline",
+            new { deadline = DateTimeOffset.UtcNow.AddDays(-1) }), HttpStatusCode.BadRequest);
         Assert.Contains("in the past", past["detail"]!.GetValue<string>());
         // The server reads the system clock for this check, and Hangfire runs the close by it: the test waits until
         // that clock has passed the deadline (a condition, not a sleep of a guessed length).
@@ -239,15 +244,18 @@ public sealed class AnswersTests : IDisposable
         var study = await QuickStudy.CreateAsync(_app, experts: 1);
         var profile = await study.Experts[0].PutOkAsync($"{QuickStudy.S}/questionnaire/profile", new { answers = new { org_type = "UNI", region = "ABROAD" } });
         Assert.Equal("ABROAD", profile["region"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/profile", new { answers = new { org_type = "PIRATE" } }), HttpStatusCode.BadRequest);
+        await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/profile", new { answers = new { org_type = "PIRATE" } }),
+            HttpStatusCode.BadRequest);
 
         var order = new[] { "A-T02", "Q-T01", "A-T01", "Q-T03", "Q-T02", "A-T03" };
         await study.Experts[0].PutOkAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order });
         var q = await study.Experts[0].GetOkAsync($"{QuickStudy.S}/questionnaire");
         Assert.Equal(order, q["rankings"]![0]!["your_order"]!.AsArray().Select(x => x!.GetValue<string>()));
         Assert.Equal("UNI", q["profile_answers"]!["org_type"]!.GetValue<string>());
-        var dup = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = new[] { "A-T02", "A-T02" } }), HttpStatusCode.BadRequest);
+        var dup = await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/rankings/priority",
+            new { order = new[] { "A-T02", "A-T02" } }), HttpStatusCode.BadRequest);
         Assert.Contains("twice", dup["detail"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = new[] { "Z-T09" } }), HttpStatusCode.BadRequest);
+        await Api.ProblemAsync(await study.Experts[0].PutAsJsonAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = new[] { "Z-T09" } }),
+            HttpStatusCode.BadRequest);
     }
 }

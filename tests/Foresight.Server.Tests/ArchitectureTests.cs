@@ -113,7 +113,8 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
                 if (state.GetValueOrDefault(next) == 1)
                 {
                     var cycle = path.Skip(path.IndexOf(next)).Append(next).ToList();
-                    var steps = cycle.Zip(cycle.Skip(1), (a, b) => $"{a} -> {b} ({string.Join(", ", uses[a].Where(t => PartOf(t) == b).Select(t => t.Name).Distinct().Order().Take(4))})");
+                    var steps = cycle.Zip(cycle.Skip(1),
+                        (a, b) => $"{a} -> {b} ({string.Join(", ", uses[a].Where(t => PartOf(t) == b).Select(t => t.Name).Distinct().Order().Take(4))})");
                     cycles.Add(string.Join("; ", steps));
                 }
                 else if (state.GetValueOrDefault(next) == 0) Visit(next);

@@ -24,11 +24,13 @@ public sealed class AuditTests : IDisposable
 
         var admin = await _app.AdminAsync();
         var log = (await admin.GetOkAsync("/api/audit?survey=quick-start")).AsArray();
-        string[] expected = ["survey.imported", "panel.added", "round.opened", "round.closed", "topic.changed", "round.opened", "data.exported", "data.exported"];
+        string[] expected = ["survey.imported", "panel.added", "round.opened", "round.closed", "topic.changed", "round.opened", "data.exported",
+            "data.exported"];
         Assert.Equal(expected, log.Select(e => e!["action"]!.GetValue<string>()).Reverse().Where(expected.Contains));
         Assert.All(log.Where(e => e!["action"]!.GetValue<string>() != "round.closed" || e["user"] is not null),
             e => Assert.Equal("coordinator@test.local", e!["user"]!.GetValue<string>()));
-        Assert.Contains("answers.csv", log.First(e => e!["action"]!.GetValue<string>() == "data.exported" && e["detail"]!.GetValue<string>().Contains("answers"))!["detail"]!.GetValue<string>());
+        Assert.Contains("answers.csv", log.First(e => e!["action"]!.GetValue<string>() == "data.exported"
+            && e["detail"]!.GetValue<string>().Contains("answers"))!["detail"]!.GetValue<string>());
         Assert.Contains("ambiguous", log.Single(e => e!["action"]!.GetValue<string>() == "topic.changed")!["detail"]!.GetValue<string>());
 
         // Filters: an action prefix, and the acting user.

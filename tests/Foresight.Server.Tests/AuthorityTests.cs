@@ -27,7 +27,8 @@ public sealed class AuthorityTests : IAsyncLifetime
         // Survey A (quick-start) with 3 experts and round 1 open; its expert 0 sits only on survey A.
         _a = await QuickStudy.CreateAsync(_app, experts: 3);
         _expertA = (await _a.Coordinator.GetOkAsync($"{QuickStudy.S}/panel"))[0]!["expert_id"]!.GetValue<long>();
-        await Api.OkAsync(await _admin.PostAsJsonAsync("/api/users", new { email = "coordinator-b@test.local", name = "B", role = "coordinator", password = "coordinator-b-password" }));
+        await Api.OkAsync(await _admin.PostAsJsonAsync("/api/users", new { email = "coordinator-b@test.local", name = "B", role = "coordinator",
+            password = "coordinator-b-password" }));
         _coordinatorB = await _app.SignInAsync("coordinator-b@test.local", "coordinator-b-password");
         await Api.OkAsync(await _coordinatorB.PostYamlAsync("/api/surveys", Api.Survey("quick-start.yaml").Replace("id: quick-start", "id: other-survey")));
     }
@@ -52,7 +53,8 @@ public sealed class AuthorityTests : IAsyncLifetime
         // By id: read and change are answered as if the expert did not exist.
         var read = await Api.ProblemAsync(await _coordinatorB.GetAsync($"/api/experts/{_expertA}"), HttpStatusCode.NotFound);
         Assert.DoesNotContain(original, read.ToJsonString());
-        await Api.ProblemAsync(await _coordinatorB.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Taken", email = "attacker@evil.test" }), HttpStatusCode.NotFound);
+        await Api.ProblemAsync(await _coordinatorB.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Taken", email = "attacker@evil.test" }),
+            HttpStatusCode.NotFound);
 
         // By search: the pool B sees holds none of A's experts, whatever the query.
         foreach (var q in new[] { "", "Quick", original, "Institute" })
@@ -71,21 +73,25 @@ public sealed class AuthorityTests : IAsyncLifetime
 
         // Adding A's expert to B's panel by id is refused like an unknown expert; a new expert with A's address is a conflict
         // that does not say which expert has it.
-        await Api.ProblemAsync(await _coordinatorB.PostAsJsonAsync("/api/surveys/other-survey/panel", new { members = new[] { new { expert_id = _expertA } } }), HttpStatusCode.BadRequest);
-        var conflict = await Api.ProblemAsync(await _coordinatorB.PostAsJsonAsync("/api/experts", new { name = "X", email = original }), HttpStatusCode.Conflict);
+        await Api.ProblemAsync(await _coordinatorB.PostAsJsonAsync("/api/surveys/other-survey/panel", new { members = new[] { new { expert_id = _expertA } } }),
+            HttpStatusCode.BadRequest);
+        var conflict = await Api.ProblemAsync(await _coordinatorB.PostAsJsonAsync("/api/experts", new { name = "X", email = original }),
+            HttpStatusCode.Conflict);
         Assert.DoesNotContain(_expertA.ToString(), conflict["detail"]!.GetValue<string>());
 
         // By e-mail, B may put the shared expert on B's own panel; B then sees them, but still cannot change their address,
         // since it decides where survey A's invitations go.
         await Api.OkAsync(await _coordinatorB.PostAsJsonAsync("/api/surveys/other-survey/panel", new { members = new[] { new { email = original } } }));
         Assert.Equal(original, (await _coordinatorB.GetOkAsync($"/api/experts/{_expertA}"))["email"]!.GetValue<string>());
-        await Api.ProblemAsync(await _coordinatorB.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Taken", email = "attacker@evil.test" }), HttpStatusCode.Forbidden);
+        await Api.ProblemAsync(await _coordinatorB.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Taken", email = "attacker@evil.test" }),
+            HttpStatusCode.Forbidden);
         var again = await Api.OkAsync(await _coordinatorB.PostAsync("/api/experts/import", new StringContent(csv, Encoding.UTF8, "text/csv")));
         Assert.Equal(1, again["kept"]!.GetValue<int>());
         Assert.Equal(original, await EmailOfAsync(_expertA));
 
         // Neither can A's coordinator now change the expert alone; an admin can, and both surveys' audit logs say so.
-        await Api.ProblemAsync(await _a.Coordinator.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Quick Expert 0", email = "moved@test.local" }), HttpStatusCode.Forbidden);
+        await Api.ProblemAsync(await _a.Coordinator.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Quick Expert 0", email = "moved@test.local" }),
+            HttpStatusCode.Forbidden);
         await Api.OkAsync(await _admin.PutAsJsonAsync($"/api/experts/{_expertA}", new { name = "Quick Expert 0", email = "moved@test.local" }));
         foreach (var survey in new[] { "quick-start", "other-survey" })
             Assert.Contains((await _admin.GetOkAsync($"/api/audit?survey={survey}&action=panel.expert_updated")).AsArray(),
@@ -114,7 +120,8 @@ public sealed class AuthorityTests : IAsyncLifetime
     [Fact]
     public async Task Only_an_admin_grants_and_removes_a_surveys_coordinators_and_removal_takes_effect_at_once()
     {
-        await Api.ProblemAsync(await _a.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/coordinators", new { email = "coordinator-b@test.local" }), HttpStatusCode.Forbidden);
+        await Api.ProblemAsync(await _a.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/coordinators", new { email = "coordinator-b@test.local" }),
+            HttpStatusCode.Forbidden);
         await Api.ProblemAsync(await _coordinatorB.GetAsync($"{QuickStudy.S}/panel"), HttpStatusCode.Forbidden);
         await Api.OkAsync(await _admin.PostAsJsonAsync($"{QuickStudy.S}/coordinators", new { email = "coordinator-b@test.local" }));
         var coordinators = await _a.Coordinator.GetOkAsync($"{QuickStudy.S}/coordinators");
@@ -138,7 +145,8 @@ public sealed class AuthorityTests : IAsyncLifetime
     /// <summary>Waits until the server has closed the connection (the client does not reconnect by itself).</summary>
     static async Task WaitClosedAsync(HubConnection connection)
     {
-        await Wait.UntilAsync(() => connection.State == HubConnectionState.Disconnected, () => $"the server to close the connection (it is {connection.State})", pollMs: 20);
+        await Wait.UntilAsync(() => connection.State == HubConnectionState.Disconnected, () => $"the server to close the connection (it is {connection.State})",
+            pollMs: 20);
     }
 
     [Fact]
@@ -168,7 +176,8 @@ public sealed class AuthorityTests : IAsyncLifetime
     [Fact]
     public async Task Signing_out_ends_a_token_at_once_and_an_invitation_key_cannot_be_signed_out()
     {
-        var token = await Api.OkAsync(await _app.Anonymous().PostAsJsonAsync("/api/auth/signin", new { email = "coordinator-b@test.local", password = "coordinator-b-password" }));
+        var token = await Api.OkAsync(await _app.Anonymous().PostAsJsonAsync("/api/auth/signin",
+            new { email = "coordinator-b@test.local", password = "coordinator-b-password" }));
         var client = _app.WithToken(token["token"]!.GetValue<string>());
         await using var live = await LiveClient.ConnectAsync(_app, token["token"]!.GetValue<string>());
         await live.JoinAsync("other-survey");
@@ -185,7 +194,8 @@ public sealed class AuthorityTests : IAsyncLifetime
     [Fact]
     public async Task A_stakeholder_removed_from_a_survey_loses_the_live_view_at_once()
     {
-        await Api.OkAsync(await _admin.PostAsJsonAsync("/api/users", new { email = "st@test.local", name = "St", role = "stakeholder", password = "stakeholder-password" }));
+        await Api.OkAsync(await _admin.PostAsJsonAsync("/api/users", new { email = "st@test.local", name = "St", role = "stakeholder",
+            password = "stakeholder-password" }));
         // The survey must show its live round to stakeholders for them to join at all.
         var yaml = Api.Survey("quick-start.yaml").Replace("id: quick-start", "id: live-survey") + "\nlive:\n  stakeholders: progress\n";
         await Api.OkAsync(await _coordinatorB.PostYamlAsync("/api/surveys", yaml));

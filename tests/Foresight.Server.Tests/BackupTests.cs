@@ -13,7 +13,9 @@ public sealed class BackupTests(ITestOutputHelper output)
     static async Task<(int Code, string Out, string Err)> CliAsync(params string[] args)
     {
         var dll = Path.Combine(Repository.Root(), "src/Foresight.Cli/bin/Release/net10.0/foresight.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException($"The Release build of the command is missing; build it first: dotnet build Foresight.sln -c Release (looked for {dll})", dll);
+        if (!File.Exists(dll))
+            throw new FileNotFoundException($"The Release build of the command is missing; build it first: dotnet build Foresight.sln -c Release (looked for " +
+                $"{dll})", dll);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args.Prepend(dll)) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
@@ -74,9 +76,12 @@ public sealed class BackupTests(ITestOutputHelper output)
             var check = load.Verify(restoredDb, study, stored, 0, backupStart, backupEnd);
             int served = await AnswerLoad.VerifyThroughApiAsync(restored.Address, study, stored);
             int after = load.Writes.Count(w => w.SentAt > backupEnd);
-            output.WriteLine($"{load.Writes.Count()} requests, {load.Acked} acknowledged; {ackedBefore} acknowledged before the backup began, {ackedDuring} while it ran, {after} sent after it ended");
-            output.WriteLine($"restored copy on a new server: of {check.AckedChecked} pairs with an answer acknowledged before the backup, {check.AckedFound} hold exactly it and " +
-                $"{check.AckedSuperseded} a later write sent before the backup ended; {check.AckedInHistory} acknowledged saves in the history; {served} topic sheets read through the API match; " +
+            output.WriteLine($"{load.Writes.Count()} requests, {load.Acked} acknowledged; {ackedBefore} acknowledged before the backup began, {ackedDuring} " +
+                $"while it ran, {after} sent after it ended");
+            output.WriteLine($"restored copy on a new server: of {check.AckedChecked} pairs with an answer acknowledged before the backup, " +
+                $"{check.AckedFound} hold exactly it and " +
+                $"{check.AckedSuperseded} a later write sent before the backup ended; {check.AckedInHistory} acknowledged saves in the history; {served} " +
+                "topic sheets read through the API match; " +
                 $"integrity_check: {check.Integrity}; {clock.Elapsed.TotalSeconds:0.0} s");
             Assert.Equal(check.AckedChecked, check.AckedFound + check.AckedSuperseded);
             Assert.Equal("ok", check.Integrity);

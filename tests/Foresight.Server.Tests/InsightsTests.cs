@@ -33,7 +33,8 @@ public sealed class InsightsTests
         var response = await c.PostAsJsonAsync($"{I}/analyses", body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var id = (await response.Content.ReadFromJsonAsync<JsonNode>())!["id"]!.GetValue<long>();
-        return await Wait.ForAsync(() => c.GetOkAsync($"{I}/analyses/{id}"), a => a["status"]!.GetValue<string>() != "queued", a => $"analysis {id} to finish: {a?.ToJsonString()}");
+        return await Wait.ForAsync(() => c.GetOkAsync($"{I}/analyses/{id}"), a => a["status"]!.GetValue<string>() != "queued",
+            a => $"analysis {id} to finish: {a?.ToJsonString()}");
     }
 
     /// <summary>ARI from the contingency table (Hubert and Arabie), written out here independently of the server.</summary>
@@ -112,7 +113,8 @@ public sealed class InsightsTests
         var second = await AnalyseAsync(c, new { k = 3, seed = 7 });
         long a2 = second["id"]!.GetValue<long>();
         queue = (await c.GetOkAsync($"{I}/proposals?status=open")).AsArray();
-        var (q2, r2, s2) = (LiteratureExport.About(queue, a2, "qubit"), LiteratureExport.About(queue, a2, "robot"), LiteratureExport.About(queue, a2, "seabed"));
+        var (q2, r2, s2) = (LiteratureExport.About(queue, a2, "qubit"), LiteratureExport.About(queue, a2, "robot"),
+            LiteratureExport.About(queue, a2, "seabed"));
         await c.PostOkAsync($"{I}/proposals/merge", new
         {
             proposals = new[] { q2["id"]!.GetValue<long>(), r2["id"]!.GetValue<long>() }, code = "M-X1", field = "A",
@@ -154,8 +156,10 @@ public sealed class InsightsTests
         Assert.Contains(WebUtility.HtmlEncode(evidence[0]!["representatives"]![0]!["title"]!.GetValue<string>()), page);
 
         // Two arguments in the experts' rationales.
-        string[] cost = ["Cryogenic cooling cost is far too high for industry", "The cost of cryogenic cooling stays too high", "Cooling cost at cryogenic temperatures is too high"];
-        string[] talent = ["Shortage of trained quantum engineers slows progress", "Quantum engineers are in short supply, a talent shortage", "Talent shortage: too few quantum engineers"];
+        string[] cost = ["Cryogenic cooling cost is far too high for industry", "The cost of cryogenic cooling stays too high",
+            "Cooling cost at cryogenic temperatures is too high"];
+        string[] talent = ["Shortage of trained quantum engineers slows progress", "Quantum engineers are in short supply, a talent shortage",
+            "Talent shortage: too few quantum engineers"];
         for (int e = 0; e < 6; e++)
             await study.AnswerAsync(e, "M-Q1", QuickStudy.Answer(importance: 4 + e % 3, rationale: e < 3 ? cost[e] : talent[e - 3]));
         await study.CloseAsync(1);
@@ -197,7 +201,8 @@ public sealed class InsightsTests
         Assert.Equal(cells.Sum(x => x.Item1), agreement["records"]!.GetValue<int>());
         Assert.Equal(3, agreement["proposals"]!.GetValue<int>());
         Assert.Equal(Ari(cells), agreement["adjusted_rand_index"]!.GetValue<double>(), 9);
-        int nearest = new[] { (quantum, "Q"), (robots, "A"), (q2, "A"), (r2, "A"), (s2, "Q") }.Count(x => x.Item1["nearest_field"]?.GetValue<string>() == x.Item2);
+        int nearest = new[] { (quantum, "Q"), (robots, "A"), (q2, "A"), (r2, "A"), (s2, "Q") }.Count(x =>
+            x.Item1["nearest_field"]?.GetValue<string>() == x.Item2);
         Assert.Equal(nearest, agreement["nearest_field_matches"]!.GetValue<int>());
 
         // The console shows the same figures; the study report has the evaluation section.
@@ -245,7 +250,8 @@ public sealed class InsightsTests
         var study = await QuickStudy.CreateAsync(app, experts: 3);
         var off = await Api.ProblemAsync(await study.Coordinator.GetAsync($"{I}/proposals"), HttpStatusCode.NotFound);
         Assert.Contains("Foresight:Insights:Enabled", off["detail"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Coordinator.PostAsync($"{I}/records/import", new StringContent(LiteratureExport.Scopus(4))), HttpStatusCode.NotFound);
+        await Api.ProblemAsync(await study.Coordinator.PostAsync($"{I}/records/import", new StringContent(LiteratureExport.Scopus(4))),
+            HttpStatusCode.NotFound);
         Assert.Equal(HttpStatusCode.NotFound, (await study.Coordinator.GetAsync("/console/surveys/quick-start/insights")).StatusCode);
         var overview = await (await study.Coordinator.GetAsync("/console/surveys/quick-start?lang=en")).Content.ReadAsStringAsync();
         Assert.DoesNotContain("/insights", overview);

@@ -13,7 +13,8 @@ public sealed class LiveTests : IDisposable
     public void Dispose() => _app.Dispose();
 
     static string RealTimeSurvey(string stakeholders = "progress") => Api.Survey("quick-start.yaml")
-        .Replace("feedback:\n  by_group: org_type", $"live:\n  real_time: true\n  min_answers: 3\n  stakeholders: {stakeholders}\n\nfeedback:\n  by_group: org_type");
+        .Replace(
+        "feedback:\n  by_group: org_type", $"live:\n  real_time: true\n  min_answers: 3\n  stakeholders: {stakeholders}\n\nfeedback:\n  by_group: org_type");
 
     static async Task<string> TokenAsync(HttpClient client) =>
         client.DefaultRequestHeaders.Authorization!.Parameter!;
@@ -87,7 +88,8 @@ public sealed class LiveTests : IDisposable
         // The last state received is the stored consensus. A topic's last change may come in a message after the one
         // with the last progress (it is sent once the interval allows): the test waits for that state, not for a time.
         var stored = await study.Coordinator.GetOkAsync($"{QuickStudy.S}/rounds/1/consensus");
-        await Wait.UntilAsync(() => Difference(stored, watcher.Topics) is null, () => $"the live state to be the stored consensus: {Difference(stored, watcher.Topics)}", pollMs: 20);
+        await Wait.UntilAsync(() => Difference(stored, watcher.Topics) is null,
+            () => $"the live state to be the stored consensus: {Difference(stored, watcher.Topics)}", pollMs: 20);
         Assert.Equal(36, watcher.Progress!["answers_received"]!.GetValue<int>());
         Assert.Equal(6, watcher.Progress!["experts_finished"]!.GetValue<int>());
         Assert.Empty(watcher.Gaps);
@@ -97,7 +99,8 @@ public sealed class LiveTests : IDisposable
         // saves in a second or two).
         var updates = watcher.Received.Where(r => r.Method == "update").ToList();
         var span = updates.Max(u => u.At) - joined;
-        Assert.True(updates.Count <= 2 + 4 * span.TotalSeconds, $"{updates.Count} updates for 72 saves within {span.TotalSeconds:0.00} s: more than 4 a second");
+        Assert.True(updates.Count <= 2
+            + 4 * span.TotalSeconds, $"{updates.Count} updates for 72 saves within {span.TotalSeconds:0.00} s: more than 4 a second");
     }
 
     [Fact]
@@ -105,7 +108,8 @@ public sealed class LiveTests : IDisposable
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 4, yaml: RealTimeSurvey("progress"));
         var admin = await _app.AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "stake@test.local", name = "Stakeholder", role = "stakeholder", password = "stakeholder-pass" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "stake@test.local", name = "Stakeholder", role = "stakeholder",
+            password = "stakeholder-pass" }));
         var stakeholder = await _app.SignInAsync("stake@test.local", "stakeholder-pass");
         var otherCoordinator = await _app.NewCoordinatorAsync("other@test.local");
 
@@ -146,7 +150,8 @@ public sealed class LiveTests : IDisposable
 
         // An expert of another survey, and a revoked link, are refused.
         await Api.OkAsync(await study.Coordinator.PostYamlAsync("/api/surveys", Api.Survey("national-tf-2045.yaml")));
-        var outsider = await Api.OkAsync(await study.Coordinator.PostAsJsonAsync("/api/experts", new { name = "Outsider", email = "out@test.local", expertise = new[] { "F1" } }));
+        var outsider = await Api.OkAsync(await study.Coordinator.PostAsJsonAsync("/api/experts",
+            new { name = "Outsider", email = "out@test.local", expertise = new[] { "F1" } }));
         var invitation = (await Api.OkAsync(await study.Coordinator.PostAsJsonAsync("/api/surveys/national-tf-2045/panel",
             new { members = new[] { new { expert_id = outsider["id"]!.GetValue<long>() } } }))).AsArray()[0]!;
         await using (var foreign = await LiveClient.ConnectAsync(_app, invitation["secret"]!.GetValue<string>()))
@@ -225,7 +230,8 @@ public sealed class LiveTests : IDisposable
 
         // The first update after the snapshot is numbered next (one the stream sent as the client joined may come
         // with the snapshot's number or before it; the client skips it, as the page does).
-        static IEnumerable<JsonNode> After(LiveClient c, long s) => c.Received.Where(r => r.Method == "update" && r.Message["seq"]!.GetValue<long>() > s).Select(r => r.Message);
+        static IEnumerable<JsonNode> After(LiveClient c, long s) => c.Received.Where(r => r.Method == "update" && r.Message["seq"]!.GetValue<long>() > s)
+            .Select(r => r.Message);
         await study.AnswerAsync(0, "Q-T02", QuickStudy.Answer(4));
         await again.WaitAsync(c => After(c, snapshotSeq).Any(), "an update after the snapshot");
         Assert.Equal(snapshotSeq + 1, After(again, snapshotSeq).First()["seq"]!.GetValue<long>());
@@ -247,7 +253,8 @@ public sealed class LiveTests : IDisposable
         await study.CloseAsync(1);
         foreach (var client in new[] { coordinator, expert })
             await client.WaitAsync(c => c.Received.Count(r => r.Method == "round") == 3, "opened, deadline_changed, closed");
-        Assert.Equal(["opened", "deadline_changed", "closed"], expert.Received.Where(r => r.Method == "round").Select(r => r.Message["event"]!.GetValue<string>()));
+        Assert.Equal(["opened", "deadline_changed", "closed"], expert.Received.Where(r => r.Method == "round")
+            .Select(r => r.Message["event"]!.GetValue<string>()));
         Assert.Empty(coordinator.Gaps);
         Assert.Empty(expert.Gaps);
     }
@@ -281,7 +288,8 @@ public sealed class LiveKestrelTests : IDisposable
                 if (!watcher.Topics.TryGetValue(topic!["code"]!.GetValue<string>(), out var live)) return false;
                 var q = topic["questions"]!.AsArray().Single(x => x!["question"]!.GetValue<string>() == "importance")!["summary"]!;
                 var lq = live["questions"]!.AsArray().Single(x => x!["question"]!.GetValue<string>() == "importance")!;
-                if (!(JsonNode.DeepEquals(q["median"], lq["median"]) && JsonNode.DeepEquals(q["q3"], lq["q3"]) && JsonNode.DeepEquals(q["n"], lq["n"]))) return false;
+                if (!(JsonNode.DeepEquals(q["median"], lq["median"]) && JsonNode.DeepEquals(q["q3"], lq["q3"]) && JsonNode.DeepEquals(q["n"], lq["n"])))
+                    return false;
             }
             return true;
         }

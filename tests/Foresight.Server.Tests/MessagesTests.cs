@@ -15,7 +15,8 @@ public sealed class MessagesTests : IDisposable
         const string M = $"{QuickStudy.S}/topics/Q-T01/messages";
         var first = await Api.OkAsync(await study.Experts[0].PostAsJsonAsync(M, new { body = "Error correction thresholds were passed in 2024." }));
         Assert.Equal($"Expert {study.Pseudonyms[0]}", first["author"]!.GetValue<string>());
-        var reply = await Api.OkAsync(await study.Experts[1].PostAsJsonAsync(M, new { body = "Only for small codes.", reply_to = first["id"]!.GetValue<long>() }));
+        var reply = await Api.OkAsync(await study.Experts[1].PostAsJsonAsync(M, new { body = "Only for small codes.",
+            reply_to = first["id"]!.GetValue<long>() }));
         await Api.OkAsync(await study.Experts[2].PostAsJsonAsync(M, new { body = "Call me at my office, I am Quick Expert 2." }));
 
         var seen = (await study.Experts[1].GetOkAsync(M)).AsArray();
@@ -28,7 +29,8 @@ public sealed class MessagesTests : IDisposable
         Assert.DoesNotContain("Quick Expert 0", json);
 
         await Api.ProblemAsync(await study.Experts[0].PostAsJsonAsync($"{QuickStudy.S}/messages/{seen[2]!["id"]}/hide", new { }), HttpStatusCode.Forbidden);
-        Assert.Equal(HttpStatusCode.NoContent, (await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/messages/{seen[2]!["id"]}/hide", new { reason = "personal details" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/messages/{seen[2]!["id"]}/hide",
+            new { reason = "personal details" })).StatusCode);
         Assert.Equal(2, (await study.Experts[0].GetOkAsync(M)).AsArray().Count);
         var moderated = (await study.Coordinator.GetOkAsync(M)).AsArray();
         Assert.True(moderated[2]!["hidden"]!.GetValue<bool>());

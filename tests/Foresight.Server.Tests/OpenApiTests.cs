@@ -14,7 +14,8 @@ public sealed class OpenApiTests : IDisposable
         var client = _app.Anonymous();
         var doc = await client.GetOkAsync("/openapi/v1.json");
         var paths = doc["paths"]!.AsObject().Select(p => p.Key).ToList();
-        foreach (var path in new[] { "/api/surveys", "/api/surveys/{survey}/rounds", "/api/surveys/{survey}/questionnaire/topics/{code}", "/api/experts/import", "/api/surveys/{survey}/exports/answers.csv" })
+        foreach (var path in new[] { "/api/surveys", "/api/surveys/{survey}/rounds", "/api/surveys/{survey}/questionnaire/topics/{code}", "/api/experts/import",
+            "/api/surveys/{survey}/exports/answers.csv" })
             Assert.Contains(path, paths);
         Assert.True(paths.Count > 30);
 

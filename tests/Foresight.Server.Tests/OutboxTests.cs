@@ -67,7 +67,8 @@ public sealed class OutboxTests : IAsyncLifetime
         // the sink as SMTP server. A claim that read and then marked in two steps let six senders take the same
         // messages (52-63 sent instead of 40, three runs of three); two senders seldom met in that gap.
         var mail = Options.Create(new MailOptions { Host = "127.0.0.1", Port = _sink.Port, Security = "None" });
-        var senders = new[] { first, second, first, second, first, second }.Select(app => ActivatorUtilities.CreateInstance<OutboxSender>(app.Services, mail)).ToList();
+        var senders = new[] { first, second, first, second, first, second }.Select(app => ActivatorUtilities.CreateInstance<OutboxSender>(app.Services, mail))
+            .ToList();
         var sent = await Task.WhenAll(senders.Select(s => Task.Run(() => s.SendDueAsync())));
 
         Assert.Equal(40, sent.Sum());
@@ -149,7 +150,8 @@ public sealed class OutboxTests : IAsyncLifetime
         // Revoked while the invitation waits (after answering a topic): it is cancelled at once, and never sent.
         await study.AnswerAsync(1, "Q-T01", QuickStudy.Answer(6));
         Assert.Equal(204, (int)(await study.Coordinator.DeleteAsync($"{S}/panel/{study.Members[1]}/link")).StatusCode);
-        Assert.Equal(("cancelled", Outbox.RevokedNote), (await Rows()).Where(r => r.MemberId == study.Members[1]).Select(r => (r.Status, r.LastError)).Single());
+        Assert.Equal(("cancelled", Outbox.RevokedNote), (await Rows()).Where(r => r.MemberId == study.Members[1]).Select(r => (r.Status, r.LastError))
+            .Single());
         Assert.Equal(1, await sender.SendDueAsync());
         Assert.Equal(["quick0@test.local"], _sink.Messages.Select(m => m.To.Mailboxes.Single().Address));
 
@@ -158,7 +160,8 @@ public sealed class OutboxTests : IAsyncLifetime
         var roundId = await Open(app).ExecuteScalarAsync<long>("SELECT id FROM rounds");
         Assert.Equal(1, await app.Services.GetRequiredService<Outbox>().RemindAsync(roundId, "test"));
         await using (var c = Open(app))
-            await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @id", new { now = Db.Iso(DateTimeOffset.UtcNow), id = study.Members[0] });
+            await c.ExecuteAsync("UPDATE panel_members SET revoked_at = @now WHERE id = @id",
+                new { now = Db.Iso(DateTimeOffset.UtcNow), id = study.Members[0] });
         Assert.Equal(0, await sender.SendDueAsync());
         Assert.Equal(("cancelled", Outbox.RevokedNote), (await Rows()).Where(r => r.Kind == "reminder").Select(r => (r.Status, r.LastError)).Single());
         Assert.Single(_sink.Messages);
@@ -201,7 +204,8 @@ public sealed class OutboxTests : IAsyncLifetime
         {
             name = "Late Expert", email = "late@test.local", organisation = "Institute", org_type = "UNI", region = "CN_EAST", expertise = new[] { "Q", "A" },
         }));
-        var added = (await Api.OkAsync(await direct.PostAsJsonAsync($"{S}/panel", new { members = new[] { new { expert_id = expert["id"]!.GetValue<long>() } } }))).AsArray();
+        var added = (await Api.OkAsync(await direct.PostAsJsonAsync($"{S}/panel",
+            new { members = new[] { new { expert_id = expert["id"]!.GetValue<long>() } } }))).AsArray();
         var link = added.Single()!["link"]!.GetValue<string>();
         Assert.StartsWith(server.ToString(), link);
         var late = await _sink.WaitAsync(m => m.To.Mailboxes.Single().Address == "late@test.local", 1, "the late invitation");

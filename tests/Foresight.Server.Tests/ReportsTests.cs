@@ -130,7 +130,8 @@ public sealed class ReportsTests : IDisposable
     {
         var (study, _) = await ClosedRoundAsync(_app);
         var admin = await _app.AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder", password = "reader-password" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "reader@test.local", name = "Reader", role = "stakeholder",
+            password = "reader-password" }));
         var stakeholder = await _app.SignInAsync("reader@test.local", "reader-password");
 
         // Not granted the survey yet: nothing.
@@ -245,14 +246,16 @@ public sealed class ReportsTests : IDisposable
         using (var broken = new ForesightFactory().With("Foresight:Database", _app.DatabasePath).With("Foresight:Pdf:ExecutablePath", "/nonexistent/chromium"))
         {
             (study, _) = await ClosedRoundAsync(broken);
-            await Wait.ForAsync(() => study.Coordinator.GetOkAsync($"{S}/reports"), r => r.AsArray().Count(e => e!["status"]!.GetValue<string>() == "failed") >= 2,
+            await Wait.ForAsync(() => study.Coordinator.GetOkAsync($"{S}/reports"), r =>
+                r.AsArray().Count(e => e!["status"]!.GetValue<string>() == "failed") >= 2,
                 r => $"both renders to fail: {r?.ToJsonString()}", pollMs: 200);
         }
 
         // The next server, with a browser, renders both languages at start-up without being asked.
         var coordinator = await _app.SignInAsync("coordinator@test.local", "coordinator-password");
         var entries = await Wait.ForAsync(async () => (await coordinator.GetOkAsync($"{S}/reports")).AsArray(),
-            r => r.Count(e => e!["status"]!.GetValue<string>() == "ready") >= 2, r => $"both reports rendered after the restart: {r?.ToJsonString()}", pollMs: 500);
+            r => r.Count(e => e!["status"]!.GetValue<string>() == "ready") >= 2, r => $"both reports rendered after the restart: {r?.ToJsonString()}",
+            pollMs: 500);
         Assert.All(entries, e => Assert.Equal("ready", e!["status"]!.GetValue<string>()));
     }
 

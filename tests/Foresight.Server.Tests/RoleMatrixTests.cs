@@ -259,14 +259,17 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         await study.Coordinator.PostOkAsync($"{QuickStudy.S}/reports/publish", new { kind = "round", round = 1, language = "en" });
 
         // Survey B, its coordinator and expert.
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "coordinator-b@test.local", name = "B", role = "coordinator", password = "coordinator-b-password" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "coordinator-b@test.local", name = "B", role = "coordinator",
+            password = "coordinator-b-password" }));
         var coordinatorB = await _app.SignInAsync("coordinator-b@test.local", "coordinator-b-password");
         await Api.OkAsync(await coordinatorB.PostYamlAsync("/api/surveys", Api.Survey("quick-start.yaml").Replace("id: quick-start", "id: other-survey")));
         var expertB = await coordinatorB.PostOkAsync("/api/experts", new { name = "Expert B", email = "b@test.local", expertise = new[] { "Q" } });
-        var panelB = await coordinatorB.PostOkAsync("/api/surveys/other-survey/panel", new { members = new[] { new { expert_id = expertB["id"]!.GetValue<long>() } } });
+        var panelB = await coordinatorB.PostOkAsync("/api/surveys/other-survey/panel",
+            new { members = new[] { new { expert_id = expertB["id"]!.GetValue<long>() } } });
 
         // Stakeholders of A and of B.
-        foreach (var (email, survey, by) in new[] { ("stakeholder-a@test.local", "quick-start", study.Coordinator), ("stakeholder-b@test.local", "other-survey", coordinatorB) })
+        foreach (var (email, survey, by) in new[] { ("stakeholder-a@test.local", "quick-start", study.Coordinator),
+            ("stakeholder-b@test.local", "other-survey", coordinatorB) })
         {
             await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email, name = email, role = "stakeholder", password = "stakeholder-password" }));
             await by.PostOkAsync($"/api/surveys/{survey}/stakeholders", new { email });
@@ -319,10 +322,12 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
                 bool refused = status is HttpStatusCode.Forbidden
                     || (status is HttpStatusCode.NotFound && ExpertRoutes.Contains(call.Key))
                     || (status is HttpStatusCode.Unauthorized && !html)
-                    || (status is HttpStatusCode.Redirect or HttpStatusCode.Found && location?.Contains("/signin", StringComparison.Ordinal) == true && !call.Key.Contains("signout"));
+                    || (status is HttpStatusCode.Redirect or HttpStatusCode.Found && location?.Contains("/signin", StringComparison.Ordinal) == true
+                    && !call.Key.Contains("signout"));
                 bool allowed = Expected[call.Key].HasFlag(who);
                 if ((int)status >= 500) wrong.Add($"{call.Key} as {who}: {(int)status}");
-                else if (allowed == refused) wrong.Add($"{call.Key} as {who}: {(int)status}{(location is null ? "" : " -> " + location)}, expected {(allowed ? "served" : "refused")}");
+                else if (allowed == refused)
+                    wrong.Add($"{call.Key} as {who}: {(int)status}{(location is null ? "" : " -> " + location)}, expected {(allowed ? "served" : "refused")}");
             }
         }
         output.WriteLine($"{calls.Count} endpoints x {_tokens.Count} callers = {requests} requests");
@@ -332,10 +337,13 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Every_hub_method_lets_only_the_callers_it_declares()
     {
-        var methods = typeof(Foresight.Server.Features.Live.LiveHub).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly)
+        var methods = typeof(Foresight.Server.Features.Live.LiveHub).GetMethods(
+            System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly)
             .Where(m => m.GetBaseDefinition().DeclaringType == m.DeclaringType && !m.IsSpecialName).Select(m => m.Name).ToList();
-        Assert.True(methods.All(HubMethods.ContainsKey), "hub methods without declared callers (add them to HubMethods): " + string.Join(", ", methods.Where(m => !HubMethods.ContainsKey(m))));
-        Assert.True(HubMethods.Keys.All(methods.Contains), "declared hub methods that no longer exist: " + string.Join(", ", HubMethods.Keys.Where(k => !methods.Contains(k))));
+        Assert.True(methods.All(HubMethods.ContainsKey), "hub methods without declared callers (add them to HubMethods): "
+            + string.Join(", ", methods.Where(m => !HubMethods.ContainsKey(m))));
+        Assert.True(HubMethods.Keys.All(methods.Contains), "declared hub methods that no longer exist: "
+            + string.Join(", ", HubMethods.Keys.Where(k => !methods.Contains(k))));
         var kestrel = _app.KestrelAddress!;
         var wrong = new List<string>();
         foreach (var (method, allowed) in HubMethods)
@@ -379,7 +387,8 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var endpoint in source.Endpoints.OfType<RouteEndpoint>())
         {
             var pattern = "/" + endpoint.RoutePattern.RawText!.Trim('/');
-            var path = Regex.Replace(pattern, @"\{\**(\w+)[^}]*\}", m => RouteValues.TryGetValue(m.Groups[1].Value, out var v) ? v : throw new InvalidOperationException($"no value for {m.Value} in {pattern}"));
+            var path = Regex.Replace(pattern, @"\{\**(\w+)[^}]*\}", m => RouteValues.TryGetValue(m.Groups[1].Value, out var v) ? v
+                : throw new InvalidOperationException($"no value for {m.Value} in {pattern}"));
             path = path.Replace("//", "/");
             if (path.Length > 1) path = path.TrimEnd('/');
             var page = endpoint.Metadata.GetMetadata<PageActionDescriptor>();
@@ -399,7 +408,8 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 var key = $"{method} {pattern}";
                 // A body of the type the endpoint takes: routing answers 415 to another type before authorization runs.
-                var type = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes.FirstOrDefault() ?? "application/json";
+                var type = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes.FirstOrDefault()
+                    ?? "application/json";
                 if (calls.All(c => c.Key != key)) calls.Add(new Call(key, method, path, null, type));
             }
         }
@@ -425,7 +435,8 @@ public sealed class RoleMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         var request = new HttpRequestMessage(new HttpMethod(call.Method), url);
         if (call.Method != "GET" && call.Method != "DELETE")
         {
-            bool isPage = !call.Path.StartsWith("/api", StringComparison.Ordinal) && !call.Path.StartsWith("/hubs", StringComparison.Ordinal) && !call.Path.StartsWith("/hangfire", StringComparison.Ordinal);
+            bool isPage = !call.Path.StartsWith("/api", StringComparison.Ordinal) && !call.Path.StartsWith("/hubs", StringComparison.Ordinal)
+                && !call.Path.StartsWith("/hangfire", StringComparison.Ordinal);
             if (isPage && await AntiforgeryAsync(who) is { } af)
             {
                 request.Headers.Add("Cookie", af.Cookie);

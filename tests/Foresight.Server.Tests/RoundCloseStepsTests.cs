@@ -66,7 +66,8 @@ public sealed class RoundCloseStepsTests
         // What needs the stored consensus waits for it.
         var next = await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{S}/rounds", new { }), HttpStatusCode.Conflict);
         Assert.Contains("closing", next["detail"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{S}/rounds/1/topics/Q-T01/decision", new { decision = "carry" }), HttpStatusCode.Conflict);
+        await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{S}/rounds/1/topics/Q-T01/decision", new { decision = "carry" }),
+            HttpStatusCode.Conflict);
 
         gate.Release.SetResult();
         var closed = await Api.OkAsync(await close);

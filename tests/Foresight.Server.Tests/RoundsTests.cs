@@ -19,7 +19,8 @@ public sealed class RoundsTests : IDisposable
         await study.OpenAsync();
         var twice = await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/rounds", new { }), HttpStatusCode.Conflict);
         Assert.Contains("Round 1 is still open", twice["detail"]!.GetValue<string>());
-        var topicEdit = await Api.ProblemAsync(await study.Coordinator.PatchAsJsonAsync($"{QuickStudy.S}/topics/Q-T01", new { title = new { zh = "新", en = "New" } }), HttpStatusCode.Conflict);
+        var topicEdit = await Api.ProblemAsync(await study.Coordinator.PatchAsJsonAsync($"{QuickStudy.S}/topics/Q-T01",
+            new { title = new { zh = "新", en = "New" } }), HttpStatusCode.Conflict);
         Assert.Contains("only between rounds", topicEdit["detail"]!.GetValue<string>());
 
         // Q-T01 reaches consensus (all 7), the others do not (2..7 spread).
@@ -31,11 +32,13 @@ public sealed class RoundsTests : IDisposable
         await Api.ProblemAsync(await study.Coordinator.PostAsync($"{QuickStudy.S}/rounds/1/close", null), HttpStatusCode.Conflict);
 
         // The coordinator overrides the stop rule both ways before round 2.
-        var carried = await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/topics/Q-T01/decision", new { decision = "carry", note = "Committee wants a second look." });
+        var carried = await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/topics/Q-T01/decision",
+            new { decision = "carry", note = "Committee wants a second look." });
         Assert.Equal("carry", carried["decision"]!.GetValue<string>());
         Assert.Equal("retire", carried["proposed"]!.GetValue<string>());
         await study.Coordinator.PutOkAsync($"{QuickStudy.S}/rounds/1/topics/A-T03/decision", new { decision = "retire" });
-        await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/topics/A-T03/decision", new { decision = "maybe" }), HttpStatusCode.BadRequest);
+        await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/topics/A-T03/decision", new { decision = "maybe" }),
+            HttpStatusCode.BadRequest);
 
         var round2 = await study.OpenAsync();
         Assert.Equal(5, round2["topics"]!.GetValue<int>());
@@ -43,7 +46,8 @@ public sealed class RoundsTests : IDisposable
         var codes = q["fields"]!.AsArray().SelectMany(f => f!["topics"]!.AsArray()).Select(t => t!["code"]!.GetValue<string>()).ToList();
         Assert.Contains("Q-T01", codes);
         Assert.DoesNotContain("A-T03", codes);
-        await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/topics/A-T03/decision", new { decision = "carry" }), HttpStatusCode.Conflict);
+        await Api.ProblemAsync(await study.Coordinator.PutAsJsonAsync($"{QuickStudy.S}/rounds/1/topics/A-T03/decision", new { decision = "carry" }),
+            HttpStatusCode.Conflict);
 
         // Two experts drop out in round 2.
         for (int e = 0; e < 3; e++)
@@ -58,7 +62,8 @@ public sealed class RoundsTests : IDisposable
         var third = await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/rounds", new { }), HttpStatusCode.Conflict);
         Assert.Contains("at most 2 rounds", third["detail"]!.GetValue<string>());
 
-        var audit = (await (await _app.AdminAsync()).GetOkAsync("/api/audit?survey=quick-start")).AsArray().Select(a => a!["action"]!.GetValue<string>()).ToList();
+        var audit = (await (await _app.AdminAsync()).GetOkAsync("/api/audit?survey=quick-start")).AsArray().Select(a => a!["action"]!.GetValue<string>())
+            .ToList();
         Assert.Contains("round.opened", audit);
         Assert.Contains("round.closed", audit);
         Assert.Contains("topic.decision", audit);
@@ -101,7 +106,8 @@ public sealed class KeptConsensusTests : IDisposable
         Assert.NotNull(kept); // an open round is kept from the start
         var stored = await services.GetRequiredService<Foresight.Server.Features.Rounds.ConsensusService>().ComputeAsync(c, round);
         var json = Foresight.Server.Plumbing.Json.Stored;
-        Assert.True(System.Text.Json.JsonSerializer.Serialize(stored, json) == System.Text.Json.JsonSerializer.Serialize(kept, json), $"{when}: the kept consensus differs from the store's");
+        Assert.True(System.Text.Json.JsonSerializer.Serialize(stored, json) == System.Text.Json.JsonSerializer.Serialize(kept,
+            json), $"{when}: the kept consensus differs from the store's");
     }
 
     [Fact]

@@ -31,7 +31,8 @@ public sealed class SaveLadderTests : IDisposable
     {
         var study = await QuickStudy.CreateAsync(App(ladder: false), experts: 1);
         var expert = study.Experts[0];
-        foreach (var url in new[] { "/api/ladder/body/quick-start/Q-T01", "/api/ladder/json/quick-start/Q-T01", "/api/ladder/quick-start/auth/Q-T01", "/api/ladder/quick-start/unstored/Q-T01" })
+        foreach (var url in new[] { "/api/ladder/body/quick-start/Q-T01", "/api/ladder/json/quick-start/Q-T01", "/api/ladder/quick-start/auth/Q-T01",
+            "/api/ladder/quick-start/unstored/Q-T01" })
             Assert.Equal(HttpStatusCode.NotFound, (await expert.PutAsJsonAsync(url, QuickStudy.Answer(4))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await expert.PutAsync("/api/ladder/response", new ByteArrayContent([1, 2, 3]))).StatusCode);
     }
@@ -50,7 +51,8 @@ public sealed class SaveLadderTests : IDisposable
         Assert.Equal(0, await StoredAsync(app));
         // It checks the answers as the save does, and needs the expert's token.
         await Api.ProblemAsync(await expert.PutAsJsonAsync("/api/ladder/quick-start/unstored/Q-T01", QuickStudy.Answer(9)), HttpStatusCode.BadRequest);
-        await Api.ProblemAsync(await app.Anonymous().PutAsJsonAsync("/api/ladder/quick-start/unstored/Q-T01", QuickStudy.Answer(4)), HttpStatusCode.Unauthorized);
+        await Api.ProblemAsync(await app.Anonymous().PutAsJsonAsync("/api/ladder/quick-start/unstored/Q-T01", QuickStudy.Answer(4)),
+            HttpStatusCode.Unauthorized);
 
         // The real save beside it stores, and answers with the same response.
         var saved = await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(4));

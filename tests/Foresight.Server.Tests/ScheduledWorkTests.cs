@@ -118,7 +118,8 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
             r => $"the round to close after its deadline: {r?.ToJsonString()}");
         Assert.NotNull(round["data_hash"]);
         await Wait.ForAsync(async () => (await coordinator.GetOkAsync($"{S}/reports")).AsArray(),
-            reports => reports.Count(r => r!["status"]!.GetValue<string>() == "ready") >= 2, reports => $"the round's two reports: {reports?.ToJsonString()}", pollMs: 500);
+            reports => reports.Count(r => r!["status"]!.GetValue<string>() == "ready") >= 2, reports => $"the round's two reports: {reports?.ToJsonString()}",
+            pollMs: 500);
 
         // Published: the experts who answered are thanked with the report's link, which opens the PDF.
         var published = await coordinator.PostOkAsync($"{S}/reports/publish", new { round = 1, language = "en" });
@@ -271,7 +272,8 @@ public sealed class ScheduledWorkTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync($"/x/{study.Secrets[0]}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await browser.GetAsync("/hangfire")).StatusCode);
         var admin = await _app.AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "s@test.local", name = "S", role = "stakeholder", password = "stakeholder-pass" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email = "s@test.local", name = "S", role = "stakeholder",
+            password = "stakeholder-pass" }));
         Assert.Equal(HttpStatusCode.Forbidden, (await (await _app.SignInAsync("s@test.local", "stakeholder-pass")).GetAsync("/hangfire")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await _app.Anonymous().GetAsync("/hangfire")).StatusCode);
     }

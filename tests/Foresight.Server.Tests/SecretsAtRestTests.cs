@@ -225,7 +225,8 @@ public sealed class SecretsAtRestTests(ITestOutputHelper output) : IDisposable
             .With("Foresight:MasterKey", null).With("Foresight:RequireMasterKey", "true");
         var failure = StartFailure(app);
         output.WriteLine(failure);
-        foreach (var text in new[] { "Foresight:RequireMasterKey", "Foresight:MasterKey", "Foresight__MasterKey", "Foresight:MasterKeyFile", "openssl rand -base64 32" })
+        foreach (var text in new[] { "Foresight:RequireMasterKey", "Foresight:MasterKey", "Foresight__MasterKey", "Foresight:MasterKeyFile",
+            "openssl rand -base64 32" })
             Assert.Contains(text, failure);
         Assert.False(File.Exists(Database), "the server went on and made the database");
     }
@@ -243,7 +244,8 @@ public sealed class SecretsAtRestTests(ITestOutputHelper output) : IDisposable
             var link = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             var server = await ServerProcess.StartAsync(Data, settings, line =>
             {
-                if (line.TrimStart().StartsWith("Expert link:", StringComparison.Ordinal)) link.TrySetResult(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
+                if (line.TrimStart().StartsWith("Expert link:", StringComparison.Ordinal))
+                    link.TrySetResult(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
             }, environment: environment);
             // The start-up notes are printed once the server has started, which may be just after it answers.
             return (server, await link.Task.WaitAsync(Wait.Guard));

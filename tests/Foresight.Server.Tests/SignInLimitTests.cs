@@ -21,7 +21,8 @@ public sealed class SignInLimitTests : IDisposable
         var cookies = string.Join("; ", page.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]));
         var request = new HttpRequestMessage(HttpMethod.Post, "/signin")
         {
-            Content = new FormUrlEncodedContent([new("__RequestVerificationToken", token), new("Email", ForesightFactory.AdminEmail), new("Password", "wrong-guess")]),
+            Content = new FormUrlEncodedContent([new("__RequestVerificationToken", token), new("Email", ForesightFactory.AdminEmail),
+                new("Password", "wrong-guess")]),
         };
         request.Headers.Add("Cookie", cookies);
         return await client.SendAsync(request);

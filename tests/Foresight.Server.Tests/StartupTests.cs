@@ -40,7 +40,8 @@ public sealed class StartupTests : IDisposable
         await Api.OkAsync(await coordinator.PostAsJsonAsync("/api/surveys/national-tf-2045/rounds", new { }));
         q = await expert.GetOkAsync("/api/surveys/national-tf-2045/questionnaire");
         var topic = q["fields"]![0]!["topics"]![0]!["code"]!.GetValue<string>();
-        await Api.OkAsync(await expert.PutAsJsonAsync($"/api/surveys/national-tf-2045/questionnaire/topics/{topic}", new { answers = new { familiarity = 1 } }));
+        await Api.OkAsync(await expert.PutAsJsonAsync($"/api/surveys/national-tf-2045/questionnaire/topics/{topic}",
+            new { answers = new { familiarity = 1 } }));
     }
 
     [Fact]

@@ -63,8 +63,11 @@ public sealed class StudyTests : IDisposable
         // 2. Twenty experts by CSV; each names two fields as expertise.
         var csv = new StringBuilder("name,email,organisation,org_type,region,expertise,language\n");
         for (int e = 0; e < 20; e++)
-            csv.Append($"Expert {e},expert{e}@test.local,Org {e % 4},{new[] { "UNI", "INST", "ENT_LEAD", "GOV_C" }[e % 4]},{new[] { "JJJ", "YRD" }[e % 2]},F{e % 5 + 1};F{(e + 1) % 5 + 1},{(e % 2 == 0 ? "zh-CN" : "en")}\n");
-        var importedExperts = await Api.OkAsync(await coordinator.PostAsync("/api/experts/import", new StringContent(csv.ToString(), Encoding.UTF8, "text/csv")));
+            csv.Append($"Expert {e},expert{e}@test.local,Org " +
+                $"{e % 4},{new[] { "UNI", "INST", "ENT_LEAD", "GOV_C" }[e % 4]},{new[] { "JJJ", "YRD" }[e % 2]}," +
+                $"F{e % 5 + 1};F{(e + 1) % 5 + 1},{(e % 2 == 0 ? "zh-CN" : "en")}\n");
+        var importedExperts = await Api.OkAsync(await coordinator.PostAsync("/api/experts/import",
+            new StringContent(csv.ToString(), Encoding.UTF8, "text/csv")));
         Assert.Equal(20, importedExperts["added"]!.GetValue<int>());
         var expertIds = importedExperts["experts"]!.AsArray().Select(x => x!["id"]!.GetValue<long>()).ToList();
 
@@ -157,7 +160,8 @@ public sealed class StudyTests : IDisposable
         Assert.Equal("same", source["relation"]!.GetValue<string>());
         Assert.Equal(1, sheet["feedback"]!["round"]!.GetValue<int>());
         var fb = source["questions"]!.AsArray().Single(q => q!["question"]!.GetValue<string>() == "importance_economy")!;
-        var spreadValues = Enumerable.Range(0, 20).Where(e => FieldsOf(e).Contains(FieldOf(spreadTopic)) && !(e == 19 && IsFirstTopicOf(e, spreadTopic, topicOrder)))
+        var spreadValues = Enumerable.Range(0, 20).Where(e => FieldsOf(e).Contains(FieldOf(spreadTopic))
+            && !(e == 19 && IsFirstTopicOf(e, spreadTopic, topicOrder)))
             .Select(e => 1.0 + e % 4).Order().ToArray();
         Assert.Equal(spreadValues.Length, fb["n"]!.GetValue<int>());
         Assert.Equal(Core.Statistics.Quantile.Type7(spreadValues, 0.5), fb["median"]!.GetValue<double>());
@@ -250,8 +254,10 @@ public sealed class StudyTests : IDisposable
             {
                 var itemId = $"{topic["code"]}.{q!["question"]}";
                 var item = stats["items"]!.AsArray().Single(i => i!["round"]!.GetValue<int>() == 1 && i["item_id"]!.GetValue<string>() == itemId)!;
-                foreach (var key in new[] { "n", "n_skip", "n_dont_know", "n_never", "median", "q1", "q3", "iqr", "mean", "sd", "cv", "pct_agree", "pct_never", "importance_index", "importance_index_famw", "importance_index_fam_ge3" })
-                    Assert.True(JsonNode.DeepEquals(q["summary"]![key], item[key]), $"{itemId} {key}: server {q["summary"]![key]?.ToJsonString()} cli {item[key]?.ToJsonString()}");
+                foreach (var key in new[] { "n", "n_skip", "n_dont_know", "n_never", "median", "q1", "q3", "iqr", "mean", "sd", "cv", "pct_agree", "pct_never",
+                    "importance_index", "importance_index_famw", "importance_index_fam_ge3" })
+                    Assert.True(JsonNode.DeepEquals(q["summary"]![key],
+                        item[key]), $"{itemId} {key}: server {q["summary"]![key]?.ToJsonString()} cli {item[key]?.ToJsonString()}");
                 compared++;
             }
         Assert.True(compared > 100);
@@ -260,7 +266,8 @@ public sealed class StudyTests : IDisposable
             var group = $"priority:{r!["field"]}";
             var k = stats["kendall"]!.AsArray().Single(x => x!["round"]!.GetValue<int>() == 2 && x["group"]?.GetValue<string>() == group)!;
             foreach (var key in new[] { "w", "chi2", "df", "p", "n_experts", "n_items" })
-                Assert.True(JsonNode.DeepEquals(r["kendall"]![key], k[key]), $"{group} {key}: server {r["kendall"]![key]?.ToJsonString()} cli {k[key]?.ToJsonString()}");
+                Assert.True(JsonNode.DeepEquals(r["kendall"]![key],
+                    k[key]), $"{group} {key}: server {r["kendall"]![key]?.ToJsonString()} cli {k[key]?.ToJsonString()}");
         }
         var stab = stats["stability"]!.AsArray().Single(s => s!["item_id"]!.GetValue<string>() == $"{spreadTopic}.importance_wellbeing")!;
         Assert.True(JsonNode.DeepEquals(spread2["stability"]!["pct_changed"], stab["pct_changed"]));

@@ -87,7 +87,8 @@ public sealed class SurveyImportTests : IDisposable
         await Api.ProblemAsync(await coordinator.GetAsync("/api/surveys/no-such-survey"), HttpStatusCode.NotFound);
 
         // Only an admin makes another coordinator a coordinator of the survey.
-        await Api.ProblemAsync(await coordinator.PostAsJsonAsync("/api/surveys/quick-start/coordinators", new { email = "other@test.local" }), HttpStatusCode.Forbidden);
+        await Api.ProblemAsync(await coordinator.PostAsJsonAsync("/api/surveys/quick-start/coordinators", new { email = "other@test.local" }),
+            HttpStatusCode.Forbidden);
         await Api.OkAsync(await (await _app.AdminAsync()).PostAsJsonAsync("/api/surveys/quick-start/coordinators", new { email = "other@test.local" }));
         Assert.Single((await other.GetOkAsync("/api/surveys")).AsArray());
     }
@@ -115,7 +116,8 @@ public sealed class SurveyImportTests : IDisposable
         const string strict = "min_n: 5\nquestions:\n  importance: {iqr_max: 0}\nstop: {max_rounds: 3, retire_when: consensus}\n";
         var v2 = await Api.OkAsync(await study.Coordinator.PutYamlAsync($"{QuickStudy.S}/rules", strict));
         Assert.Equal(2, v2["version"]!.GetValue<int>());
-        var bad = await Api.ProblemAsync(await study.Coordinator.PutYamlAsync($"{QuickStudy.S}/rules", "questions:\n  speed: {iqr_max: 1}\n"), HttpStatusCode.BadRequest);
+        var bad = await Api.ProblemAsync(await study.Coordinator.PutYamlAsync($"{QuickStudy.S}/rules", "questions:\n  speed: {iqr_max: 1}\n"),
+            HttpStatusCode.BadRequest);
         Assert.Equal(2, bad["errors"]![0]!["line"]!.GetValue<int>());
 
         var round1 = await study.OpenAsync();

@@ -29,7 +29,8 @@ public sealed class TopicsTests : IDisposable
         var revisions = (await study.Coordinator.GetOkAsync($"{S}/topics/A-T01/revisions")).AsArray();
         Assert.Equal("AI for research becomes a mainstream paradigm in materials and life sciences", revisions.Single()!["title"]!["en"]!.GetValue<string>());
         Assert.Equal(1, revisions.Single()!["after_round"]!.GetValue<int>());
-        var missing = await Api.ProblemAsync(await study.Coordinator.PatchAsJsonAsync($"{S}/topics/A-T02", new { title = new { en = "Only English" } }), HttpStatusCode.BadRequest);
+        var missing = await Api.ProblemAsync(await study.Coordinator.PatchAsJsonAsync($"{S}/topics/A-T02", new { title = new { en = "Only English" } }),
+            HttpStatusCode.BadRequest);
         Assert.Contains("no zh-CN text", missing["detail"]!.GetValue<string>());
 
         // Merge Q-T01 and Q-T02; split A-T02.
@@ -103,11 +104,14 @@ public sealed class TopicsTests : IDisposable
         var study = await QuickStudy.CreateAsync(_app, experts: 1, open: false);
         var added = await Api.OkAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/topics", new
         {
-            code = "A-T04", field = "A", title = new { zh = "大模型推理成本降低十倍", en = "Large-model inference becomes ten times cheaper" }, tags = new[] { "FRONTIER" },
+            code = "A-T04", field = "A", title = new { zh = "大模型推理成本降低十倍", en = "Large-model inference becomes ten times cheaper" },
+            tags = new[] { "FRONTIER" },
         }));
         Assert.Equal("A", added["field"]!.GetValue<string>());
-        await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/topics", new { code = "A-T04", field = "A", title = new { zh = "重复", en = "Again" } }), HttpStatusCode.Conflict);
-        await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/topics", new { code = "bad code", field = "A", title = new { zh = "坏", en = "Bad" } }), HttpStatusCode.BadRequest);
+        await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/topics",
+            new { code = "A-T04", field = "A", title = new { zh = "重复", en = "Again" } }), HttpStatusCode.Conflict);
+        await Api.ProblemAsync(await study.Coordinator.PostAsJsonAsync($"{QuickStudy.S}/topics",
+            new { code = "bad code", field = "A", title = new { zh = "坏", en = "Bad" } }), HttpStatusCode.BadRequest);
         Assert.Equal(HttpStatusCode.NoContent, (await study.Coordinator.DeleteAsync($"{QuickStudy.S}/topics/A-T03")).StatusCode);
         var round = await study.OpenAsync();
         Assert.Equal(6, round["topics"]!.GetValue<int>());

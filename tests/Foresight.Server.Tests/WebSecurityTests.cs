@@ -85,7 +85,8 @@ public sealed class WebSecurityTests : IDisposable
     public async Task The_session_cookie_is_secure_and_an_api_call_riding_on_it_needs_the_antiforgery_token()
     {
         var study = await QuickStudy.CreateAsync(_app, experts: 1);
-        var browser = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true, BaseAddress = new Uri("https://localhost") });
+        var browser = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true,
+            BaseAddress = new Uri("https://localhost") });
 
         // The sign-in page: the session cookie is Secure, HttpOnly, SameSite=Lax; the antiforgery cookie HttpOnly, SameSite=Strict.
         var form = await browser.GetAsync("/signin");
@@ -93,10 +94,12 @@ public sealed class WebSecurityTests : IDisposable
         Assert.Contains("httponly", afCookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", afCookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("secure", afCookie, StringComparison.OrdinalIgnoreCase);
-        var afToken = Regex.Match(await form.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var afToken = Regex.Match(await form.Content.ReadAsStringAsync(),
+            "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
 
         // A form without its token is refused by the page.
-        var forged = await browser.PostAsync("/signin", new FormUrlEncodedContent([new("Email", "coordinator@test.local"), new("Password", "coordinator-password")]));
+        var forged = await browser.PostAsync("/signin", new FormUrlEncodedContent([new("Email", "coordinator@test.local"),
+            new("Password", "coordinator-password")]));
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
         var signedIn = await browser.PostAsync("/signin", new FormUrlEncodedContent(
             [new("Email", "coordinator@test.local"), new("Password", "coordinator-password"), new("__RequestVerificationToken", afToken)]));
@@ -116,7 +119,8 @@ public sealed class WebSecurityTests : IDisposable
 
         // ...until the page's token comes with it (a page script would send it in X-CSRF-Token).
         var page = await browser.GetAsync("/console");
-        var pageToken = Regex.Match(await page.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var pageToken = Regex.Match(await page.Content.ReadAsStringAsync(),
+            "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
         var request = new HttpRequestMessage(HttpMethod.Put, $"{QuickStudy.S}/rounds/1/deadline") { Content = JsonContent.Create(deadline) };
         request.Headers.Add("X-CSRF-Token", pageToken);
         await Api.OkAsync(await browser.SendAsync(request));
@@ -189,11 +193,13 @@ public sealed class WebSecurityTests : IDisposable
         Assert.Contains("; secure", afCookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("; httponly", afCookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", afCookie, StringComparison.OrdinalIgnoreCase);
-        var token = Regex.Match(await form.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var token = Regex.Match(await form.Content.ReadAsStringAsync(),
+            "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
 
         var post = new HttpRequestMessage(HttpMethod.Post, "/signin")
         {
-            Content = new FormUrlEncodedContent([new("Email", "coordinator@test.local"), new("Password", "coordinator-password"), new("__RequestVerificationToken", token)]),
+            Content = new FormUrlEncodedContent([new("Email", "coordinator@test.local"), new("Password", "coordinator-password"),
+                new("__RequestVerificationToken", token)]),
         };
         post.Headers.Add("Cookie", afCookie.Split(';')[0]);
         var signedIn = await client.SendAsync(post);
@@ -211,8 +217,10 @@ public sealed class WebSecurityTests : IDisposable
         // QuickStudy signed in twice (admin, coordinator) from this address; three wrong passwords use up the five.
         var statuses = new List<HttpStatusCode>();
         for (int i = 0; i < 5; i++)
-            statuses.Add((await app.Anonymous().PostAsJsonAsync("/api/auth/signin", new { email = "coordinator@test.local", password = "guess-" + i })).StatusCode);
-        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+            statuses.Add((await app.Anonymous().PostAsJsonAsync("/api/auth/signin",
+                new { email = "coordinator@test.local", password = "guess-" + i })).StatusCode);
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests,
+            HttpStatusCode.TooManyRequests], statuses);
         // Even the right password waits for the window to pass.
         var limited = await app.Anonymous().PostAsJsonAsync("/api/auth/signin", new { email = "coordinator@test.local", password = "coordinator-password" });
         Assert.Contains("wait", (await Api.ProblemAsync(limited, HttpStatusCode.TooManyRequests))["detail"]!.GetValue<string>());

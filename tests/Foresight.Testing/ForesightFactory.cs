@@ -122,7 +122,8 @@ public sealed class ForesightFactory : WebApplicationFactory<Program>
     public async Task<HttpClient> NewCoordinatorAsync(string email = "coordinator@test.local")
     {
         var admin = await AdminAsync();
-        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email, name = "Test coordinator", role = "coordinator", password = "coordinator-password" }));
+        await Api.OkAsync(await admin.PostAsJsonAsync("/api/users", new { email, name = "Test coordinator", role = "coordinator",
+            password = "coordinator-password" }));
         return await SignInAsync(email, "coordinator-password");
     }
 
@@ -140,7 +141,8 @@ public static class Api
     public static async Task<JsonNode> OkAsync(HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {text}");
+        Assert.True(
+            response.IsSuccessStatusCode, $"{(int)response.StatusCode} {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {text}");
         return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
     }
 

@@ -83,7 +83,8 @@ public sealed class LiveClient : IAsyncDisposable
 
     /// <summary>Waits until a condition over the client's state holds (<see cref="Wait.Guard"/> only against a hang).</summary>
     public Task WaitAsync(Func<LiveClient, bool> condition, string what) =>
-        Wait.UntilAsync(() => { lock (this) return Task.FromResult(condition(this)); }, () => { lock (this) return $"{what}; received {Received.Count} messages"; }, pollMs: 20);
+        Wait.UntilAsync(() => { lock (this) return Task.FromResult(condition(this)); },
+        () => { lock (this) return $"{what}; received {Received.Count} messages"; }, pollMs: 20);
 
     public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
 }

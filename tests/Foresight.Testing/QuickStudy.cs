@@ -32,7 +32,8 @@ public sealed class QuickStudy
             }));
             ids.Add(expert["id"]!.GetValue<long>());
         }
-        var invitations = (await Api.OkAsync(await coordinator.PostAsJsonAsync($"{S}/panel", new { members = ids.Select(id => new { expert_id = id }) }))).AsArray();
+        var invitations = (await Api.OkAsync(await coordinator.PostAsJsonAsync($"{S}/panel",
+            new { members = ids.Select(id => new { expert_id = id }) }))).AsArray();
         if (open) await Api.OkAsync(await coordinator.PostAsJsonAsync($"{S}/rounds", new { }));
         var secrets = invitations.Select(i => i!["secret"]!.GetValue<string>()).ToList();
         return new QuickStudy

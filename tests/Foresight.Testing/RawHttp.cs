@@ -42,7 +42,8 @@ public static class RawHttp
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"no complete answer in {Wait.Guard.TotalSeconds:0} s (a guard against a hang); received {received.Count} bytes: {Encoding.Latin1.GetString(received.ToArray())}");
+                throw new TimeoutException($"no complete answer in {Wait.Guard.TotalSeconds:0} s (a guard against a hang); received {received.Count} bytes: " +
+                    $"{Encoding.Latin1.GetString(received.ToArray())}");
             }
             if (read == 0) return Parse(received.ToArray(), heads, out _);
             received.AddRange(buffer.AsSpan(0, read));

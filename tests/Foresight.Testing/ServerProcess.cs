@@ -46,7 +46,8 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         var dll = Path.Combine(Repository.Root(), "src/Foresight.Server/bin/Release/net10.0/Foresight.Server.dll");
         if (!File.Exists(dll))
-            throw new FileNotFoundException($"The Release build of the server is missing; build it first: dotnet build Foresight.sln -c Release (looked for {dll})", dll);
+            throw new FileNotFoundException($"The Release build of the server is missing; build it first: dotnet build Foresight.sln -c Release (looked for " +
+                $"{dll})", dll);
         return dll;
     }
 
@@ -85,7 +86,8 @@ public sealed class ServerProcess : IAsyncDisposable
     static async Task<(ServerProcess? Server, string Failure, bool PortTaken)> StartOnceAsync(string dll, string directory, bool owns, int port,
         IEnumerable<string> settings, Action<string>? output, bool serverGc, IReadOnlyDictionary<string, string?>? environment)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll)! };
         foreach (var a in new[]
         {
             dll, "--urls", $"http://127.0.0.1:{port}", $"--Foresight:Database={Path.Combine(directory, "foresight.db")}",
@@ -98,7 +100,8 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
             if (value is null) info.Environment.Remove(name); else info.Environment[name] = value;
         // FORESIGHT_PERF_MAP=1 writes /tmp/perf-PID.map so that `perf` can name JIT-compiled frames.
-        if (Environment.GetEnvironmentVariable("FORESIGHT_PERF_MAP") == "1") { info.Environment["DOTNET_PerfMapEnabled"] = "1"; info.Environment["DOTNET_EnableWriteXorExecute"] = "0"; }
+        if (Environment.GetEnvironmentVariable("FORESIGHT_PERF_MAP") == "1") { info.Environment["DOTNET_PerfMapEnabled"] =
+            "1"; info.Environment["DOTNET_EnableWriteXorExecute"] = "0"; }
 
         var lines = new ConcurrentQueue<string>();
         void Line(string? line)
@@ -120,7 +123,8 @@ public sealed class ServerProcess : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Wait.Guard && !process.HasExited)
         {
-            try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode) return (new ServerProcess(process, address, directory, owns, lines), "", false); }
+            try { if ((await http.GetAsync("/health/ready")).IsSuccessStatusCode)
+                return (new ServerProcess(process, address, directory, owns, lines), "", false); }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             await Task.Delay(100);

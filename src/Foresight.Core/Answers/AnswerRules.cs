@@ -10,7 +10,8 @@ namespace Foresight.Core.Answers;
 /// A condition on another question's answer (its canonical text, <see cref="AnswerValue.Text"/>): it holds when that
 /// answer is one of <see cref="Codes"/>, or, <see cref="Negated"/>, when it is not (no answer included).
 /// </summary>
-/// <param name="Kind">why the question is not asked when the condition fails: <see cref="AnswerErrorKind.Skipped"/> or <see cref="AnswerErrorKind.Condition"/></param>
+/// <param name="Kind">why the question is not asked when the condition fails: <see cref="AnswerErrorKind.Skipped"/> or
+/// <see cref="AnswerErrorKind.Condition"/></param>
 public sealed record Clause(string Question, IReadOnlyList<string> Codes, bool Negated, AnswerErrorKind Kind)
 {
     public bool HoldsFor(string? code) => (code is not null && Codes.Contains(code)) != Negated;
@@ -82,7 +83,8 @@ public sealed class AnswerRules
     public PreviousQuartiles? Quartiles(string question) =>
         _byId.TryGetValue(question, out var q) && q.Question.Rationale == RationaleRule.OutsideIqr ? _previous(question) : null;
 
-    /// <summary>Whether this answer needs a rationale: any valid answer by the rule "always"; one outside the previous round's quartiles by "outside_iqr".</summary>
+    /// <summary>Whether this answer needs a rationale: any valid answer by the rule "always"; one outside the previous round's quartiles by
+    /// "outside_iqr".</summary>
     public bool NeedsRationale(string question, AnswerValue value)
     {
         if (value.Mark != AnswerMark.Valid || !_byId.TryGetValue(question, out var q)) return false;
@@ -154,7 +156,8 @@ public sealed class AnswerRules
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    /// <summary>Every valid answer of a numeric question (the rule "outside_iqr" applies to numbers only): its options, or each whole number of its scale.</summary>
+    /// <summary>Every valid answer of a numeric question (the rule "outside_iqr" applies to numbers only): its options, or each whole number of its
+    /// scale.</summary>
     public static IEnumerable<AnswerValue> Candidates(Question q)
     {
         if (q.Options.Count > 0)

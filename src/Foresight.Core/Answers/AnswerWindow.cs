@@ -59,7 +59,9 @@ public sealed record AnswerWindow(int? Round, DateTimeOffset? Deadline, WindowCl
         null => null,
         WindowClosed.NoRound => "No round is open; answers are taken while a round is open (none has opened yet, or the last one has closed).",
         WindowClosed.RoundClosed => $"Round {Round} has closed; answers are no longer taken.",
-        WindowClosed.DeadlinePassed => $"The deadline of round {Round} ({Deadline!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)}) has passed; answers are no longer taken.",
+        WindowClosed.DeadlinePassed
+            => $"The deadline of round {Round} ({Deadline!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)}) has " +
+            "passed; answers are no longer taken.",
         WindowClosed.Revoked => "Your invitation link has been revoked; answers are no longer taken from it. Ask the survey's coordinator for a new link.",
         _ => $"You are not on the panel of round {Round}, so your answers are not taken in it. Ask the survey's coordinator to add you.",
     };

@@ -87,9 +87,11 @@ public static class TopicAnswers
         foreach (var (id, text) in rationales)
         {
             var q = survey.Question(id);
-            if (q is null) { errors.Add(new(id, AnswerErrorKind.NotAsked, $"a rationale is given for '{id}', which is not a question of the survey")); continue; }
+            if (q is null) { errors.Add(new(id,
+                AnswerErrorKind.NotAsked, $"a rationale is given for '{id}', which is not a question of the survey")); continue; }
             var trimmed = text?.Trim();
-            if (trimmed is { Length: > MaxRationaleLength }) { errors.Add(new(id, AnswerErrorKind.Rationale, $"the rationale for '{id}' has {trimmed.Length} characters; at most {MaxRationaleLength} are taken")); continue; }
+            if (trimmed is { Length: > MaxRationaleLength }) { errors.Add(new(id,
+                AnswerErrorKind.Rationale, $"the rationale for '{id}' has {trimmed.Length} characters; at most {MaxRationaleLength} are taken")); continue; }
             if (!next.TryGetValue(id, out var a))
             {
                 if (!string.IsNullOrEmpty(trimmed)) errors.Add(new(id, AnswerErrorKind.Rationale, $"a rationale is given for '{id}', which has no answer"));
@@ -106,7 +108,8 @@ public static class TopicAnswers
             if (!next.Remove(id)) continue;
             if (!values.TryGetValue(id, out var v) || v.ValueKind == JsonValueKind.Null) continue;
             errors.Add(why.Kind == AnswerErrorKind.Skipped
-                ? new(id, AnswerErrorKind.Skipped, $"'{id}' cannot be answered: this topic is marked \"{SkipLabel(survey, next, why)}\", which skips its other questions")
+                ? new(id,
+                AnswerErrorKind.Skipped, $"'{id}' cannot be answered: this topic is marked \"{SkipLabel(survey, next, why)}\", which skips its other questions")
                 : new(id, AnswerErrorKind.Condition, $"'{id}' is asked only when '{why.Question}' is {string.Join(" or ", why.Codes)}"));
         }
 
@@ -122,7 +125,9 @@ public static class TopicAnswers
             if (answer.Rationale is not null || !(values.ContainsKey(id) || rationales.ContainsKey(id))) continue;
             if (!rules.NeedsRationale(id, answer.Value)) continue;
             errors.Add(rules.Quartiles(id) is { } iqr
-                ? new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})")
+                ? new(id,
+                AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: your answer {answer.Value.Text} lies outside the previous round's interquartile " +
+                $"range ({Fmt(iqr.Q1)} to {Fmt(iqr.Q3)})")
                 : new(id, AnswerErrorKind.RationaleNeeded, $"'{id}' needs a rationale: say briefly why you answered {answer.Value.Text}"));
         }
 

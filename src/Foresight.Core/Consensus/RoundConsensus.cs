@@ -185,8 +185,11 @@ public static class RoundConsensus
         bool stop;
         if (round >= rules.MaxRounds) { stop = true; reason = $"round {round} is the last one the rules allow ({rules.MaxRounds})"; }
         else if (settled == results.Count) { stop = true; reason = "every topic met the stop rule"; }
-        else if (Tolerance.GreaterOrEqual(settledPct, rules.SettledPct)) { stop = true; reason = $"{settledPct:0.#} % of topics met the stop rule (the rules ask for {rules.SettledPct:0.#} %)"; }
-        else { stop = false; reason = $"{results.Count - settled} of {results.Count} topics have not met the stop rule ({settledPct:0.#} % settled; the rules ask for {rules.SettledPct:0.#} %)"; }
+        else if (Tolerance.GreaterOrEqual(settledPct,
+            rules.SettledPct)) { stop = true; reason = $"{settledPct:0.#} % of topics met the stop rule (the rules ask for {rules.SettledPct:0.#} %)"; }
+        else { stop =
+            false; reason = $"{results.Count - settled} of {results.Count} topics have not met the stop rule ({settledPct:0.#} % settled; the rules ask for " +
+                $"{rules.SettledPct:0.#} %)"; }
         return new RoundResult(round, results, rankings, settledPct, stop, reason);
     }
 

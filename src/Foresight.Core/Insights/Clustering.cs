@@ -6,7 +6,8 @@ public enum ClusteringMethod
 {
     /// <summary>Spherical k-means (cosine) with k-means++ seeding: any number of documents.</summary>
     KMeans,
-    /// <summary>Average-linkage agglomerative clustering on cosine distance: deterministic without a seed, up to <see cref="Clustering.MaxAgglomerativeDocuments"/>.</summary>
+    /// <summary>Average-linkage agglomerative clustering on cosine distance: deterministic without a seed, up to
+    /// <see cref="Clustering.MaxAgglomerativeDocuments"/>.</summary>
     Agglomerative,
 }
 
@@ -54,7 +55,8 @@ public readonly record struct KScore(int K, double? Silhouette);
 /// clusters as documents); <see cref="Scores"/> lists each k tried when k was automatic. <see cref="Iterations"/> is
 /// the number of k-means rounds of the kept run (0 for agglomerative).
 /// </summary>
-public sealed record ClusteringResult(IReadOnlyList<int> Labels, int K, double? Silhouette, IReadOnlyList<KScore> Scores, int Iterations, ClusteringParameters Parameters)
+public sealed record ClusteringResult(IReadOnlyList<int> Labels, int K, double? Silhouette, IReadOnlyList<KScore> Scores, int Iterations,
+    ClusteringParameters Parameters)
 {
     /// <summary>
     /// The parameters with <see cref="ClusteringParameters.K"/> fixed to the k found. Each k is clustered from the
@@ -77,7 +79,8 @@ public static class Clustering
         var points = live.Select(i => vectors[i]).ToArray();
         int n = points.Length;
         if (parameters.Method == ClusteringMethod.Agglomerative && n > MaxAgglomerativeDocuments)
-            throw new ArgumentException($"agglomerative clustering takes at most {MaxAgglomerativeDocuments} documents (here {n}); use k-means", nameof(vectors));
+            throw new ArgumentException($"agglomerative clustering takes at most {MaxAgglomerativeDocuments} documents (here {n}); use k-means",
+                nameof(vectors));
 
         int dims = points.Length == 0 ? 0 : points.Max(p => p.Count == 0 ? 0 : p.Idx[^1]) + 1;
         int[] labels;

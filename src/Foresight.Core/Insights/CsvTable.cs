@@ -50,7 +50,8 @@ internal sealed class CsvTable
             {
                 errors.Add(new ImportError(row.Line, n > table.width
                     ? $"the row has {n} field{(n == 1 ? "" : "s")} but the header has {table.width}; a field with a {delimiterName} in it must be quoted"
-                    : $"the row has {n} field{(n == 1 ? "" : "s")} but the header has {table.width}; a field may be cut off or a line break may be inside an unquoted field"));
+                    : $"the row has {n} field{(n == 1 ? "" : "s")} but the header has {table.width}; a field may be cut off or a line break may be inside an " +
+                    "unquoted field"));
                 continue;
             }
             yield return (row.Line, f);

@@ -88,7 +88,8 @@ internal sealed class DelimitedReader(TextReader reader)
                         error = where == startLine
                             ? "text follows a closing quote; a field with a quote in it must be quoted whole, with the quote doubled"
                             // Most likely a quote opened here was never closed and a quote on a later line was taken as its end.
-                            : $"a quoted field that starts on this line is not closed where expected (the quote on line {where} that would close it is followed by more text); a '\"' is missing or a quote inside a field is not doubled";
+                            : $"a quoted field that starts on this line is not closed where expected (the quote on line {where} that would close it is " +
+                            "followed by more text); a '\"' is missing or a quote inside a field is not doubled";
                         break;
                     }
                 }

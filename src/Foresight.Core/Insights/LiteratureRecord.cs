@@ -15,7 +15,8 @@ public sealed record LiteratureRecord
     /// <summary>Author keywords, then index keywords (Scopus) or Keywords Plus (WoS), each once.</summary>
     public IReadOnlyList<string> Keywords { get; init; } = [];
     public int? Year { get; init; }
-    /// <summary>Countries of the authors' (or assignees') addresses, each once, in the order first seen, with common variants merged (<see cref="CountryNames.Normalize"/>).</summary>
+    /// <summary>Countries of the authors' (or assignees') addresses, each once, in the order first seen, with common variants merged
+    /// (<see cref="CountryNames.Normalize"/>).</summary>
     public IReadOnlyList<string> Countries { get; init; } = [];
     /// <summary>ISO 639-1 code for the languages <see cref="LanguageNames.Normalize"/> knows ("en", "zh", ...), otherwise as written, lower-case.</summary>
     public string? Language { get; init; }

@@ -8,7 +8,8 @@ public static class CountryNames
     {
         ["USA"] = "United States", ["U.S.A."] = "United States", ["US"] = "United States", ["United States of America"] = "United States",
         ["Peoples R China"] = "China", ["People's Republic of China"] = "China", ["PR China"] = "China", ["P.R. China"] = "China", ["P. R. China"] = "China",
-        ["UK"] = "United Kingdom", ["England"] = "United Kingdom", ["Scotland"] = "United Kingdom", ["Wales"] = "United Kingdom", ["North Ireland"] = "United Kingdom", ["Northern Ireland"] = "United Kingdom",
+        ["UK"] = "United Kingdom", ["England"] = "United Kingdom", ["Scotland"] = "United Kingdom", ["Wales"] = "United Kingdom",
+        ["North Ireland"] = "United Kingdom", ["Northern Ireland"] = "United Kingdom",
         ["South Korea"] = "South Korea", ["Korea"] = "South Korea", ["Republic of Korea"] = "South Korea", ["Korea, Republic of"] = "South Korea",
         ["Russian Federation"] = "Russia", ["Russia"] = "Russia",
         ["Viet Nam"] = "Vietnam", ["Turkiye"] = "Turkey", ["Türkiye"] = "Turkey",

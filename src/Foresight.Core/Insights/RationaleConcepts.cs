@@ -26,9 +26,11 @@ public static class RationaleConcepts
 {
     public static readonly IReadOnlyList<RationaleConcept> All =
     [
-        new("cost", ["cost", "costs", "costly", "expensive", "expense", "expenses", "price", "prices", "pricing", "affordable", "affordability", "cheap", "cheaper"],
+        new("cost", ["cost", "costs", "costly", "expensive", "expense", "expenses", "price", "prices", "pricing", "affordable", "affordability", "cheap",
+            "cheaper"],
             ["成本", "费用", "价格", "昂贵", "造价", "便宜"]),
-        new("regulation", ["regulation", "regulations", "regulatory", "regulator", "regulators", "regulate", "legislation", "law", "laws", "legal", "approval", "approvals", "approve", "licensing", "license", "licence"],
+        new("regulation", ["regulation", "regulations", "regulatory", "regulator", "regulators", "regulate", "legislation", "law", "laws", "legal", "approval",
+            "approvals", "approve", "licensing", "license", "licence"],
             ["监管", "法规", "法律", "审批", "立法", "许可", "准入"]),
         new("policy", ["policy", "policies", "government", "governments"],
             ["政策", "政府"]),
@@ -40,9 +42,11 @@ public static class RationaleConcepts
             ["需求", "用户", "消费者", "客户"]),
         new("safety", ["safety", "safe", "unsafe", "security", "secure", "risk", "risks", "risky", "hazard", "hazards", "accident", "accidents"],
             ["安全", "风险", "隐患", "事故"]),
-        new("standards", ["standard", "standards", "standardization", "standardisation", "certification", "interoperability", "specification", "specifications"],
+        new("standards", ["standard", "standards", "standardization", "standardisation", "certification", "interoperability", "specification",
+            "specifications"],
             ["标准", "规范", "认证"]),
-        new("funding", ["funding", "fund", "funds", "funded", "investment", "investments", "invest", "financing", "finance", "financial", "subsidy", "subsidies", "capital", "budget", "budgets"],
+        new("funding", ["funding", "fund", "funds", "funded", "investment", "investments", "invest", "financing", "finance", "financial", "subsidy",
+            "subsidies", "capital", "budget", "budgets"],
             ["资金", "投资", "融资", "经费", "补贴", "资本", "预算"]),
         new("data", ["data", "dataset", "datasets", "database", "databases"],
             ["数据"]),

@@ -52,7 +52,8 @@ public readonly record struct CountryShare(string Country, int Records, double S
 /// w × ln(lift), w the term's mean TF-IDF weight in the cluster and lift its mean share in the cluster's records over
 /// its mean share in the other clustered records (smoothed by one pseudo-record at the mean of all), a record's share
 /// of a term being taken among its terms of the same script (Chinese, or other). Only terms with lift above 1
-/// qualify, so a word used alike in every cluster (技术, development) labels none. The slots are shared between Chinese and Latin-script terms in proportion to the
+/// qualify, so a word used alike in every cluster (技术, development) labels none. The slots are shared between Chinese and Latin-script terms in proportion to
+/// the
 /// cluster's Chinese and other records (at least one each when both are present), then ordered by that score.
 /// With one cluster there is nothing to contrast and terms are ranked by weight.
 /// </summary>

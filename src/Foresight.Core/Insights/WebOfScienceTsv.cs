@@ -55,6 +55,7 @@ public static partial class WebOfScienceTsv
     [GeneratedRegex(@"\[[^\]]*\]")]
     private static partial Regex AuthorGroup();
 
-    /// <summary>Countries of C1 addresses such as "[Li, W; Chen, X] Tsinghua Univ, Beijing 100084, Peoples R China; [Smith, J] MIT, Cambridge, MA 02139 USA".</summary>
+    /// <summary>Countries of C1 addresses such as "[Li, W; Chen, X] Tsinghua Univ, Beijing 100084, Peoples R China; [Smith, J] MIT, Cambridge, MA 02139
+    /// USA".</summary>
     internal static List<string> CountriesFromAddresses(string c1) => CountryNames.FromAffiliations(AuthorGroup().Replace(c1, ""));
 }

@@ -21,7 +21,8 @@ public sealed record LongRow(
 public static class LongAnswerFile
 {
     public static readonly string[] RequiredColumns = ["round", "item_id", "expert_id", "familiarity", "answer"];
-    public static readonly string[] OptionalColumns = ["kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
+    public static readonly string[] OptionalColumns = ["kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code",
+        "rationale"];
     public static readonly string[] NumericKinds = ["likert", "rand9", "year", "rank"];
     public static readonly string[] OtherKinds = ["choice", "multi", "text"];
 
@@ -38,14 +39,16 @@ public static class LongAnswerFile
                     $"the header must start with round,item_id,expert_id,familiarity,answer; column {i + 1} is '{(i < names.Length ? header[i] : "missing")}'");
         }
         int Col(string name) => Array.IndexOf(names, name);
-        int kindCol = Col("kind"), minCol = Col("scale_min"), maxCol = Col("scale_max"), agreeCol = Col("agree"), weightCol = Col("familiarity_weight"), groupCol = Col("rank_group");
+        int kindCol = Col("kind"), minCol = Col("scale_min"), maxCol = Col("scale_max"), agreeCol = Col("agree"), weightCol = Col("familiarity_weight"),
+            groupCol = Col("rank_group");
 
         var rows = new List<LongRow>();
         while (records.MoveNext())
         {
             var (line, f) = records.Current;
             if (f.Length < RequiredColumns.Length)
-                throw new CsvFormatException(line, $"the row has {f.Length} columns; at least {RequiredColumns.Length} are needed (round,item_id,expert_id,familiarity,answer)");
+                throw new CsvFormatException(
+                    line, $"the row has {f.Length} columns; at least {RequiredColumns.Length} are needed (round,item_id,expert_id,familiarity,answer)");
             if (!int.TryParse(f[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var round) || round < 1)
                 throw new CsvFormatException(line, $"round '{f[0]}' is not a round number (1, 2, ...)");
             var item = f[1].Trim();

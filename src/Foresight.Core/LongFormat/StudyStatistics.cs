@@ -80,7 +80,9 @@ public static class StudyStatistics
             var kind = ParseKind(kindName);
 
             if (!seen.TryAdd((row.Round, row.ItemId, row.ExpertId), row.Line))
-                throw new CsvFormatException(row.Line, $"expert '{row.ExpertId}' already answered item '{row.ItemId}' in round {row.Round} (line {seen[(row.Round, row.ItemId, row.ExpertId)]})");
+                throw new CsvFormatException(
+                    row.Line, $"expert '{row.ExpertId}' already answered item '{row.ItemId}' in round {row.Round} (line " +
+                    $"{seen[(row.Round, row.ItemId, row.ExpertId)]})");
 
             var itemOptions = new ItemOptions
             {
@@ -94,7 +96,8 @@ public static class StudyStatistics
             if (options.TryGetValue(row.ItemId, out var known))
             {
                 if (known.Options.Kind != kind)
-                    throw new CsvFormatException(row.Line, $"item '{row.ItemId}' is of kind {kindName} here but {KindName(known.Options.Kind)} at line {known.Line}");
+                    throw new CsvFormatException(
+                        row.Line, $"item '{row.ItemId}' is of kind {kindName} here but {KindName(known.Options.Kind)} at line {known.Line}");
             }
             else options[row.ItemId] = (itemOptions, row.Line);
             if (kind == ItemKind.Rank)

@@ -81,7 +81,8 @@ public static partial class SurveyFile
             return null;
         }
         if (stream.Documents.Count == 0) { errors.Add(Mark.Empty, "the file is empty"); return null; }
-        if (stream.Documents.Count > 1) { errors.Add(stream.Documents[1].RootNode, "the file holds more than one YAML document; put one survey in each file"); return null; }
+        if (stream.Documents.Count > 1) { errors.Add(stream.Documents[1].RootNode,
+            "the file holds more than one YAML document; put one survey in each file"); return null; }
         return stream.Documents[0].RootNode;
     }
 
@@ -178,13 +179,15 @@ public static partial class SurveyFile
 
             var questions = new List<Question>();
             var questionNodes = root.Seq("questions", required: true);
-            if (root.Has("questions") && questionNodes.Count == 0) errors.Add(root.Get("questions") ?? root.Node, "'questions' must list at least one question");
+            if (root.Has("questions") && questionNodes.Count == 0) errors.Add(root.Get("questions") ?? root.Node,
+                "'questions' must list at least one question");
             foreach (var node in questionNodes)
             {
                 var q = Question(node);
                 if (q is null)
                 {
-                    if (node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode("id"), out var idNode) && idNode is YamlScalarNode { Value: { } brokenId })
+                    if (node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode("id"), out var idNode)
+                        && idNode is YamlScalarNode { Value: { } brokenId })
                         _broken.Add(brokenId);
                     continue;
                 }
@@ -216,7 +219,9 @@ public static partial class SurveyFile
                 if (!fieldNode.Children.TryGetValue(new YamlScalarNode("topics"), out var topics) || topics is not YamlSequenceNode seq) continue;
                 foreach (var t in seq.Children.OfType<YamlMappingNode>())
                     if (t.Children.TryGetValue(new YamlScalarNode("code"), out var c) && c is YamlScalarNode cs && cs.Value is { } code)
-                        if (!topicCodes.TryAdd(code, c)) errors.Add(c, $"topic code '{code}' is used twice (first at line {topicCodes[code].Start.Line}); topic codes are unique in a survey");
+                        if (!topicCodes.TryAdd(code, c))
+                            errors.Add(
+                                c, $"topic code '{code}' is used twice (first at line {topicCodes[code].Start.Line}); topic codes are unique in a survey");
             }
 
             root.RejectUnknownKeys();
@@ -273,7 +278,8 @@ public static partial class SurveyFile
             foreach (var lang in _languages)
             {
                 var value = map.String(lang);
-                if (string.IsNullOrWhiteSpace(value)) { errors.Add(node, $"{what} has no {(lang == Languages.Chinese ? "Chinese (zh-CN)" : "English (en)")} text"); continue; }
+                if (string.IsNullOrWhiteSpace(value)) { errors.Add(
+                    node, $"{what} has no {(lang == Languages.Chinese ? "Chinese (zh-CN)" : "English (en)")} text"); continue; }
                 if (lang == Languages.Chinese) zh = value.Trim(); else en = value.Trim();
             }
             foreach (var other in Languages.All.Except(_languages)) map.String(other); // allowed, ignored
@@ -545,9 +551,11 @@ public static partial class SurveyFile
             }
             if (kind != QuestionKind.Ordinal && map.Has("value")) errors.Add(map.Get("value")!, $"only ordinal options take a value; {owner} is not ordinal");
             double? weight = map.Number("weight", min: 0, max: 1000);
-            if (weight is not null && role != QuestionRole.Familiarity) errors.Add(map.Get("weight")!, $"only the options of the familiarity question take a weight");
+            if (weight is not null && role != QuestionRole.Familiarity)
+                errors.Add(map.Get("weight")!, $"only the options of the familiarity question take a weight");
             bool skips = map.Bool("skips_topic") ?? false;
-            if (skips && role != QuestionRole.Familiarity) errors.Add(map.Get("skips_topic")!, $"only the options of the familiarity question can skip the topic");
+            if (skips && role != QuestionRole.Familiarity)
+                errors.Add(map.Get("skips_topic")!, $"only the options of the familiarity question can skip the topic");
             map.RejectUnknownKeys();
             return code is null || label is null ? null : new Option(code, label, kind == QuestionKind.Ordinal ? value : null, weight, skips, help);
         }
@@ -629,8 +637,11 @@ public static partial class SurveyFile
                 {
                     var qid = (k as YamlScalarNode)?.Value ?? "";
                     if (_broken.Contains(qid)) continue;
-                    if (!Questions.TryGetValue(qid, out var q)) { errors.Add(k, $"the consensus rules name question '{qid}', which the survey does not have"); continue; }
-                    if (!q.IsNumeric) { errors.Add(k, $"the consensus rules name '{qid}', a {q.Kind.ToString().ToLowerInvariant()} question; only ordinal, rating and year questions are judged"); continue; }
+                    if (!Questions.TryGetValue(qid,
+                        out var q)) { errors.Add(k, $"the consensus rules name question '{qid}', which the survey does not have"); continue; }
+                    if (!q.IsNumeric) { errors.Add(
+                        k, $"the consensus rules name '{qid}', a {q.Kind.ToString().ToLowerInvariant()} question; only ordinal, rating and year questions " +
+                        "are judged"); continue; }
                     var c = YamlMapReader.Of(v, errors, $"the rule for '{qid}'");
                     if (c is null) continue;
                     var criterion = new QuestionCriterion(qid,
@@ -645,7 +656,8 @@ public static partial class SurveyFile
                     c.RejectUnknownKeys();
                     criteria.Add(criterion);
                 }
-                if (((YamlMappingNode)questionsNode).Children.Count == 0) errors.Add(questionsNode, "the consensus rules judge no question; name at least one under 'questions'");
+                if (((YamlMappingNode)questionsNode).Children.Count == 0) errors.Add(questionsNode,
+                    "the consensus rules judge no question; name at least one under 'questions'");
             }
 
             double maxChanged = 15; double? alpha = 0.05;
@@ -715,7 +727,8 @@ public static partial class SurveyFile
             var rt = map.Bool("real_time") ?? false;
             var k = map.Int("min_answers", min: 1, max: 1000) ?? 5;
             var viewText = map.String("stakeholders") ?? "none";
-            var view = viewText switch { "none" => StakeholderView.None, "progress" => StakeholderView.Progress, "consensus" => StakeholderView.Consensus, _ => (StakeholderView?)null };
+            var view = viewText switch { "none" => StakeholderView.None, "progress" => StakeholderView.Progress, "consensus" => StakeholderView.Consensus, _
+                => (StakeholderView?)null };
             if (view is null) errors.Add(map.Get("stakeholders")!, $"'stakeholders' of 'live' must be none, progress or consensus, not '{viewText}'");
             map.RejectUnknownKeys();
             return new LiveSettings { RealTime = rt, MinAnswers = k, Stakeholders = view ?? StakeholderView.None };

@@ -167,7 +167,8 @@ public sealed class CredentialStore(Db db, TimeProvider clock)
     void ForgetToken(string hash)
     {
         _bearers.TryRemove(hash, out _);
-        foreach (var key in _sessions.Keys) if (key.StartsWith("t:", StringComparison.Ordinal) && key.EndsWith(":" + hash, StringComparison.Ordinal)) _sessions.TryRemove(key, out _);
+        foreach (var key in _sessions.Keys) if (key.StartsWith("t:", StringComparison.Ordinal) && key.EndsWith(":" + hash, StringComparison.Ordinal))
+            _sessions.TryRemove(key, out _);
     }
 
     static async Task<Identity?> MemberAsync(Microsoft.Data.Sqlite.SqliteConnection c, string hash, DateTimeOffset now)
@@ -200,7 +201,8 @@ public sealed class BearerHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         WriteProblem(401, "Not signed in",
-            "Send 'Authorization: Bearer <token>': a token from POST /api/auth/signin, or an expert's invitation secret. A revoked or renewed invitation no longer works.");
+            "Send 'Authorization: Bearer <token>': a token from POST /api/auth/signin, or an expert's invitation secret. A revoked or renewed invitation no " +
+            "longer works.");
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteProblem(403, "Forbidden", "Your account or invitation does not give access to this.");

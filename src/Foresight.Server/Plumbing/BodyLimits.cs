@@ -50,7 +50,8 @@ public static class BodyLimits
                 if (context.Request.HasJsonContentType() && InvalidUtf8At(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } at)
                 {
                     context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                    await Problems.BadRequest($"The body is not UTF-8 text (byte {at + 1} starts no UTF-8 character); JSON must be sent as UTF-8.").ExecuteAsync(context);
+                    await Problems.BadRequest($"The body is not UTF-8 text (byte {at + 1} starts no UTF-8 character); JSON must be sent as UTF-8.")
+                        .ExecuteAsync(context);
                     return;
                 }
                 buffer.Position = 0;

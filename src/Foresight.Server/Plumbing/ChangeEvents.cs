@@ -22,7 +22,8 @@ public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents
     public void Publish<T>(T change) where T : notnull
     {
         var task = PublishAsync(change);
-        if (!task.IsCompleted) _ = task.ContinueWith(t => log.LogError(t.Exception, "Publishing {Change} failed", change), TaskContinuationOptions.OnlyOnFaulted);
+        if (!task.IsCompleted) _ = task.ContinueWith(t => log.LogError(t.Exception, "Publishing {Change} failed", change),
+            TaskContinuationOptions.OnlyOnFaulted);
     }
 }
 

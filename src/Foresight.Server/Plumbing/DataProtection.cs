@@ -39,7 +39,8 @@ public static class DataProtectionSetup
         logger.LogInformation("The data-protection keys in {Keys} are encrypted with master key {Id} from {Source}", ring.Folder, key.Id, key.Source);
         if (ring.Sealed > 0)
             logger.LogWarning("Encrypted {Count} data-protection key(s) that an earlier version had stored unencrypted in {Keys}; copies of that folder " +
-                "made before now still hold them readable, and with them the invitation links (renewing the links makes those useless)", ring.Sealed, ring.Folder);
+                "made before now still hold them readable, and with them the invitation links (renewing the links makes those useless)", ring.Sealed,
+                ring.Folder);
     }
 }
 
@@ -85,7 +86,8 @@ public sealed class KeyRingFolder
                 catch (CryptographicException e)
                 {
                     throw new MasterKeyException($"The data-protection key {file} cannot be decrypted: {e.Message}. " +
-                        $"Give the master key it was encrypted with ({MasterKey.Setting} or {MasterKey.FileSetting}); without it the invitation links kept for e-mails cannot be read back.");
+                        $"Give the master key it was encrypted with ({MasterKey.Setting} or {MasterKey.FileSetting}); without it the invitation links kept " +
+                        "for e-mails cannot be read back.");
                 }
             }
             // Written by an earlier version without an encryptor: the same wrapping data protection itself gives an encrypted secret.

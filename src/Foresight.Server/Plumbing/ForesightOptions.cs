@@ -65,10 +65,13 @@ public sealed class ForesightOptionsValidation : IValidateOptions<ForesightOptio
         var errors = new List<string>();
         // Case does not matter (SQLite ignores it); anything else, spaces included, is a mistake.
         if (!ForesightOptions.SynchronousValues.Contains(o.Synchronous, StringComparer.OrdinalIgnoreCase))
-            errors.Add($"{ForesightOptions.Section}:Synchronous is \"{o.Synchronous}\"; it must be NORMAL (every acknowledged answer survives a crash of the process), " +
+            errors.Add($"{ForesightOptions.Section}:Synchronous is \"{o.Synchronous}\"; it must be NORMAL (every acknowledged answer survives a crash of the " +
+                "process), " +
                 "FULL (also a power cut) or EXTRA.");
-        if (o.PublicBase is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme is "http" or "https") && uri.Query.Length == 0 && uri.Fragment.Length == 0))
-            errors.Add($"{ForesightOptions.Section}:PublicUrl is \"{o.PublicUrl}\"; it must be the address experts open, with http:// or https://, such as https://foresight.example.org.");
+        if (o.PublicBase is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme is "http" or "https") && uri.Query.Length == 0
+            && uri.Fragment.Length == 0))
+            errors.Add($"{ForesightOptions.Section}:PublicUrl is \"{o.PublicUrl}\"; it must be the address experts open, with http:// or https://, such as " +
+                "https://foresight.example.org.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
@@ -89,7 +92,8 @@ public sealed class InsightsOptions
     /// <summary>Off: no insights pages or endpoints, no evidence on topics; every other part of the platform works as before.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Largest literature export accepted, in bytes (a Scopus CSV of 10,000 records with abstracts is about 30 MB; a form upload cannot exceed 128 MB).</summary>
+    /// <summary>Largest literature export accepted, in bytes (a Scopus CSV of 10,000 records with abstracts is about 30 MB; a form upload cannot exceed 128
+    /// MB).</summary>
     public long MaxImportBytes { get; set; } = 100 * 1024 * 1024;
 
     /// <summary>Most records one analysis clusters: 10,000 take seconds on one core; more wants a narrower filter.</summary>

@@ -94,9 +94,11 @@ public sealed class KestrelRejections : IObserver<KeyValuePair<string, object?>>
         return status switch
         {
             StatusCodes.Status414UriTooLong =>
-                $"The request line (method, path with query, and HTTP version) is longer than the {_limits.MaxRequestLineSize} bytes this server takes. Send long data in a request body.",
+                $"The request line (method, path with query, and HTTP version) is longer than the {_limits.MaxRequestLineSize} bytes this server takes. Send " +
+                "long data in a request body.",
             StatusCodes.Status431RequestHeaderFieldsTooLarge =>
-                $"The request headers are too large ({reason}): this server takes at most {_limits.MaxRequestHeadersTotalSize} bytes of headers in at most {_limits.MaxRequestHeaderCount} fields.",
+                $"The request headers are too large ({reason}): this server takes at most {_limits.MaxRequestHeadersTotalSize} bytes of headers in at most " +
+                $"{_limits.MaxRequestHeaderCount} fields.",
             StatusCodes.Status408RequestTimeout =>
                 $"The request headers did not all arrive within {_limits.RequestHeadersTimeout.TotalSeconds:0} seconds.",
             StatusCodes.Status405MethodNotAllowed =>

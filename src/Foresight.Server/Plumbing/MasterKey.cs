@@ -100,12 +100,14 @@ public sealed class MasterKey
     static MasterKey Generated(string databasePath, string keysFolder, bool keysAreSealed)
     {
         var path = DefaultFile(databasePath) ?? throw new MasterKeyException(
-            $"No master key is given, and there is no config directory to keep a generated one in (HOME is not set). Set {Setting} to {HowToMake}, or {FileSetting} to a file holding one.");
+            $"No master key is given, and there is no config directory to keep a generated one in (HOME is not set). Set {Setting} to {HowToMake}, or " +
+            $"{FileSetting} to a file holding one.");
         if (File.Exists(path)) return Parse(File.ReadAllText(path), path);
         if (keysAreSealed)
             throw new MasterKeyException($"The data-protection keys in {keysFolder} are encrypted with a master key, but none is given and {path}, " +
                 $"where the one generated for this database would be, does not exist. Give the master key they were encrypted with: {Setting} " +
-                $"or {FileSetting} (a generated one is in the config directory of whoever first ran the server on this database, as foresight/master-<hash>.key; " +
+                $"or {FileSetting} (a generated one is in the config directory of whoever first ran the server on this database, as " +
+                "foresight/master-<hash>.key; " +
                 "the hash is of the database's full path, so a moved database looks for another file).");
         OwnerOnly.CreateNewDirectory(Path.GetDirectoryName(path)!);
         var text = Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeySize));
@@ -168,7 +170,8 @@ public sealed class MasterKeyXmlDecryptor(IServiceProvider? services) : IXmlDecr
 {
     public XElement Decrypt(XElement encryptedElement)
     {
-        var key = services?.GetService<MasterKey>() ?? throw new CryptographicException("This key is encrypted with Foresight's master key, and none is configured here.");
+        var key = services?.GetService<MasterKey>()
+            ?? throw new CryptographicException("This key is encrypted with Foresight's master key, and none is configured here.");
         return key.Open(encryptedElement);
     }
 }

@@ -42,7 +42,8 @@ public static class Startup
         return false;
     }
 
-    /// <summary>Migrates the schema, then runs the features' start-up steps (the first admin, a sample survey), whose lines are printed once listening.</summary>
+    /// <summary>Migrates the schema, then runs the features' start-up steps (the first admin, a sample survey), whose lines are printed once
+    /// listening.</summary>
     public static async Task PrepareAsync(WebApplication app, params Func<ILogger, Task<IEnumerable<string>>>[] steps)
     {
         var db = app.Services.GetRequiredService<Db>();

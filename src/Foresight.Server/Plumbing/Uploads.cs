@@ -16,7 +16,9 @@ public static class Uploads
         catch (Exception e) when (e is InvalidDataException || e is IOException and not BadHttpRequestException)
         {
             var why = e is InvalidDataException ? e.Message : "it ends before its closing boundary.";
-            return (null, name, Refusal.BadRequest($"The upload is not a readable multipart/form-data body: {why} Send the file as the form field 'file', or as the body itself."));
+            return (null, name,
+                Refusal.BadRequest($"The upload is not a readable multipart/form-data body: {why} Send the file as the form field 'file', or as the body " +
+                    "itself."));
         }
         var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
         if (file is null) return (null, name, Refusal.BadRequest("Upload the file as the form field 'file'."));

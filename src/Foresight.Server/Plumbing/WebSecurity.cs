@@ -25,7 +25,8 @@ public static class WebSecurity
     /// makes for each answer (<paramref name="nonce"/>). Framing and other origins stay forbidden. Only admins reach /hangfire.
     /// </summary>
     public static string ToolPagesPolicy(string? nonce) =>
-        $"default-src 'self'; script-src 'self'{(nonce is null ? "" : $" 'nonce-{nonce}'")}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+        $"default-src 'self'; script-src 'self'{(nonce is null ? "" : $" 'nonce-{nonce}'")}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+        "font-src 'self' data:; " +
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     public const string AntiforgeryHeader = "X-CSRF-Token";

@@ -170,7 +170,8 @@ public class AnswerRulesTests
             Assert.Equal(listed.Contains(v.ToString()), outcome.Errors.Any(e => e.Kind == AnswerErrorKind.RationaleNeeded));
         }
         // Without quartiles of the previous round (round 1), no answer needs one.
-        Assert.Null(JsonNode.Parse(AnswerRules.For(Survey, 1).ToJson())!["questions"]!.AsArray().Single(q => q!["id"]!.GetValue<string>() == "importance")!["rationale"]);
+        Assert.Null(JsonNode.Parse(AnswerRules.For(Survey, 1).ToJson())!["questions"]!.AsArray()
+            .Single(q => q!["id"]!.GetValue<string>() == "importance")!["rationale"]);
     }
 
     [Fact]

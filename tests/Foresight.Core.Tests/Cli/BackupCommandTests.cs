@@ -118,7 +118,8 @@ public sealed class BackupCommandTests : IDisposable
             var copy = PathOf($"copy{i}.db");
             long rows = Count(copy, "SELECT count(*) FROM answers");
             Assert.Equal(rows, Count(copy, "SELECT n FROM tally"));
-            Assert.True(rows % 10 == 0 && rows >= before && rows <= after, $"copy {i}: {rows} answers; {before} were committed before the backup, {after} after");
+            Assert.True(rows % 10 == 0 && rows >= before
+                && rows <= after, $"copy {i}: {rows} answers; {before} were committed before the backup, {after} after");
             Assert.Equal("ok", Scalar(copy, "PRAGMA integrity_check"));
             Assert.False(File.Exists(copy + "-wal"), "a backup is one file");
         }

@@ -16,7 +16,8 @@ public class DataHashTests
         var sb = new StringBuilder();
         sb.Append("foresight-round-data/1\n").Append(round).Append('\n').Append(rulesVersion).Append('\n');
         foreach (var t in topics.Order(StringComparer.Ordinal)) sb.Append("topic\t").Append(t).Append('\n');
-        foreach (var a in answers.OrderBy(a => a.Topic, StringComparer.Ordinal).ThenBy(a => a.Question, StringComparer.Ordinal).ThenBy(a => a.ExpertId, StringComparer.Ordinal))
+        foreach (var a in answers.OrderBy(a => a.Topic, StringComparer.Ordinal).ThenBy(a => a.Question, StringComparer.Ordinal)
+            .ThenBy(a => a.ExpertId, StringComparer.Ordinal))
             sb.Append(a.ExpertId).Append('\t').Append(a.Topic).Append('\t').Append(a.Question).Append('\t')
               .Append(a.Value.Replace('\t', ' ').Replace('\n', ' ')).Append('\t')
               .Append((a.Rationale ?? "").Replace('\t', ' ').Replace('\n', ' ')).Append('\n');
@@ -35,7 +36,8 @@ public class DataHashTests
         const string text = "foresight-round-data/1\n1\n2\ntopic\tT0\ntopic\tT1\n" +
             "E-1\tT0\tq2\tx y\t因为\nE-1\tT1\tq1\t5\t\nE-2\tT1\tq1\t3\ta b\n";
         // sha256sum of the text's UTF-8 bytes (printf '...' | sha256sum).
-        Assert.Equal("26aaa91b83721114f5bbe3dbfbfaee6273783de14f07fedb1b3faea951a243c3", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))));
+        Assert.Equal("26aaa91b83721114f5bbe3dbfbfaee6273783de14f07fedb1b3faea951a243c3",
+            Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))));
         Assert.Equal("26aaa91b83721114f5bbe3dbfbfaee6273783de14f07fedb1b3faea951a243c3", RoundConsensus.DataHash(1, 2, ["T1", "T0"], answers));
     }
 

@@ -29,7 +29,8 @@ public class TopicTableTests
                 if (q.Kind == QuestionKind.Year && random.Next(6) == 0)
                     row = new AnswerRow(member, topic, q.Id, random.Next(2) == 0 ? AnswerValue.NeverText : AnswerValue.DontKnowText, null);
                 else if (q.Kind == QuestionKind.MultiChoice)
-                    row = new AnswerRow(member, topic, q.Id, string.Join(';', q.Options.OrderBy(_ => random.Next()).Take(1 + random.Next(2)).Select(o => o.Code)), null);
+                    row = new AnswerRow(member, topic, q.Id, string.Join(';', q.Options.OrderBy(_ => random.Next()).Take(1 + random.Next(2))
+                        .Select(o => o.Code)), null);
                 else if (q.Options.Count > 0)
                 {
                     var o = q.Options[random.Next(q.Options.Count)];
@@ -85,7 +86,8 @@ public class TopicTableTests
         Assert.Equal(30, table.Count); // the expert who only ranked is not a row
         // The same cells in another order of experts, as the kept round would hand them over.
         var order = Enumerable.Range(0, table.Count).Reverse().ToList();
-        var reordered = new TopicTable(order.Select(i => table.Members[i]).ToList(), order.Select(i => table.Values[i]).ToList(), order.Select(i => table.Numbers[i]).ToList());
+        var reordered = new TopicTable(order.Select(i => table.Members[i]).ToList(), order.Select(i => table.Values[i]).ToList(),
+            order.Select(i => table.Numbers[i]).ToList());
         Assert.Equal(JsonSerializer.Serialize(RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, topic, rows, null), Json),
             JsonSerializer.Serialize(RoundConsensus.ComputeTopic(Survey, Survey.Consensus, 1, topic, reordered, null), Json));
     }

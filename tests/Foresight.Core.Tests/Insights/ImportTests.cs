@@ -6,18 +6,24 @@ namespace Foresight.Core.Tests.Insights;
 public class ScopusImportTests
 {
     // A Scopus CSV export as Scopus writes it: UTF-8 with a BOM, every field quoted, a header of Scopus's column names.
-    const string Header = "\uFEFF\"Authors\",\"Author full names\",\"Title\",\"Year\",\"Source title\",\"Cited by\",\"DOI\",\"Link\",\"Affiliations\",\"Abstract\",\"Author Keywords\",\"Index Keywords\",\"Language of Original Document\",\"Document Type\",\"Source\",\"EID\"";
+    const string Header =
+        "\uFEFF\"Authors\",\"Author full names\",\"Title\",\"Year\",\"Source title\",\"Cited by\",\"DOI\",\"Link\",\"Affiliations\",\"Abstract\",\"Author " +
+        "Keywords\",\"Index Keywords\",\"Language of Original Document\",\"Document Type\",\"Source\",\"EID\"";
 
-    static string Row(string authors, string title, string year, string source, string doi, string aff, string abs, string akw, string ikw, string lang, string eid) =>
-        string.Join(",", new[] { authors, authors, title, year, source, "3", doi, "https://www.scopus.com/inward/record.uri?eid=" + eid, aff, abs, akw, ikw, lang, "Article", "Scopus", eid }
+    static string Row(string authors, string title, string year, string source, string doi, string aff, string abs, string akw, string ikw, string lang,
+        string eid) =>
+        string.Join(",", new[] { authors, authors, title, year, source, "3", doi, "https://www.scopus.com/inward/record.uri?eid=" + eid, aff, abs, akw, ikw,
+            lang, "Article", "Scopus", eid }
             .Select(f => "\"" + f.Replace("\"", "\"\"") + "\""));
 
     [Fact]
     public void Reads_fields_countries_keywords_and_identifiers()
     {
         var csv = Header + "\n" + Row("Li W.; Smith J.", "Solid-state electrolytes, a review", "2021", "Nature Energy", "10.1038/s41560-021-00001-1",
-            "School of Materials, Tsinghua University, Beijing, 100084, China; Department of Chemistry, Massachusetts Institute of Technology, Cambridge, MA, United States; Tsinghua University, Beijing, China",
-            "Solid \"garnet\" electrolytes, with lithium metal anodes,\nmay double energy density.", "solid-state battery; garnet; ", "Lithium; Solid electrolytes; garnet", "English", "2-s2.0-85100000001") + "\n";
+            "School of Materials, Tsinghua University, Beijing, 100084, China; Department of Chemistry, Massachusetts Institute of Technology, Cambridge, " +
+            "MA, United States; Tsinghua University, Beijing, China",
+            "Solid \"garnet\" electrolytes, with lithium metal anodes,\nmay double energy density.", "solid-state battery; garnet; ",
+            "Lithium; Solid electrolytes; garnet", "English", "2-s2.0-85100000001") + "\n";
         var r = ScopusCsv.Read(new StringReader(csv));
         Assert.Empty(r.Errors);
         var rec = Assert.Single(r.Records);
@@ -42,14 +48,17 @@ public class ScopusImportTests
         var lines = new List<string>
         {
             Header,                                                                                                    // line 1
-            Row("A.", "Quantum error correction", "2020", "PRX", "10.1/a", "Univ, Delft, Netherlands", "Surface\ncodes\nscale.", "", "", "English", "e1"), // lines 2-4
+            // lines 2-4
+            Row("A.", "Quantum error correction", "2020", "PRX", "10.1/a", "Univ, Delft, Netherlands", "Surface\ncodes\nscale.", "", "", "English", "e1"),
             Row("B.", "", "2020", "PRX", "", "Univ, Tokyo, Japan", "No title here.", "", "", "English", "e2"),               // line 5: no title
             Row("C.", "Hydrogen electrolysis", "20l9", "IJHE", "", "Univ, Perth, Australia", "x", "", "", "English", "e3"), // line 6: bad year
             "\"D.\",\"Too few\",\"2019\"",                                                                                // line 7: 3 fields
-            "\"E.\",\"E.\",\"Stray\"quote\",\"2019\",\"S\",\"1\",\"\",\"l\",\"a\",\"b\",\"\",\"\",\"English\",\"Article\",\"Scopus\",\"e5\"", // line 8: text after a closing quote
+            // line 8: text after a closing quote
+            "\"E.\",\"E.\",\"Stray\"quote\",\"2019\",\"S\",\"1\",\"\",\"l\",\"a\",\"b\",\"\",\"\",\"English\",\"Article\",\"Scopus\",\"e5\"",
             "",                                                                                                        // line 9: blank, ignored
             Row("F.", "Gene drives", "2022", "Science", "", "Univ, Oxford, United Kingdom", "[No abstract available]", "", "", "Chinese", "e6"), // line 10
-            "\"G.\",\"G.\",\"Unclosed quote,2019",                                                                      // line 11: quote not closed (line 12's first quote would close it)
+            // line 11: quote not closed (line 12's first quote would close it)
+            "\"G.\",\"G.\",\"Unclosed quote,2019",
             Row("H.", "Fusion magnets", "2023", "Nature", "", "MIT, Cambridge, United States", "HTS tapes.", "", "", "English", "e8"), // line 12
         };
         var r = ScopusCsv.Read(new StringReader(string.Join("\r\n", lines)));
@@ -111,16 +120,19 @@ public class WebOfScienceImportTests
 
     static string Line(params string[] fields) => string.Join("\t", fields) + "\t"; // WoS ends every line with a tab
 
-    static string Rec(string pt, string au, string ti, string so, string la, string de, string id, string ab, string c1, string py, string di, string ut, string pn = "") =>
+    static string Rec(string pt, string au, string ti, string so, string la, string de, string id, string ab, string c1, string py, string di, string ut,
+        string pn = "") =>
         Line(pt, au, au, ti, so, la, "Article", de, id, ab, c1, py, di, ut, pn);
 
     [Fact]
     public void Reads_tags_and_countries_from_C1()
     {
         var text = "\uFEFF" + Line(Tags) + "\r\n" +
-            Rec("J", "Li, W; Smith, J", "Garnet \"LLZO\" electrolytes, revisited", "NATURE ENERGY", "English", "solid-state battery; LLZO", "LITHIUM; CONDUCTIVITY",
+            Rec("J", "Li, W; Smith, J", "Garnet \"LLZO\" electrolytes, revisited", "NATURE ENERGY", "English", "solid-state battery; LLZO",
+            "LITHIUM; CONDUCTIVITY",
                 "We review garnet electrolytes.",
-                "[Li, Wei; Chen, Xi] Tsinghua Univ, Dept Mat Sci, Beijing 100084, Peoples R China; [Smith, John] MIT, Cambridge, MA 02139 USA; [Brown, A] Univ Oxford, Oxford OX1 3PH, England.",
+                "[Li, Wei; Chen, Xi] Tsinghua Univ, Dept Mat Sci, Beijing 100084, Peoples R China; [Smith, John] MIT, Cambridge, MA 02139 USA; [Brown, A] " +
+                "Univ Oxford, Oxford OX1 3PH, England.",
                 "2022", "10.1038/X1", "WOS:000800000000001") + "\r\n";
         var r = WebOfScienceTsv.Read(new StringReader(text));
         Assert.Empty(r.Errors);
@@ -147,7 +159,8 @@ public class WebOfScienceImportTests
             Rec("J", "X, Y", "Perovskite tandem cells", "SO", "English", "", "", "", "", "2021a", "", "WOS:3"),            // 4: bad year
             "J\tX, Y\tX, Y\tCut short",                                                                                      // 5: too few fields
             Rec("J", "X, Y", "Extra", "SO", "English", "", "", "", "", "2021", "", "WOS:5") + "unexpected\tvalues",        // 6: too many
-            Rec("J", "Z, Q", "Quantum sensing", "SO", "Chinese", "", "", "An abstract.", "[Z, Q] Zhejiang Univ, Hangzhou, Peoples R China.", "2020", "", "WOS:6"), // 7
+            Rec("J", "Z, Q", "Quantum sensing", "SO", "Chinese", "", "", "An abstract.", "[Z, Q] Zhejiang Univ, Hangzhou, Peoples R China.", "2020", "",
+                "WOS:6"), // 7
         };
         var r = WebOfScienceTsv.Read(new StringReader(string.Join("\n", lines)));
         Assert.Equal([2, 7], r.Records.Select(x => x.Line));

@@ -18,21 +18,27 @@ static class SyntheticCorpus
 
     public static readonly Topic[] Topics =
     [
-        new("batteries", ["battery", "batteries", "electrolyte", "lithium", "anode", "cathode", "solid-state", "electrode", "charging", "cycling", "capacity", "sodium", "dendrite", "separator", "voltage", "ionic", "conductivity", "graphite", "silicon", "polymer"],
+        new("batteries", ["battery", "batteries", "electrolyte", "lithium", "anode", "cathode", "solid-state", "electrode", "charging", "cycling", "capacity",
+            "sodium", "dendrite", "separator", "voltage", "ionic", "conductivity", "graphite", "silicon", "polymer"],
             ["锂电池", "电解质", "正极", "负极", "固态", "电极", "充电"], 0.2, 0.08, ["China", "United States", "Japan", "South Korea"], 100),
-        new("quantum", ["quantum", "qubit", "qubits", "entanglement", "superconducting", "coherence", "photon", "photonic", "decoherence", "annealing", "cryogenic", "topological", "trapped", "fidelity", "circuit", "simulator", "teleportation", "error-correction"],
+        new("quantum", ["quantum", "qubit", "qubits", "entanglement", "superconducting", "coherence", "photon", "photonic", "decoherence", "annealing",
+            "cryogenic", "topological", "trapped", "fidelity", "circuit", "simulator", "teleportation", "error-correction"],
             [], 0, 0.12, ["United States", "China", "Germany", "Netherlands"], 100),
-        new("gene editing", ["crispr", "genome", "editing", "cas9", "guide", "rna", "mutation", "therapy", "embryo", "off-target", "delivery", "viral", "vector", "knockout", "protein", "gene", "sequencing", "clinical"],
+        new("gene editing", ["crispr", "genome", "editing", "cas9", "guide", "rna", "mutation", "therapy", "embryo", "off-target", "delivery", "viral",
+            "vector", "knockout", "protein", "gene", "sequencing", "clinical"],
             [], 0, 0.05, ["United States", "United Kingdom", "China"], 100),
-        new("hydrogen", ["hydrogen", "electrolysis", "electrolyzer", "fuel", "catalyst", "platinum", "membrane", "storage", "pipeline", "ammonia", "green", "renewable", "reforming", "pressure", "tank", "methane"],
+        new("hydrogen", ["hydrogen", "electrolysis", "electrolyzer", "fuel", "catalyst", "platinum", "membrane", "storage", "pipeline", "ammonia", "green",
+            "renewable", "reforming", "pressure", "tank", "methane"],
             ["氢能", "电解水", "制氢", "燃料电池", "催化剂", "储氢", "加氢站", "绿氢"], 0.35, 0.1, ["China", "Germany", "Japan", "Australia"], 100),
-        new("satellites", ["satellite", "satellites", "orbit", "orbital", "constellation", "launch", "spacecraft", "propulsion", "payload", "antenna", "remote", "sensing", "ground", "debris", "leo", "altitude"],
+        new("satellites", ["satellite", "satellites", "orbit", "orbital", "constellation", "launch", "spacecraft", "propulsion", "payload", "antenna", "remote",
+            "sensing", "ground", "debris", "leo", "altitude"],
             ["卫星", "轨道", "星座", "发射", "航天器", "推进", "载荷", "遥感"], 0.3, 0.07, ["United States", "China", "France", "India"], 100),
         new("tcm", [],
             ["中药", "方剂", "针灸", "经络", "药材", "证候", "临床", "疗效", "炮制", "辨证", "有效成分", "药理", "中医", "患者", "随机对照"], 1.0, 0.04, ["China"], 100),
         new("neuromorphic", ["neuromorphic", "spiking", "memristor", "synaptic", "neuron", "plasticity", "crossbar", "in-memory", "brain-inspired", "analog"],
             [], 0, 1.0, ["Switzerland", "United States"], 12),
-        new("deep-sea mining", ["seabed", "nodules", "polymetallic", "mining", "deep-sea", "ocean", "sediment", "manganese", "cobalt", "plume", "abyssal", "dredging"],
+        new("deep-sea mining", ["seabed", "nodules", "polymetallic", "mining", "deep-sea", "ocean", "sediment", "manganese", "cobalt", "plume", "abyssal",
+            "dredging"],
             [], 0, 0.05, ["Norway", "Japan", "Belgium"], 60),
     ];
 

@@ -181,7 +181,8 @@ public class TopicAnalysisTests
         Assert.Contains("\"WeakSignal\":true", json);
         var p = KMeansResult.Clustering.Effective;
         Assert.Equal(p, System.Text.Json.JsonSerializer.Deserialize<ClusteringParameters>(System.Text.Json.JsonSerializer.Serialize(p)));
-        Assert.Equal(KMeansResult.Options, System.Text.Json.JsonSerializer.Deserialize<DescriptorOptions>(System.Text.Json.JsonSerializer.Serialize(KMeansResult.Options)));
+        Assert.Equal(KMeansResult.Options,
+            System.Text.Json.JsonSerializer.Deserialize<DescriptorOptions>(System.Text.Json.JsonSerializer.Serialize(KMeansResult.Options)));
     }
 
     [Fact]
@@ -216,7 +217,8 @@ public class TopicAnalysisTests
         var watch = Stopwatch.StartNew();
         var result = TopicAnalysis.Run(corpus.Records, new ClusteringParameters(), fields: SyntheticCorpus.Fields);
         watch.Stop();
-        Console.WriteLine($"INSIGHTS TIMING: {corpus.Records.Count} records, k {result.Clustering.K}, vocabulary {result.VocabularySize}, {watch.Elapsed.TotalSeconds:F2} s, ARI {Evaluation.AdjustedRandIndex(corpus.Truth, result.Clustering.Labels):F3}");
+        Console.WriteLine($"INSIGHTS TIMING: {corpus.Records.Count} records, k {result.Clustering.K}, vocabulary {result.VocabularySize}, " +
+            $"{watch.Elapsed.TotalSeconds:F2} s, ARI {Evaluation.AdjustedRandIndex(corpus.Truth, result.Clustering.Labels):F3}");
         Assert.True(Evaluation.AdjustedRandIndex(corpus.Truth, result.Clustering.Labels) > 0.8);
     }
 }

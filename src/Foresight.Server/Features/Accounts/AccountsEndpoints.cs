@@ -67,7 +67,8 @@ public static class AccountsEndpoints
         users.MapGet("/", async (AccountService accounts) => TypedResults.Ok(await accounts.ListAsync()));
         users.MapPost("/", (NewAccountRequest body, ClaimsPrincipal admin, AccountService accounts) =>
             accounts.CreateAsync(body, admin.UserId()).ToHttp(r => TypedResults.Created($"/api/users/{r.Account.Id}", r))).Validate<NewAccountRequest>();
-        users.MapPost("/{id:long}/disable", (long id, ClaimsPrincipal admin, AccountService accounts) => accounts.DisableAsync(id, admin.UserId()).ToNoContent());
+        users.MapPost("/{id:long}/disable", (long id, ClaimsPrincipal admin, AccountService accounts) =>
+            accounts.DisableAsync(id, admin.UserId()).ToNoContent());
 
         app.MapGet("/api/audit", async (string? survey, string? action, string? user, int? limit, AccountService accounts) =>
                 TypedResults.Ok(await accounts.AuditAsync(survey, action, user, limit ?? 200)))

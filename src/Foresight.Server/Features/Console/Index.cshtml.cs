@@ -45,7 +45,8 @@ public sealed class ConsoleIndexPage(Db db) : PageModel
             WHERE @admin = 1 OR s.id IN (SELECT survey_id FROM survey_coordinators WHERE user_id = @userId)
             ORDER BY s.id
             """, new { admin = User.IsAdmin() ? 1 : 0, userId = User.UserId() });
-        Surveys = rows.Select(r => new ConsoleSurvey(r.Slug, new LocalizedText(r.TitleZh, r.TitleEn), r.Status, (int)r.Topics, (int)r.Panel, (int?)r.CurrentRound)).ToList();
+        Surveys = rows.Select(r => new ConsoleSurvey(r.Slug, new LocalizedText(r.TitleZh, r.TitleEn), r.Status, (int)r.Topics, (int)r.Panel,
+            (int?)r.CurrentRound)).ToList();
     }
 }
 

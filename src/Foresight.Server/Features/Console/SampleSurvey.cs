@@ -38,10 +38,12 @@ public sealed class SampleSurvey(Db db, IOptions<ForesightOptions> settings, IHo
         var coordinator = await c.ExecuteScalarAsync<long?>("SELECT id FROM users WHERE email = @DemoCoordinator", new { DemoCoordinator }, tx);
         if (coordinator is null)
             coordinator = await c.ExecuteScalarAsync<long>("""
-                INSERT INTO users (email, name, role, password_hash, created_at) VALUES (@DemoCoordinator, 'Demo coordinator', 'coordinator', @hash, @now) RETURNING id
+                INSERT INTO users (email, name, role, password_hash, created_at) VALUES (@DemoCoordinator, 'Demo coordinator', 'coordinator', @hash, @now)
+                    RETURNING id
                 """, new { DemoCoordinator, hash = AccountService.HashPassword(password), now }, tx);
         else
-            await c.ExecuteAsync("UPDATE users SET password_hash = @hash, disabled_at = NULL WHERE id = @coordinator", new { hash = AccountService.HashPassword(password), coordinator }, tx);
+            await c.ExecuteAsync("UPDATE users SET password_hash = @hash, disabled_at = NULL WHERE id = @coordinator",
+                new { hash = AccountService.HashPassword(password), coordinator }, tx);
 
         var surveyId = await c.ExecuteScalarAsync<long?>("SELECT id FROM surveys WHERE slug = @Id", new { survey.Id }, tx);
         if (surveyId is null)
@@ -68,7 +70,8 @@ public sealed class SampleSurvey(Db db, IOptions<ForesightOptions> settings, IHo
             }
         }
         else
-            await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@surveyId, @coordinator) ON CONFLICT DO NOTHING", new { surveyId, coordinator }, tx);
+            await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@surveyId, @coordinator) ON CONFLICT DO NOTHING",
+                new { surveyId, coordinator }, tx);
 
         var first = await c.QuerySingleOrDefaultAsync<(long Id, string Pseudonym)>(
             "SELECT id, pseudonym FROM panel_members WHERE survey_id = @surveyId AND revoked_at IS NULL ORDER BY id LIMIT 1", new { surveyId }, tx);

@@ -80,7 +80,8 @@ public sealed class SurveyPage(SurveysService surveys, RoundService rounds, Stak
     public async Task<IActionResult> OnPostReplaceAsync()
     {
         var (text, fileName, error) = await Uploads.ReadTextAsync(Request);
-        return await ActAsync(null, () => error is not null ? Task.FromResult<Outcome<SurveyDetail>>(error) : surveys.ReplaceAsync(Survey, text!, fileName, User),
+        return await ActAsync(null, () => error is not null ? Task.FromResult<Outcome<SurveyDetail>>(error)
+            : surveys.ReplaceAsync(Survey, text!, fileName, User),
             "done.replaced");
     }
 }

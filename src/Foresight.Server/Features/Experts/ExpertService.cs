@@ -8,7 +8,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Foresight.Server.Features.Experts;
 
-/// <summary>The expert pool (专家库) shared by every survey, seen per coordinator (<see cref="ExpertAccess"/>): experts added one by one or from a CSV file.</summary>
+/// <summary>The expert pool (专家库) shared by every survey, seen per coordinator (<see cref="ExpertAccess"/>): experts added one by one or from a CSV
+/// file.</summary>
 public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.ImportBatches? batches = null)
 {
     public static readonly string[] CsvColumns = ["name", "email", "organisation", "org_type", "region", "work", "expertise", "language"];
@@ -46,7 +47,8 @@ public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.Impor
         var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM experts WHERE email = @email", new { email }, tx);
         if (existing is { } other)
             return await ExpertAccess.OfAsync(c, tx, user, other) is ExpertAccess.Standing.Unknown
-                ? Refusal.Conflict($"An expert with e-mail {email} is in the pool already, on surveys you do not coordinate. Add them to your panel by their e-mail; their details stay as they are.")
+                ? Refusal.Conflict($"An expert with e-mail {email} is in the pool already, on surveys you do not coordinate. Add them to your panel by their " +
+                "e-mail; their details stay as they are.")
                 : Refusal.Conflict($"The pool has an expert with e-mail {email} already (expert {other}); update it with PUT /api/experts/{other}.");
         var id = await InsertAsync(c, tx, body, user.UserId());
         await Audit.LogAsync(c, tx, clock, user.UserId(), null, "expert.added", new { id });
@@ -89,7 +91,8 @@ public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.Impor
     {
         var (inputs, errors) = ParseCsv(text);
         if (errors.Count > 0)
-            return Refusal.BadRequest($"{fileName}: line {errors[0].Line}: {errors[0].Message}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}. Nothing was stored.",
+            return Refusal.BadRequest($"{fileName}: line {errors[0].Line}: {errors[0].Message}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}. " +
+                "Nothing was stored.",
                 errors.Select(e => (object)e));
 
         // Written in batches (issue 23): a file of 10,000s of experts in one transaction held the write gate, and so every
@@ -119,7 +122,10 @@ public sealed class ExpertService(Db db, TimeProvider clock, ExpertService.Impor
                     if (await ExpertAccess.OfAsync(c, tx, user, id) is not ExpertAccess.Standing.Changeable)
                     {
                         // Neither changed nor shown: the row's expert belongs to other surveys too (or only to them).
-                        kept.Add(new LineError(line, $"an expert with e-mail {email} is in the pool already, on a survey you do not coordinate; their details were kept as they are (add them to your panel by e-mail)"));
+                        kept.Add(
+                            new LineError(
+                                line, $"an expert with e-mail {email} is in the pool already, on a survey you do not coordinate; their details were kept as " +
+                                "they are (add them to your panel by e-mail)"));
                         continue;
                     }
                     await c.ExecuteAsync("""

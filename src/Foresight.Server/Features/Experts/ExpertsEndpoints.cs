@@ -49,14 +49,23 @@ public static class ExpertsEndpoints
     {
         long maxImport = app.ServiceProvider.GetRequiredService<IOptions<ForesightOptions>>().Value.MaxImportBytes;
         var group = app.MapGroup("/api/experts").WithTags("Experts").RequireAuthorization(Policies.Coordinator);
-        group.MapGet("/", async (ClaimsPrincipal user, string? q, string? expertise, ExpertService experts) => TypedResults.Ok(await experts.ListAsync(user, q, expertise))).WithSummary("The experts you may see (an admin: all; a coordinator: those you added and those on your surveys' panels); filter with q (name, e-mail, organisation) or expertise");
-        group.MapGet("/{id:long}", (long id, ExpertService experts) => experts.GetAsync(id).ToHttp(TypedResults.Ok)).AddEndpointFilter(new ExpertAccessFilter(ExpertAccess.Standing.Visible))
+        group.MapGet("/", async (ClaimsPrincipal user, string? q, string? expertise, ExpertService experts) =>
+            TypedResults.Ok(await experts.ListAsync(user, q, expertise)))
+            .WithSummary(
+            "The experts you may see (an admin: all; a coordinator: those you added and those on your surveys' panels); filter with q (name, e-mail, " +
+            "organisation) or expertise");
+        group.MapGet("/{id:long}", (long id, ExpertService experts) => experts.GetAsync(id).ToHttp(TypedResults.Ok))
+            .AddEndpointFilter(new ExpertAccessFilter(ExpertAccess.Standing.Visible))
             .WithSummary("One expert you may see; 404 for any other");
-        group.MapPost("/", (ExpertInput body, ClaimsPrincipal user, ExpertService experts) => experts.AddAsync(body, user).ToHttp(v => TypedResults.Created($"/api/experts/{v.Id}", v))).Validate<ExpertInput>();
-        group.MapPut("/{id:long}", (long id, ExpertInput body, ClaimsPrincipal user, ExpertService experts) => experts.UpdateAsync(id, body, user).ToHttp(TypedResults.Ok)).AddEndpointFilter(new ExpertAccessFilter(ExpertAccess.Standing.Changeable)).Validate<ExpertInput>()
+        group.MapPost("/", (ExpertInput body, ClaimsPrincipal user, ExpertService experts) =>
+            experts.AddAsync(body, user).ToHttp(v => TypedResults.Created($"/api/experts/{v.Id}", v))).Validate<ExpertInput>();
+        group.MapPut("/{id:long}", (long id, ExpertInput body, ClaimsPrincipal user, ExpertService experts) =>
+            experts.UpdateAsync(id, body, user).ToHttp(TypedResults.Ok)).AddEndpointFilter(new ExpertAccessFilter(ExpertAccess.Standing.Changeable))
+            .Validate<ExpertInput>()
             .WithSummary("Change an expert's details: an admin, or a coordinator of every survey whose panel the expert sits on (403 otherwise)");
         group.MapPost("/import", Import).WithMetadata(new BodyLimit(maxImport)).Accepts<string>("text/csv", "multipart/form-data")
-            .WithSummary($"Add or update experts from CSV with the header {string.Join(",", ExpertService.CsvColumns)} (name and email required; expertise separated by ';'). A file with any bad row stores nothing. A row naming an expert you may not change is kept as it is (kept_rows).");
+            .WithSummary($"Add or update experts from CSV with the header {string.Join(",", ExpertService.CsvColumns)} (name and email required; expertise " +
+            "separated by ';'). A file with any bad row stores nothing. A row naming an expert you may not change is kept as it is (kept_rows).");
     }
 
 

@@ -24,11 +24,14 @@ public static class ExportsEndpoints
     {
         var group = app.MapGroup("/api/surveys/{survey}/exports").WithTags("Exports")
             .RequireAuthorization().RequireSurveyRole(SurveyRole.Coordinator | SurveyRole.Stakeholder);
-        group.MapGet("/answers.csv", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) => File(await exports.AnswersCsvAsync(survey, user)))
+        group.MapGet("/answers.csv", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) =>
+            File(await exports.AnswersCsvAsync(survey, user)))
             .RequireAuthorization(Policies.Coordinator)
             .WithSummary("Every answer of every round in long format (the input of `foresight stats`); experts by pseudonym");
-        group.MapGet("/consensus.csv", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) => Result(await exports.ConsensusCsvAsync(survey, user))).WithSummary("The consensus of every closed round, one row per topic and question");
-        group.MapGet("/consensus.xlsx", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) => Result(await exports.ConsensusXlsxAsync(survey, user))).WithSummary("The same as an Excel workbook, one sheet per round");
+        group.MapGet("/consensus.csv", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) =>
+            Result(await exports.ConsensusCsvAsync(survey, user))).WithSummary("The consensus of every closed round, one row per topic and question");
+        group.MapGet("/consensus.xlsx", async (SurveyRef survey, ClaimsPrincipal user, ExportsService exports) =>
+            Result(await exports.ConsensusXlsxAsync(survey, user))).WithSummary("The same as an Excel workbook, one sheet per round");
     }
 
     static IResult File(ExportFile f) => TypedResults.File(f.Bytes, f.ContentType, f.Name);
@@ -44,7 +47,8 @@ public static class ExportsEndpoints
 public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCatalog catalog, TimeProvider clock)
 {
     public static readonly string[] Header =
-        ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code", "rationale"];
+        ["round", "item_id", "expert_id", "familiarity", "answer", "kind", "scale_min", "scale_max", "agree", "familiarity_weight", "rank_group", "answer_code",
+        "rationale"];
 
     public static readonly string[] ConsensusHeader =
         ["round", "topic", "field", "question", "kind", "n", "n_skip", "n_dont_know", "n_never", "median", "q1", "q3", "iqr", "mean", "sd", "cv", "min", "max",
@@ -69,7 +73,8 @@ public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCata
                 {
                     var s = q.Summary!;
                     rows.Add([round.Number.ToString(), t.Topic, t.Field, q.Question, q.Kind.ToString().ToLowerInvariant(),
-                        s.N.ToString(), s.NSkip.ToString(), s.NDontKnow.ToString(), s.NNever.ToString(), N(s.Median), N(s.Q1), N(s.Q3), N(s.Iqr), N(s.Mean), N(s.Sd), N(s.Cv),
+                        s.N.ToString(), s.NSkip.ToString(), s.NDontKnow.ToString(), s.NNever.ToString(), N(s.Median), N(s.Q1), N(s.Q3), N(s.Iqr), N(s.Mean),
+                        N(s.Sd), N(s.Cv),
                         N(s.Min), N(s.Max), N(s.PctAgree), N(s.PctNever), N(s.ImportanceIndex), N(s.ImportanceIndexFamW), N(s.ImportanceIndexFamGe3),
                         s.Polarization is { } p ? (p.Polarized ? "true" : "false") : "", q.State ?? "", q.Stability?.NPairs.ToString() ?? "",
                         N(q.Stability?.PctChanged), N(q.Stability?.WilcoxonV), N(q.Stability?.WilcoxonP), q.Stable is { } st ? (st ? "true" : "false") : "",
@@ -179,7 +184,8 @@ public sealed class ExportsService(Db db, ConsensusService consensus, SurveyCata
                         byQuestion.TryGetValue(q.Id, out var a);
                         var bounds = q.ScaleBounds;
                         string? answer = a is null ? "" : q.IsNumeric && a.Number is { } n ? Num(n) : a.Value;
-                        lines.Add([round.Number.ToString(), $"{group.Key.Topic}.{q.Id}", group.Key.Pseudonym, fam is null ? "" : Num(fam.Value), answer, Kind(q),
+                        lines.Add([round.Number.ToString(), $"{group.Key.Topic}.{q.Id}", group.Key.Pseudonym, fam is null ? ""
+                            : Num(fam.Value), answer, Kind(q),
                             bounds is null ? "" : Num(bounds.Value.Min), bounds is null ? "" : Num(bounds.Value.Max), string.Join(';', q.Agree.Select(Num)),
                             famWeight, "", q.IsNumeric && a is not null && a.Number is not null ? a.Value : "", a?.Rationale]);
                     }

@@ -61,11 +61,14 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
             var count = await Literature.CountAsync(c, survey.Id, body.Filter);
             if (count == 0) return Refusal.BadRequest("No record matches the filter; import records first or widen the filter.");
             int max = options.Value.Insights.MaxAnalysisRecords;
-            if (count > max) return Refusal.BadRequest($"{count} records match; at most {max} are analysed at once (Foresight:Insights:MaxAnalysisRecords). Narrow the filter.");
+            if (count > max)
+                return Refusal.BadRequest($"{count} records match; at most {max} are analysed at once (Foresight:Insights:MaxAnalysisRecords). Narrow the " +
+                    "filter.");
             var k = body.Parameters.K ?? body.Parameters.KMin;
             if (count < 2 * k) return Refusal.BadRequest($"{count} records match; proposing {k} or more topics needs at least {2 * k}.");
             if (body.Parameters.Method == ClusteringMethod.Agglomerative && count > Clustering.MaxAgglomerativeDocuments)
-                return Refusal.BadRequest($"{count} records match; agglomerative clustering takes at most {Clustering.MaxAgglomerativeDocuments}. Use kmeans or narrow the filter.");
+                return Refusal.BadRequest($"{count} records match; agglomerative clustering takes at most {Clustering.MaxAgglomerativeDocuments}. Use kmeans " +
+                    "or narrow the filter.");
             id = await c.ExecuteScalarAsync<long>("""
                 INSERT INTO insight_analyses (survey_id, status, filter, parameters, created_at, created_by)
                 VALUES (@Id, 'queued', @filter, @parameters, @now, @userId) RETURNING id
@@ -114,7 +117,8 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
         List<FieldDescription> fields;
         await using (var c = await db.OpenAsync())
         {
-            row = await c.QuerySingleOrDefaultAsync<(long, string, string)>("SELECT survey_id, filter, parameters FROM insight_analyses WHERE id = @analysisId AND status = 'queued'", new { analysisId });
+            row = await c.QuerySingleOrDefaultAsync<(long, string,
+                string)>("SELECT survey_id, filter, parameters FROM insight_analyses WHERE id = @analysisId AND status = 'queued'", new { analysisId });
             if (row.SurveyId == 0) return;
             records = await Literature.SelectAsync(c, row.SurveyId, JsonSerializer.Deserialize<RecordFilter>(row.Filter, Json.Stored)!);
             fields = await FieldTextsAsync(c, row.SurveyId);
@@ -126,7 +130,8 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
         try
         {
             if (records is null || records.Count == 0) error = "No record matches the filter.";
-            else if (records.Count > options.Value.Insights.MaxAnalysisRecords) error = $"{records.Count} records match; at most {options.Value.Insights.MaxAnalysisRecords} are analysed at once. Narrow the filter.";
+            else if (records.Count > options.Value.Insights.MaxAnalysisRecords)
+                error = $"{records.Count} records match; at most {options.Value.Insights.MaxAnalysisRecords} are analysed at once. Narrow the filter.";
             else result = TopicAnalysis.Run(records.Select(r => r.Record).ToList(), parameters, new DescriptorOptions(), fields);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
@@ -148,7 +153,8 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
         var now = Db.Iso(clock.GetUtcNow());
         if (result is null)
         {
-            await wc.ExecuteAsync("UPDATE insight_analyses SET status = 'failed', error = @error, records = @n, duration_ms = @ms, finished_at = @now WHERE id = @analysisId",
+            await wc.ExecuteAsync(
+                "UPDATE insight_analyses SET status = 'failed', error = @error, records = @n, duration_ms = @ms, finished_at = @now WHERE id = @analysisId",
                 new { error, n = records?.Count ?? 0, ms = watch.ElapsedMilliseconds, now, analysisId }, tx);
             await tx.CommitAsync();
             logger.LogInformation("Analysis {Id} failed: {Error}", analysisId, error);
@@ -159,7 +165,8 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
             var proposalId = await wc.ExecuteScalarAsync<long>("""
                 INSERT INTO insight_proposals (analysis_id, survey_id, cluster, label_terms, size, records_per_year, growth_rate, countries,
                     nearest_field, field_similarity, outside_fields, weak_signal, status)
-                VALUES (@analysisId, @surveyId, @Id, @terms, @Size, @years, @GrowthRate, @countries, @NearestField, @NearestFieldSimilarity, @OutsideFields, @WeakSignal, 'open')
+                VALUES (@analysisId, @surveyId, @Id, @terms, @Size, @years, @GrowthRate, @countries, @NearestField, @NearestFieldSimilarity, @OutsideFields,
+                    @WeakSignal, 'open')
                 RETURNING id
                 """, new
                 {
@@ -177,11 +184,13 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
                 duration_ms = @ms, finished_at = @now WHERE id = @analysisId
             """, new
             {
-                effective = JsonSerializer.Serialize(result.Clustering.Effective, Json.Stored), n = records!.Count, result.Clustering.K, result.Clustering.Silhouette,
+                effective = JsonSerializer.Serialize(result.Clustering.Effective, Json.Stored), n = records!.Count, result.Clustering.K,
+                result.Clustering.Silhouette,
                 scores = JsonSerializer.Serialize(result.Clustering.Scores, Json.Stored), ms = watch.ElapsedMilliseconds, now, analysisId,
             }, tx);
         await tx.CommitAsync();
-        logger.LogInformation("Analysis {Id}: {Records} records into {K} proposals in {Ms} ms", analysisId, records.Count, result.Clustering.K, watch.ElapsedMilliseconds);
+        logger.LogInformation("Analysis {Id}: {Records} records into {K} proposals in {Ms} ms", analysisId, records.Count, result.Clustering.K,
+            watch.ElapsedMilliseconds);
     }
 
     /// <summary>
@@ -192,7 +201,8 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
     {
         var topics = (await SurveyStore.TopicsAsync(c, surveyId)).Where(t => t.Status == "active").ToLookup(t => t.FieldId);
         return (await SurveyStore.FieldsAsync(c, surveyId)).Select(f => new FieldDescription(f.Code, string.Join("\n",
-            new[] { f.NameZh, f.NameEn, f.DescriptionZh, f.DescriptionEn }.Concat(topics[f.Id].SelectMany(t => new[] { t.TitleZh, t.TitleEn })).Where(s => !string.IsNullOrWhiteSpace(s))))).ToList();
+            new[] { f.NameZh, f.NameEn, f.DescriptionZh, f.DescriptionEn }.Concat(topics[f.Id].SelectMany(t => new[] { t.TitleZh, t.TitleEn }))
+                .Where(s => !string.IsNullOrWhiteSpace(s))))).ToList();
     }
 
     public static async Task<List<AnalysisView>> ListAsync(SqliteConnection c, long surveyId, long? only = null)
@@ -206,6 +216,7 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
             """, new { surveyId, only });
         return rows.Select(r => new AnalysisView(r.Id, r.Status, JsonSerializer.Deserialize<RecordFilter>(r.Filter, Json.Stored)!,
             JsonSerializer.Deserialize<JsonElement>(r.Parameters), (int?)r.Records, (int?)r.K, r.Silhouette,
-            r.Scores is null ? null : JsonSerializer.Deserialize<JsonElement>(r.Scores), r.Error, r.DurationMs, r.CreatedAt, r.By, r.FinishedAt, (int)r.Proposals)).ToList();
+            r.Scores is null ? null : JsonSerializer.Deserialize<JsonElement>(r.Scores), r.Error, r.DurationMs, r.CreatedAt, r.By, r.FinishedAt,
+            (int)r.Proposals)).ToList();
     }
 }

@@ -50,7 +50,8 @@ public static class Arguments
             .Select((t, i) => new Rationale("r" + (i + 1), t)).ToList();
 
     static async Task<List<ChosenArgument>> ChosenAsync(SqliteConnection c, long roundId, long topicId) =>
-        await c.ExecuteScalarAsync<string?>("SELECT arguments FROM argument_feedback WHERE round_id = @roundId AND topic_id = @topicId", new { roundId, topicId }) is { } json
+        await c.ExecuteScalarAsync<string?>("SELECT arguments FROM argument_feedback WHERE round_id = @roundId AND topic_id = @topicId",
+        new { roundId, topicId }) is { } json
             ? JsonSerializer.Deserialize<List<ChosenArgument>>(json, Json.Stored)! : [];
 
     /// <summary>What the next round shows of the arguments for a source topic of the previous round (none when none were chosen).</summary>
@@ -97,7 +98,8 @@ public sealed class ArgumentsService(Db db, SurveyCatalog catalog, TimeProvider 
         var grouped = await Arguments.GroupAsync(c, definition, row, t);
         var unknown = body.Clusters.Where(id => grouped.Clusters.All(a => a.Id != id)).ToList();
         if (unknown.Count > 0)
-            return Refusal.BadRequest($"Topic '{topic}' has no argument cluster {string.Join(", ", unknown)}; it has {grouped.Clusters.Count} (ids {string.Join(", ", grouped.Clusters.Select(a => a.Id))}).");
+            return Refusal.BadRequest($"Topic '{topic}' has no argument cluster {string.Join(", ", unknown)}; it has {grouped.Clusters.Count} (ids " +
+                $"{string.Join(", ", grouped.Clusters.Select(a => a.Id))}).");
         var chosen = body.Clusters.Distinct().Select(id => grouped.Clusters.First(a => a.Id == id))
             .Select(a => new ChosenArgument(a.LabelTerms.Select(l => l.Display).ToList(), a.Quotes, a.Size)).ToList();
         if (chosen.Count == 0)
@@ -106,7 +108,8 @@ public sealed class ArgumentsService(Db db, SurveyCatalog catalog, TimeProvider 
             await c.ExecuteAsync("""
                 INSERT INTO argument_feedback (round_id, topic_id, arguments, chosen_at, chosen_by) VALUES (@Id, @TopicId, @json, @now, @userId)
                 ON CONFLICT (round_id, topic_id) DO UPDATE SET arguments = excluded.arguments, chosen_at = excluded.chosen_at, chosen_by = excluded.chosen_by
-                """, new { row.Id, t.TopicId, json = JsonSerializer.Serialize(chosen, Json.Stored), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId() }, tx);
+                """, new { row.Id, t.TopicId, json = JsonSerializer.Serialize(chosen, Json.Stored), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId() },
+                tx);
         await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "insights.arguments.chosen", new { round, topic, clusters = body.Clusters });
         await tx.CommitAsync();
         return grouped with { Chosen = chosen };

@@ -34,7 +34,8 @@ public sealed class IndexPage : ConsolePage
     [BindProperty(SupportsGet = true, Name = "arguments")] public bool ShowArguments { get; set; }
 
     /// <summary>With the machine layer switched off the page does not exist, like its API.</summary>
-    public override async Task OnPageHandlerExecutionAsync(Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context, Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutionDelegate next)
+    public override async Task OnPageHandlerExecutionAsync(Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context,
+        Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutionDelegate next)
     {
         if (!Service<IOptions<ForesightOptions>>().Value.Insights.Enabled) { context.Result = NotFound(); return; }
         await base.OnPageHandlerExecutionAsync(context, next);

@@ -12,7 +12,8 @@ namespace Foresight.Server.Features.Insights;
 /// <param name="NearestFieldMatches">proposals (of every analysis) whose topics all went to the field the machine found nearest</param>
 public sealed record FieldAgreement(long? Analysis, double? AdjustedRandIndex, int Records, int Proposals, int Fields, int LeftOut, int NearestFieldMatches);
 
-public sealed record InsightsEvaluationView(int Analyses, long Records, int Proposals, int Open, DecisionCounts Decided, DecisionShares Shares, FieldAgreement Agreement);
+public sealed record InsightsEvaluationView(int Analyses, long Records, int Proposals, int Open, DecisionCounts Decided, DecisionShares Shares,
+    FieldAgreement Agreement);
 
 /// <summary>
 /// How the machine layer did (design 1.7: the platform evaluates its own machine analysis): shares of proposals
@@ -30,7 +31,8 @@ public static class InsightsEvaluation
         var statuses = (await c.QueryAsync<string>("SELECT status FROM insight_proposals WHERE survey_id = @surveyId", new { surveyId }, tx)).ToList();
         var decided = DecisionCounts.Of(statuses.Where(s => s != "open").Select(s => Enum.Parse<ReviewDecision>(s, ignoreCase: true)));
         var analyses = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM insight_analyses WHERE survey_id = @surveyId", new { surveyId }, tx);
-        var records = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Literature.Visible}", new { surveyId }, tx);
+        var records = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Literature.Visible}",
+            new { surveyId }, tx);
 
         // The fields each kept proposal's topics went to.
         var kept = (await c.QueryAsync<(long Proposal, long Analysis, long Field, string FieldCode, string? Nearest)>("""
@@ -42,7 +44,8 @@ public static class InsightsEvaluation
         // One analysis is one partition of its records; two analyses of the same records are two. The index is of the
         // analysis with the most records in kept proposals (the latest on a tie), so no record is counted twice.
         var members = single.Count == 0 ? [] : (await c.QueryAsync<(long Proposal, long Record)>(
-            "SELECT proposal_id, record_id FROM insight_proposal_records WHERE proposal_id IN @ids", new { ids = single.Select(s => s.Proposal).ToList() }, tx)).ToList();
+            "SELECT proposal_id, record_id FROM insight_proposal_records WHERE proposal_id IN @ids", new { ids = single.Select(s => s.Proposal).ToList() },
+            tx)).ToList();
         var analysisOf = single.ToDictionary(s => s.Proposal, s => s.Analysis);
         long? analysis = members.Count == 0 ? null
             : members.GroupBy(m => analysisOf[m.Proposal]).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
@@ -52,8 +55,10 @@ public static class InsightsEvaluation
         var machine = compared.Select(m => (int)m.Proposal).ToList();
         var experts = compared.Select(m => (int)fieldOf[m.Proposal]).ToList();
         double? ari = compared.Count < 2 ? null : Evaluation.AdjustedRandIndex(machine, experts);
-        var agreement = new FieldAgreement(analysis, ari, compared.Count, proposals.Count, proposals.Select(s => s.Field).Distinct().Count(), kept.Count - single.Count,
+        var agreement = new FieldAgreement(analysis, ari, compared.Count, proposals.Count, proposals.Select(s => s.Field).Distinct().Count(),
+            kept.Count - single.Count,
             single.Count(s => s.Nearest == s.FieldCode));
-        return new InsightsEvaluationView((int)analyses, records, statuses.Count, statuses.Count(s => s == "open"), decided, Evaluation.Shares(decided), agreement);
+        return new InsightsEvaluationView((int)analyses, records, statuses.Count, statuses.Count(s => s == "open"), decided, Evaluation.Shares(decided),
+            agreement);
     }
 }

@@ -59,7 +59,8 @@ public static class Literature
 
         static List<string> Split(string s) => s.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
-        public RecordView View => new(Id, SourceType, Title, Abstract, Split(Keywords), (int?)Year, Split(Countries), Language, Doi, Source, Authors, ExternalId);
+        public RecordView View => new(Id, SourceType, Title, Abstract, Split(Keywords), (int?)Year, Split(Countries), Language, Doi, Source, Authors,
+            ExternalId);
 
         public LiteratureRecord Record => new()
         {
@@ -92,13 +93,15 @@ public static class Literature
     internal const string Visible = "r.import_id IN (SELECT id FROM literature_imports WHERE survey_id = @surveyId AND status = 'done')";
 
     /// <summary>Starts an import: its row, with what the file held, in the state importing and nothing done yet.</summary>
-    public static Task<long> BeginAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, ImportResult file, long? userId, DateTimeOffset now) =>
+    public static Task<long> BeginAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, string fileName, ImportResult file, long? userId,
+        DateTimeOffset now) =>
         c.ExecuteScalarAsync<long>("""
             INSERT INTO literature_imports (survey_id, file_name, format, added, duplicates, errors, created_at, created_by, status, total, done)
             VALUES (@surveyId, @fileName, @format, 0, 0, @errors, @now, @userId, 'importing', @total, 0) RETURNING id
             """, new
             {
-                surveyId, fileName, format = FormatName(file.Format), errors = JsonSerializer.Serialize(file.Errors.Select(e => new RowError(e.Line, e.Message)), Json.Stored),
+                surveyId, fileName, format = FormatName(file.Format), errors = JsonSerializer.Serialize(file.Errors.Select(e =>
+                    new RowError(e.Line, e.Message)), Json.Stored),
                 now = Db.Iso(now), userId, total = file.Records.Count,
             }, tx);
 
@@ -115,11 +118,13 @@ public static class Literature
             _insert = c.CreateCommand();
             _insert.Transaction = tx;
             _insert.CommandText = """
-                INSERT INTO literature_records (survey_id, import_id, dedup_key, source_type, title, abstract, keywords, year, countries, language, doi, source, authors, external_id)
+                INSERT INTO literature_records (survey_id, import_id, dedup_key, source_type, title, abstract, keywords, year, countries, language, doi, source,
+                    authors, external_id)
                 VALUES ($survey, $import, $key, $type, $title, $abstract, $keywords, $year, $countries, $language, $doi, $source, $authors, $external)
                 ON CONFLICT (survey_id, dedup_key) DO NOTHING RETURNING id
                 """;
-            foreach (var name in new[] { "$key", "$type", "$title", "$abstract", "$keywords", "$year", "$countries", "$language", "$doi", "$source", "$authors", "$external" })
+            foreach (var name in new[] { "$key", "$type", "$title", "$abstract", "$keywords", "$year", "$countries", "$language", "$doi", "$source", "$authors",
+                "$external" })
                 _insert.Parameters.Add(new SqliteParameter(name, null));
             _insert.Parameters.AddWithValue("$survey", surveyId);
             _insert.Parameters.AddWithValue("$import", importId);
@@ -182,7 +187,8 @@ public static class Literature
 
     public static async Task<List<LiteratureImportView>> ImportsAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null, long? only = null)
     {
-        var total = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Visible}", new { surveyId }, tx);
+        var total = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Visible}", new { surveyId },
+            tx);
         var rows = await c.QueryAsync<(long Id, string FileName, string Format, long Added, long Duplicates, string Errors, string CreatedAt, string? By,
             string Status, long Total, long Done, string? Error, string? FinishedAt)>("""
             SELECT i.id, i.file_name, i.format, i.added, i.duplicates, i.errors, i.created_at, u.name, i.status, i.total, i.done, i.error, i.finished_at
@@ -190,7 +196,8 @@ public static class Literature
             WHERE i.survey_id = @surveyId AND (@only IS NULL OR i.id = @only) ORDER BY i.id DESC
             """, new { surveyId, only }, tx);
         return rows.Select(r => new LiteratureImportView(r.Id, r.FileName, r.Format, (int)r.Added, (int)r.Duplicates,
-            JsonSerializer.Deserialize<List<RowError>>(r.Errors, Json.Stored)!, r.CreatedAt, r.By, total, r.Status, (int)r.Total, (int)r.Done, r.Error, r.FinishedAt)).ToList();
+            JsonSerializer.Deserialize<List<RowError>>(r.Errors, Json.Stored)!, r.CreatedAt, r.By, total, r.Status, (int)r.Total, (int)r.Done, r.Error,
+            r.FinishedAt)).ToList();
     }
 
     /// <summary>The WHERE clause and parameters of a filter; null match when the query has no searchable term.</summary>
@@ -199,7 +206,8 @@ public static class Literature
         var args = new DynamicParameters(new { surveyId, from = filter.YearFrom, to = filter.YearTo });
         var sql = new StringBuilder($"r.survey_id = @surveyId AND {Visible} AND (@from IS NULL OR r.year >= @from) AND (@to IS NULL OR r.year <= @to)");
         if (filter.SourceTypes is { Count: > 0 } types) { sql.Append(" AND r.source_type IN @types"); args.Add("types", types); }
-        if (match is not null) { sql.Append(" AND r.id IN (SELECT rowid FROM literature_search WHERE literature_search MATCH @match)"); args.Add("match", match); }
+        if (match is not null) { sql.Append(" AND r.id IN (SELECT rowid FROM literature_search WHERE literature_search MATCH @match)"); args.Add("match",
+            match); }
         return (sql.ToString(), args);
     }
 
@@ -241,7 +249,8 @@ public static class Literature
     }
 
     public static async Task<RecordView?> RecordAsync(SqliteConnection c, long surveyId, long id) =>
-        (await c.QuerySingleOrDefaultAsync<RecordRow>($"SELECT r.* FROM literature_records r WHERE r.survey_id = @surveyId AND r.id = @id AND {Visible}", new { surveyId, id }))?.View;
+        (await c.QuerySingleOrDefaultAsync<RecordRow>($"SELECT r.* FROM literature_records r WHERE r.survey_id = @surveyId AND r.id = @id AND {Visible}",
+        new { surveyId, id }))?.View;
 
     /// <summary>Removes a survey's records from the search index (the index has no foreign key to cascade).</summary>
     public static Task ForgetAsync(SqliteConnection c, SqliteTransaction tx, long surveyId) =>

@@ -40,7 +40,8 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
     readonly CancellationTokenSource _stopping = new();
     readonly ConcurrentDictionary<long, Task> _running = new();
 
-    /// <summary>What <see cref="StartAsync(SurveyRef, string, ImportResult, long?)"/> started: the import, done or still being written in the background.</summary>
+    /// <summary>What <see cref="StartAsync(SurveyRef, string, ImportResult, long?)"/> started: the import, done or still being written in the
+    /// background.</summary>
     public sealed record Started(LiteratureImportView View, bool InBackground);
 
     /// <summary>
@@ -58,7 +59,8 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
                 AND (i.status = 'importing' OR i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id))
                 """, new { survey.Id }, tx);
             if (busy.Status == "importing")
-                return Refusal.Conflict($"An import into this survey is running ({busy.FileName}: {busy.Done:N0} of {busy.Total:N0} records written). Import {fileName} when it has finished.");
+                return Refusal.Conflict($"An import into this survey is running ({busy.FileName}: {busy.Done:N0} of {busy.Total:N0} records written). Import " +
+                    $"{fileName} when it has finished.");
             if (busy.Status == "failed")
                 return Refusal.Conflict($"The records of a failed import ({busy.FileName}) are still being removed. Import {fileName} again in a minute.");
             importId = await Literature.BeginAsync(c, tx, survey.Id, fileName, file, userId, clock.GetUtcNow());
@@ -168,7 +170,8 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
     {
         await using var w = await db.BeginWriteAsync(ct);
         var (c, tx) = w;
-        if (await c.ExecuteAsync("UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @importId AND status = 'importing'",
+        if (await c.ExecuteAsync(
+            "UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @importId AND status = 'importing'",
                 new { error, now = Db.Iso(clock.GetUtcNow()), importId }, tx) == 0) return;
         await Audit.LogAsync(c, tx, clock, null, surveyId, "insights.records.import_failed", new { import = importId, error });
         await tx.CommitAsync();
@@ -210,7 +213,8 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
         await using (var w = await db.BeginWriteAsync(cancellationToken))
         {
             var (c, tx) = w;
-            var stopped = (await c.QueryAsync<(long Id, long SurveyId)>("SELECT id, survey_id FROM literature_imports WHERE status = 'importing'", transaction: tx)).ToList();
+            var stopped = (await c.QueryAsync<(long Id, long SurveyId)>("SELECT id, survey_id FROM literature_imports WHERE status = 'importing'",
+                transaction: tx)).ToList();
             foreach (var (id, surveyId) in stopped)
             {
                 await c.ExecuteAsync("UPDATE literature_imports SET status = 'failed', error = @error, finished_at = @now WHERE id = @id",
@@ -218,9 +222,12 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
                 await Audit.LogAsync(c, tx, clock, null, surveyId, "insights.records.import_failed", new { import = id, error = StoppedError });
             }
             failed = (await c.QueryAsync<long>(
-                "SELECT i.id FROM literature_imports i WHERE i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id)", transaction: tx)).ToList();
+                "SELECT i.id FROM literature_imports i WHERE i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id)",
+                transaction: tx)).ToList();
             await tx.CommitAsync();
-            foreach (var (id, _) in stopped) log.LogWarning("Literature import {Id} was cut short by a stop of the server; it is marked failed and its records are removed", id);
+            foreach (var (id,
+                _) in stopped) log.LogWarning("Literature import {Id} was cut short by a stop of the server; it is marked failed and its records are removed",
+                    id);
         }
         foreach (var id in failed)
         {

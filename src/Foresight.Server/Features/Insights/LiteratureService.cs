@@ -22,7 +22,8 @@ public sealed class LiteratureService(Db db, LiteratureImports imports)
     /// Reads an export and starts its import: refused whole when it is empty, not UTF-8 (or UTF-16), of no known format
     /// or without one readable record; written within the call for a small file, else in the background.
     /// </summary>
-    public async Task<Outcome<LiteratureImports.Started>> ImportAsync(SurveyRef survey, Stream upload, string name, ImportFormat? declared, ClaimsPrincipal user)
+    public async Task<Outcome<LiteratureImports.Started>> ImportAsync(SurveyRef survey, Stream upload, string name, ImportFormat? declared,
+        ClaimsPrincipal user)
     {
         // The importers read from a seekable copy: they detect UTF-16 and BOMs themselves.
         var copy = new MemoryStream();
@@ -33,13 +34,16 @@ public sealed class LiteratureService(Db db, LiteratureImports imports)
         var bytes = copy.GetBuffer().AsSpan(0, (int)copy.Length);
         bool utf16 = bytes is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..];
         if (!utf16 && BodyLimits.InvalidUtf8At(bytes) is { } at)
-            return Refusal.BadRequest($"{name} is not UTF-8 text: line {bytes[..at].Count((byte)'\n') + 1} has a byte that starts no UTF-8 character. Save the export as UTF-8 (or UTF-16) and import it again. Nothing was stored.");
+            return Refusal.BadRequest($"{name} is not UTF-8 text: line {bytes[..at].Count((byte)'\n') + 1} has a byte that starts no UTF-8 character. Save " +
+                "the export as UTF-8 (or UTF-16) and import it again. Nothing was stored.");
         var result = LiteratureImport.Read(copy, declared);
         if (result.Format is null)
-            return Refusal.BadRequest($"{name}: the first line is not the header of a Scopus CSV, a Web of Science tab-delimited export, a generic CSV (title, abstract, keywords, year, ...) or JSONL. Say which with ?format=.",
+            return Refusal.BadRequest($"{name}: the first line is not the header of a Scopus CSV, a Web of Science tab-delimited export, a generic CSV " +
+                "(title, abstract, keywords, year, ...) or JSONL. Say which with ?format=.",
                 result.Errors.Select(e => (object)new RowError(e.Line, e.Message)));
         if (result.Records.Count == 0)
-            return Refusal.BadRequest($"{name}: no record could be read{(result.Errors.Count > 0 ? $"; line {result.Errors[0].Line}: {result.Errors[0].Message}" : "")}. Nothing was stored.",
+            return Refusal.BadRequest($"{name}: no record could be " +
+                $"read{(result.Errors.Count > 0 ? $"; line {result.Errors[0].Line}: {result.Errors[0].Message}" : "")}. Nothing was stored.",
                 result.Errors.Select(e => (object)new RowError(e.Line, e.Message)));
         // Written in short transactions (LiteratureImports): within this call for a small file, else in the background.
         return await imports.StartAsync(survey, name, result, user.UserId());
@@ -54,7 +58,8 @@ public sealed class LiteratureService(Db db, LiteratureImports imports)
     public async Task<Outcome<LiteratureImportView>> ImportAsync(SurveyRef survey, long id)
     {
         await using var c = await db.OpenAsync();
-        return (await Literature.ImportsAsync(c, survey.Id, null, id)).SingleOrDefault() is { } i ? i : Refusal.NotFound($"Survey '{survey.Slug}' has no import {id}.");
+        return (await Literature.ImportsAsync(c, survey.Id, null, id)).SingleOrDefault() is { } i ? i
+            : Refusal.NotFound($"Survey '{survey.Slug}' has no import {id}.");
     }
 
     public async Task<Outcome<RecordPage>> SearchAsync(SurveyRef survey, RecordFilter filter, int? offset, int? limit)

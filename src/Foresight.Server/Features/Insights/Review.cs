@@ -18,7 +18,8 @@ public sealed record ProposalView(long Id, long Analysis, int Cluster, string St
     IReadOnlyList<CountryShare> Countries, string? NearestField, double? FieldSimilarity, bool OutsideFields, bool WeakSignal,
     IReadOnlyList<RecordBrief> Representatives, JsonElement Method, IReadOnlyList<string> Topics);
 
-public sealed record DecisionView(long Id, string Decision, IReadOnlyList<long> Proposals, IReadOnlyList<string> Topics, string? Note, string CreatedAt, string? By);
+public sealed record DecisionView(long Id, string Decision, IReadOnlyList<long> Proposals, IReadOnlyList<string> Topics, string? Note, string CreatedAt,
+    string? By);
 
 public sealed record AcceptProposal(string Code, string? Field, IReadOnlyList<string>? Tags) : IValidatable
 {
@@ -71,7 +72,8 @@ public static class Review
             """, args, tx)).ToList();
         if (rows.Count == 0) return [];
         var proposalIds = rows.Select(r => r.Id).ToList();
-        var representatives = (await c.QueryAsync<(long ProposalId, long Id, string SourceType, string Title, long? Year, string? Source, string? Doi, string Countries)>("""
+        var representatives = (await c.QueryAsync<(long ProposalId, long Id, string SourceType, string Title, long? Year, string? Source, string? Doi,
+            string Countries)>("""
             SELECT pr.proposal_id, r.id, r.source_type, r.title, r.year, r.source, r.doi, r.countries FROM insight_proposal_records pr
             JOIN literature_records r ON r.id = pr.record_id WHERE pr.proposal_id IN @proposalIds AND pr.representative IS NOT NULL ORDER BY pr.representative
             """, new { proposalIds }, tx)).ToLookup(r => r.ProposalId, r => new RecordBrief(r.Id, r.SourceType, r.Title, (int?)r.Year, r.Source, r.Doi,
@@ -136,7 +138,8 @@ public static class Review
     }
 
     /// <summary>The open proposals named, in the survey; or why not.</summary>
-    internal static async Task<(List<ProposalView> Proposals, Refusal? Error)> OpenAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, IReadOnlyCollection<long> ids)
+    internal static async Task<(List<ProposalView> Proposals, Refusal? Error)> OpenAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey,
+        IReadOnlyCollection<long> ids)
     {
         var found = await ProposalsAsync(c, survey.Id, ids: ids, tx: tx);
         foreach (var id in ids)
@@ -149,8 +152,10 @@ public static class Review
     }
 
     /// <summary>Creates the topics of a decision with their evidence, marks the proposals and logs the decision.</summary>
-    internal static async Task<Refusal?> DecideAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, SurveyDefinition definition, ClaimsPrincipal user,
-        DateTimeOffset now, string decision, IReadOnlyList<ProposalView> proposals, IReadOnlyList<(string Code, string? Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string>? Tags)> topics, string? note)
+    internal static async Task<Refusal?> DecideAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, SurveyDefinition definition,
+        ClaimsPrincipal user,
+        DateTimeOffset now, string decision, IReadOnlyList<ProposalView> proposals,
+        IReadOnlyList<(string Code, string? Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string>? Tags)> topics, string? note)
     {
         var made = new List<string>();
         foreach (var t in topics)
@@ -158,11 +163,13 @@ public static class Review
             var missing = definition.Languages.Where(l => string.IsNullOrWhiteSpace(t.Title[l])).ToList();
             if (missing.Count > 0)
                 return Refusal.BadRequest(decision == "accepted"
-                    ? $"The survey is in {string.Join(" and ", definition.Languages)}; the proposal's terms give no {string.Join(", ", missing)} title. Edit the proposal and give its title."
+                    ? $"The survey is in {string.Join(" and ", definition.Languages)}; the proposal's terms give no {string.Join(", ", missing)} title. Edit " +
+                    "the proposal and give its title."
                     : $"The survey is in {string.Join(" and ", definition.Languages)}; the title has no {string.Join(", ", missing)} text.");
             var fieldCode = t.Field ?? proposals[0].NearestField;
             if (fieldCode is null) return Refusal.BadRequest("Say which field the topic belongs to: the proposal matched no field.");
-            var fieldId = await c.ExecuteScalarAsync<long?>("SELECT id FROM fields WHERE survey_id = @Id AND code = @fieldCode", new { survey.Id, fieldCode }, tx);
+            var fieldId = await c.ExecuteScalarAsync<long?>("SELECT id FROM fields WHERE survey_id = @Id AND code = @fieldCode", new { survey.Id, fieldCode },
+                tx);
             if (fieldId is null) return Refusal.BadRequest($"Survey '{survey.Slug}' has no field '{fieldCode}'.");
             if (await SurveyStore.TopicAsync(c, survey.Id, t.Code, tx) is not null) return Refusal.Conflict($"Topic code '{t.Code}' is taken in this survey.");
             var topicId = await TopicsService.InsertAsync(c, tx, survey.Id, fieldId.Value, t.Code, t.Title, t.Background,
@@ -180,7 +187,8 @@ public static class Review
             }, tx);
         await c.ExecuteAsync("UPDATE insight_proposals SET status = @decision, decision_id = @decisionId WHERE id IN @ids",
             new { decision, decisionId, ids = proposals.Select(p => p.Id).ToList() }, tx);
-        await Audit.LogAsync(c, tx, now, user.UserId(), survey.Id, "insights.proposal." + decision, new { proposals = proposals.Select(p => p.Id), topics = made, note });
+        await Audit.LogAsync(c, tx, now, user.UserId(), survey.Id, "insights.proposal." + decision,
+            new { proposals = proposals.Select(p => p.Id), topics = made, note });
         return null;
     }
 
@@ -208,10 +216,12 @@ public sealed class ReviewService(Db db, SurveyCatalog catalog, TimeProvider clo
         DecideAsync(survey, user, "edited", [id], _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), body.Tags)], null);
 
     public Task<Outcome<DecisionView>> MergeAsync(SurveyRef survey, MergeProposals body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "merged", body.Proposals.Distinct().ToList(), _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), null)], null);
+        DecideAsync(survey, user, "merged", body.Proposals.Distinct().ToList(), _ =>
+            [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), null)], null);
 
     public Task<Outcome<DecisionView>> SplitAsync(SurveyRef survey, long id, SplitProposal body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "split", [id], _ => body.Into.Select(p => (p.Code, p.Field, p.Title.ToText(), p.Background?.ToText(), p.Tags)).ToList(), null);
+        DecideAsync(survey, user, "split", [id], _ => body.Into.Select(p => (p.Code, p.Field, p.Title.ToText(), p.Background?.ToText(), p.Tags)).ToList(),
+        null);
 
     public Task<Outcome<DecisionView>> RejectAsync(SurveyRef survey, long id, RejectProposal body, ClaimsPrincipal user) =>
         DecideAsync(survey, user, "rejected", [id], _ => [], string.IsNullOrWhiteSpace(body.Note) ? null : body.Note.Trim());
@@ -229,7 +239,8 @@ public sealed class ReviewService(Db db, SurveyCatalog catalog, TimeProvider clo
         }
         var (proposals, error) = await Review.OpenAsync(c, tx, survey, ids);
         if (error is not null) return error;
-        if (await Review.DecideAsync(c, tx, survey, definition, user, clock.GetUtcNow(), decision, proposals, topics(proposals), note) is { } refused) return refused;
+        if (await Review.DecideAsync(c, tx, survey, definition, user, clock.GetUtcNow(), decision, proposals, topics(proposals), note) is { } refused)
+            return refused;
         var id = await c.ExecuteScalarAsync<long>("SELECT MAX(id) FROM insight_decisions WHERE survey_id = @Id", new { survey.Id }, tx);
         var view = (await Review.DecisionsAsync(c, survey.Id, tx)).First(d => d.Id == id);
         await tx.CommitAsync();

@@ -48,7 +48,10 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
     /// <summary>The ranking read on the caller's connection (a report reads all its data on one).</summary>
     public static async Task<List<RankedTopic>> RankingAsync(SqliteConnection c, SurveyDefinition survey, long surveyId, SqliteTransaction? tx = null)
     {
-        var closed = (await c.QueryAsync<RoundRow>("SELECT * FROM rounds WHERE survey_id = @surveyId AND status = 'closed' AND data_hash IS NOT NULL ORDER BY number DESC", new { surveyId }, tx)).ToList();
+        var closed =
+            (await c.QueryAsync<RoundRow>(
+            "SELECT * FROM rounds WHERE survey_id = @surveyId AND status = 'closed' AND data_hash IS NOT NULL ORDER BY number DESC", new { surveyId },
+            tx)).ToList();
         var topics = (await SurveyStore.TopicsAsync(c, surveyId, tx)).ToDictionary(t => t.Code);
         var latest = new Dictionary<string, (int Round, TopicResult Result)>();
         foreach (var round in closed)
@@ -67,7 +70,8 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
                 Ii: plain.Count > 0 ? plain.Average() : null, Famw: famw.Count > 0 ? famw.Average() : (double?)null,
                 Years: years.ToDictionary(q => q.Id, q => r.Question(q.Id)?.Summary?.Median));
         }).ToList();
-        var byFamw = rows.Where(r => r.Famw is not null).OrderByDescending(r => r.Famw).Select((r, i) => (r.Code, Rank: i + 1)).ToDictionary(x => x.Code, x => x.Rank);
+        var byFamw = rows.Where(r => r.Famw is not null).OrderByDescending(r => r.Famw).Select((r, i) => (r.Code, Rank: i + 1))
+            .ToDictionary(x => x.Code, x => x.Rank);
         return rows.OrderByDescending(r => r.Ii ?? double.MinValue).ThenBy(r => topics[r.Code].Position)
             .Select((r, i) => new RankedTopic(i + 1, byFamw.TryGetValue(r.Code, out var rf) ? rf : null, r.Code, topics[r.Code].FieldCode, topics[r.Code].Title,
                 r.Round, r.Result.State, r.Result.Settled, r.Ii, r.Famw, r.Indices, r.Years)).ToList();
@@ -88,12 +92,14 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
         var result = new List<Selection>();
         foreach (var s in selections)
         {
-            var topics = await c.QueryAsync<(long Rank, string Code, string? TitleZh, string? TitleEn, double? ImportanceIndex, double? ImportanceIndexFamw, string? Note)>("""
+            var topics = await c.QueryAsync<(long Rank, string Code, string? TitleZh, string? TitleEn, double? ImportanceIndex, double? ImportanceIndexFamw,
+                string? Note)>("""
                 SELECT k.rank, t.code, t.title_zh, t.title_en, k.importance_index, k.importance_index_famw, k.note
                 FROM key_technologies k JOIN topics t ON t.id = k.topic_id WHERE k.selection_id = @Id ORDER BY k.rank
                 """, new { s.Id });
             result.Add(new Selection(s.Id, (int)s.RoundNumber, s.Criteria, s.CreatedAt, s.Email,
-                topics.Select(t => new SelectedTopic((int)t.Rank, t.Code, new LocalizedText(t.TitleZh, t.TitleEn), t.ImportanceIndex, t.ImportanceIndexFamw, t.Note)).ToList()));
+                topics.Select(t => new SelectedTopic((int)t.Rank, t.Code, new LocalizedText(t.TitleZh, t.TitleEn), t.ImportanceIndex, t.ImportanceIndexFamw,
+                    t.Note)).ToList()));
         }
         return result;
     }
@@ -111,7 +117,8 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
         if (unknown.Count > 0) return Refusal.BadRequest($"{string.Join(", ", unknown)}: not a topic judged in a closed round of this survey.");
         var topicIds = (await SurveyStore.TopicsAsync(c, survey.Id, tx)).ToDictionary(t => t.Code, t => t.Id);
         var id = await c.ExecuteScalarAsync<long>("""
-            INSERT INTO key_technology_selections (survey_id, round_number, criteria, created_at, created_by) VALUES (@Id, @Number, @Criteria, @now, @userId) RETURNING id
+            INSERT INTO key_technology_selections (survey_id, round_number, criteria, created_at, created_by) VALUES (@Id, @Number, @Criteria, @now, @userId)
+                RETURNING id
             """, new { survey.Id, latest.Number, Criteria = body.Criteria.Trim(), now = Db.Iso(clock.GetUtcNow()), userId = user.UserId() }, tx);
         for (int i = 0; i < body.Topics.Count; i++)
         {
@@ -119,7 +126,8 @@ public sealed class KeyTechnologiesService(Db db, SurveyCatalog catalog, TimePro
             await c.ExecuteAsync("""
                 INSERT INTO key_technologies (selection_id, topic_id, rank, importance_index, importance_index_famw, note)
                 VALUES (@id, @topic, @rank, @ii, @famw, @note)
-                """, new { id, topic = topicIds[r.Code], rank = i + 1, ii = r.ImportanceIndex, famw = r.ImportanceIndexFamW, note = body.Notes?.GetValueOrDefault(r.Code) }, tx);
+                """, new { id, topic = topicIds[r.Code], rank = i + 1, ii = r.ImportanceIndex, famw = r.ImportanceIndexFamW,
+                    note = body.Notes?.GetValueOrDefault(r.Code) }, tx);
         }
         await c.ExecuteAsync("UPDATE surveys SET status = 'finished' WHERE id = @Id", new { survey.Id }, tx);
         await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "key_technologies.selected", new { id, body.Topics });

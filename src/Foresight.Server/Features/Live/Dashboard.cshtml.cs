@@ -42,7 +42,8 @@ public sealed class DashboardPage(Db db, SurveyCatalog catalog, Ui ui) : PageMod
         Topics = topics.ToList();
         var judged = definition.Consensus.Criteria.Select(cr => cr.Question).ToHashSet();
         Questions = definition.Questions.Where(q => q.IsNumeric).OrderBy(q => judged.Contains(q.Id) ? 0 : 1).ToList();
-        StringsJson = JsonSerializer.Serialize(UiStrings.All(ui.Lang).Where(kv => kv.Key.StartsWith("live.") || kv.Key.StartsWith("state.") || kv.Key.StartsWith("status."))
+        StringsJson = JsonSerializer.Serialize(UiStrings.All(ui.Lang).Where(kv => kv.Key.StartsWith("live.") || kv.Key.StartsWith("state.")
+            || kv.Key.StartsWith("status."))
             .ToDictionary());
         return Page();
     }

@@ -49,7 +49,8 @@ public sealed class LiveAccessFilter(CredentialStore credentials) : IHubFilter
         if (invocation.Context.User is not { } user || !await credentials.StillValidAsync(user))
         {
             invocation.Context.Abort();
-            throw new HubException("Your access has ended: the invitation link was renewed or revoked, or the sign-in ended. Open the survey again from a valid link or sign in.");
+            throw new HubException(
+                "Your access has ended: the invitation link was renewed or revoked, or the sign-in ended. Open the survey again from a valid link or sign in.");
         }
         return await next(invocation);
     }

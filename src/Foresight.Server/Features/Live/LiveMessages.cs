@@ -9,7 +9,8 @@ public sealed record LiveQuestion(
     string Question, int N, int Answered, double? Median, double? Q1, double? Q3, double? Iqr, double? PctAgree, double? ImportanceIndex,
     IReadOnlyList<ValueCount> Distribution, IReadOnlyList<OptionCount> Counts, string? State);
 
-public sealed record LiveTopic(string Topic, string Field, int Respondents, int NotFamiliar, string State, bool Polarized, IReadOnlyList<LiveQuestion> Questions)
+public sealed record LiveTopic(string Topic, string Field, int Respondents, int NotFamiliar, string State, bool Polarized,
+    IReadOnlyList<LiveQuestion> Questions)
 {
     public static LiveTopic From(TopicResult r) => new(r.Topic, r.Field, r.Respondents, r.NotFamiliar, r.State, r.Polarized,
         r.Questions.Where(q => q.Kind != QuestionKind.Text).Select(q => new LiveQuestion(q.Question, q.Summary?.N ?? q.Answered, q.Answered,
@@ -22,7 +23,8 @@ public sealed record FieldLive(string Field, int Experts, int Responded, int Fin
 
 /// <param name="AnswersReceived">expert-topic pairs with at least one answer</param>
 /// <param name="Submissions">answer saves applied since this server started watching the round (always grows)</param>
-public sealed record LiveProgress(int AnswersReceived, long Submissions, int ExpertsInvited, int ExpertsResponded, int ExpertsFinished, IReadOnlyList<FieldLive> Fields);
+public sealed record LiveProgress(int AnswersReceived, long Submissions, int ExpertsInvited, int ExpertsResponded, int ExpertsFinished,
+    IReadOnlyList<FieldLive> Fields);
 
 public sealed record LiveRoundInfo(int Number, string Status, string? Deadline);
 

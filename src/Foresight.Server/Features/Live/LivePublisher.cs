@@ -26,7 +26,8 @@ public sealed class LiveOptions
 /// Every message carries its stream and a sequence number; a client that sees a gap asks for a snapshot.
 /// Changes are coalesced per stream: an idle stream sends at once, a busy one at most MaxUpdatesPerSecond.
 /// </summary>
-public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, SurveyCatalog catalog, IOptions<LiveOptions> options, ILogger<LivePublisher> log)
+public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, SurveyCatalog catalog, IOptions<LiveOptions> options,
+    ILogger<LivePublisher> log)
     : BackgroundService, IOpenRoundConsensus,
       IChangeHandler<AnswerSaved>, IChangeHandler<RankingSaved>, IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>,
       IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>
@@ -152,7 +153,8 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var paused = GC.GetTotalPauseDuration();
         var result = live.Consensus(out int computed);
-        log.LogInformation("Consensus of survey {Survey} round {Round} from the kept state: {Computed} of {Topics} topics computed in {Ms:0} ms (GC pauses {Gc:0} ms)",
+        log.LogInformation(
+            "Consensus of survey {Survey} round {Round} from the kept state: {Computed} of {Topics} topics computed in {Ms:0} ms (GC pauses {Gc:0} ms)",
             surveyId, number, computed, result.Topics.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
         return result;

@@ -51,7 +51,8 @@ public sealed class LiveRound
     {
         SurveyId = surveyId; Number = round.Number; Status = round.Status; Deadline = round.Deadline;
         _survey = survey; _rules = rules;
-        _previous = previous.ToDictionary(p => p.Key, p => TopicTable.FromRows(survey, p.Value), StringComparer.Ordinal); _pseudonyms = pseudonyms; _assigned = assigned; _fieldsOf = fieldsOf;
+        _previous = previous.ToDictionary(p => p.Key, p => TopicTable.FromRows(survey, p.Value),
+            StringComparer.Ordinal); _pseudonyms = pseudonyms; _assigned = assigned; _fieldsOf = fieldsOf;
         _topics = topics.ToDictionary(t => t.Code, StringComparer.Ordinal);
         _order = topics.Select(t => t.Code).ToList();
         foreach (var t in _order) { _answers[t] = []; _versions[t] = 0; }

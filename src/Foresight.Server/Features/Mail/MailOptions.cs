@@ -45,7 +45,8 @@ public sealed class MailOptionsValidation : IValidateOptions<MailOptions>
             errors.Add($"{MailOptions.Section}:Security is \"{o.Security}\"; it must be {string.Join(", ", Enum.GetNames<SecureSocketOptions>())}.");
         if (!(MailboxAddress.TryParse(o.From, out var from) && from.Address.Contains('@')))
             errors.Add($"{MailOptions.Section}:From is \"{o.From}\"; it must be an e-mail address, such as Foresight <foresight@example.org>.");
-        if (o.Port is < 1 or > 65535) errors.Add($"{MailOptions.Section}:Port is {o.Port}; it must be a TCP port, 1 to 65535 (usually 587, or 465 with SslOnConnect).");
+        if (o.Port is < 1 or > 65535)
+            errors.Add($"{MailOptions.Section}:Port is {o.Port}; it must be a TCP port, 1 to 65535 (usually 587, or 465 with SslOnConnect).");
         if (o.MaxAttempts < 1) errors.Add($"{MailOptions.Section}:MaxAttempts is {o.MaxAttempts}; it must be 1 or more.");
         if (o.FirstRetry <= TimeSpan.Zero) errors.Add($"{MailOptions.Section}:FirstRetry is {o.FirstRetry}; it must be a positive time, such as 00:01:00.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -57,7 +57,8 @@ public sealed class MailSchedule(Db db, Outbox outbox, IBackgroundJobClient jobs
         {
             var current = await c.QuerySingleOrDefaultAsync<string?>("SELECT deadline FROM rounds WHERE id = @roundId AND status = 'open'", new { roundId });
             if (current != deadline) return;
-            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM round_reminders WHERE round_id = @roundId AND key = @key", new { roundId, key }) > 0) return;
+            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM round_reminders WHERE round_id = @roundId AND key = @key", new { roundId, key }) > 0)
+                return;
         }
         var queued = await outbox.RemindAsync(roundId, key);
         await using (var w = await db.BeginWriteAsync())

@@ -35,7 +35,8 @@ public static class MailTemplates
             ? ($"感谢参与：{survey} 第 {round} 轮结果报告已发布",
                $"{name}，您好：\n\n感谢您参加“{survey}”第 {round} 轮调查。本轮结果报告已发布，可在此阅读和下载：\n{LinkPlaceholder}\n\nForesight 技术预见平台")
             : ($"Thank you: the round {round} report of \"{survey}\" is published",
-               $"Dear {name},\n\nThank you for answering round {round} of \"{survey}\". The round's report is published; read and download it here:\n{LinkPlaceholder}\n\nForesight");
+               $"Dear {name},\n\nThank you for answering round {round} of \"{survey}\". The round's report is published; read and download it " +
+               $"here:\n{LinkPlaceholder}\n\nForesight");
 
     static string Deadline(string language, DateTimeOffset? deadline) => deadline is not { } d ? "" :
         language == Languages.Chinese ? $"本轮截止时间：{When(d)}。" : $"The round closes on {When(d)}.";

@@ -55,12 +55,14 @@ public sealed class Outbox(Db db, SurveyCatalog catalog, LinkVault vault, IBackg
         var deadline = round.Deadline is { } d ? Db.FromIso(d) : (DateTimeOffset?)null;
         // Read first which members have theirs already, so that the minutely reconcile takes no write lock for nothing.
         var invited = (await c.QueryAsync<long>("SELECT member_id FROM outbox WHERE kind = 'invitation' AND round_id = @roundId", new { roundId })).ToHashSet();
-        var recipients = (await RecipientsAsync(c, roundId)).Where(r => (members is null || members.Contains(r.MemberId)) && !invited.Contains(r.MemberId)).ToList();
+        var recipients = (await RecipientsAsync(c, roundId)).Where(r => (members is null || members.Contains(r.MemberId)) && !invited.Contains(r.MemberId))
+            .ToList();
         int queued = await QueueAsync(recipients.Select(r =>
         {
             var language = Language(survey, r.Language);
             var (subject, body) = MailTemplates.Invitation(language, r.Name, survey.Title.Get(language), round.Number, deadline);
-            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null, linkBase ?? round.LinkBase);
+            return new Message($"invitation:{roundId}:{r.MemberId}", "invitation", round.SurveyId, roundId, r, language, subject, body, null, linkBase
+                ?? round.LinkBase);
         }));
         return queued;
     }

@@ -57,7 +57,8 @@ public sealed class OutboxSender(
     {
         var mail = mailOptions.Value;
         if (string.IsNullOrEmpty(mail.Host)) { log.LogInformation("No SMTP host configured (Foresight:Mail:Host): e-mails wait in the outbox"); return 0; }
-        if (!await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(30), stopping)) { log.LogWarning("Outbox pass skipped: another pass is still running"); return 0; }
+        if (!await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(30),
+            stopping)) { log.LogWarning("Outbox pass skipped: another pass is still running"); return 0; }
         int sent = 0;
         try
         {
@@ -106,7 +107,9 @@ public sealed class OutboxSender(
                 {
                     // The server had the recipients and was taking the message when the connection failed: it may
                     // have kept it. Sending it again could deliver it twice.
-                    log.LogWarning("E-mail {Id} ({Kind}) may have been delivered: the connection failed while the mail server was taking it ({Error}); it is not sent again",
+                    log.LogWarning(
+                        "E-mail {Id} ({Kind}) may have been delivered: the connection failed while the mail server was taking it ({Error}); it is not sent " +
+                        "again",
                         message.Id, message.Kind, e.Message);
                     await MarkAsync(message.Id, "interrupted",
                         $"The connection to the mail server failed while it was taking this message ({e.Message}), so it may have been delivered. " +
@@ -121,7 +124,8 @@ public sealed class OutboxSender(
                     var attempts = message.Attempts + 1;
                     var status = attempts >= mail.MaxAttempts ? "failed" : "queued";
                     var error = e is SmtpCommandException refused ? $"{(int)refused.StatusCode} {refused.Message}" : e.Message;
-                    if (Expected(e)) log.LogWarning("Sending e-mail {Id} ({Kind}) failed (attempt {Attempts}): {Error}", message.Id, message.Kind, attempts, error);
+                    if (Expected(e)) log.LogWarning("Sending e-mail {Id} ({Kind}) failed (attempt {Attempts}): {Error}", message.Id, message.Kind, attempts,
+                        error);
                     else log.LogWarning(e, "Sending e-mail {Id} ({Kind}) failed (attempt {Attempts})", message.Id, message.Kind, attempts);
                     await MarkAsync(message.Id, status, error, clock.GetUtcNow() + mail.Backoff(attempts));
                     smtp?.Dispose();
@@ -170,11 +174,14 @@ public sealed class OutboxSender(
         int n;
         await using (var w = await db.BeginWriteAsync())
         {
-            n = await w.Connection.ExecuteAsync("UPDATE outbox SET status = 'interrupted', last_error = @InterruptedByStop WHERE status = 'sending' AND next_attempt_at <= @stale",
+            n = await w.Connection.ExecuteAsync(
+                "UPDATE outbox SET status = 'interrupted', last_error = @InterruptedByStop WHERE status = 'sending' AND next_attempt_at <= @stale",
                 new { InterruptedByStop, stale = Db.Iso(clock.GetUtcNow() - StaleSending) }, w.Transaction);
             await w.CommitAsync();
         }
-        if (n > 0) log.LogWarning("{Count} e-mails were left 'sending' by a server that stopped; they may have been delivered and are marked 'interrupted', not sent again", n);
+        if (n > 0)
+            log.LogWarning(
+                "{Count} e-mails were left 'sending' by a server that stopped; they may have been delivered and are marked 'interrupted', not sent again", n);
     }
 
     async Task<DateTimeOffset?> NextAttemptAsync()
@@ -206,13 +213,16 @@ public sealed class OutboxSender(
             {
                 // The configured address, or else the one the coordinator's request came to (kept with the message).
                 var baseUrl = options.Value.PublicBase ?? row.LinkBase ?? throw new MessageLinkException(
-                    "The address for the expert's link is unknown: set Foresight:PublicUrl (this message was queued before the server kept the coordinator's address).");
+                    "The address for the expert's link is unknown: set Foresight:PublicUrl (this message was queued before the server kept the coordinator's " +
+                    "address).");
                 if (member.LinkProtected is { } protectedLink && vault.Unprotect(protectedLink) is { } secret)
                     memberLink = Links.Invitation(baseUrl, secret);
             }
         }
         var link = row.LinkProtected is { } stored ? vault.Unprotect(stored) : memberLink;
-        if (link is null) throw new MessageLinkException("The link for this message cannot be read back (no stored link, or data-protection keys changed); renew the member's link.");
+        if (link is null)
+            throw new MessageLinkException(
+                "The link for this message cannot be read back (no stored link, or data-protection keys changed); renew the member's link.");
         var message = new MimeMessage { Subject = row.Subject, MessageId = row.MessageId };
         message.From.Add(MailboxAddress.Parse(mail.From));
         message.To.Add(new MailboxAddress(row.ToName, row.ToAddress));
@@ -240,7 +250,8 @@ public sealed class OutboxSender(
     async Task CancelAsync(long id)
     {
         await using var w = await db.BeginWriteAsync();
-        await w.Connection.ExecuteAsync("UPDATE outbox SET status = 'cancelled', last_error = @RevokedNote WHERE id = @id", new { id, Outbox.RevokedNote }, w.Transaction);
+        await w.Connection.ExecuteAsync("UPDATE outbox SET status = 'cancelled', last_error = @RevokedNote WHERE id = @id", new { id, Outbox.RevokedNote },
+            w.Transaction);
         await w.CommitAsync();
     }
 

@@ -24,7 +24,8 @@ public sealed record HideRequest(string? Reason) : IValidatable
 
 /// <param name="Author">the writer's pseudonym ("Expert K7QF"), or "Coordinator"; never a name</param>
 /// <param name="Hidden">only coordinators see hidden messages</param>
-public sealed record MessageView(long Id, string Topic, string Author, bool Mine, long? ReplyTo, int? Round, string Body, string CreatedAt, bool Hidden, string? HiddenReason);
+public sealed record MessageView(long Id, string Topic, string Author, bool Mine, long? ReplyTo, int? Round, string Body, string CreatedAt, bool Hidden,
+    string? HiddenReason);
 
 /// <summary>
 /// Topic messages (专家留言): experts of the topic's field read and write them under their pseudonyms and reply to each
@@ -46,7 +47,8 @@ public static class MessagesEndpoints
     static Task<Results<Ok<List<MessageView>>, ProblemHttpResult>> List(SurveyRef survey, string code, ClaimsPrincipal user, MessagesService messages) =>
         messages.ListAsync(survey, code, user).ToHttp(TypedResults.Ok);
 
-    static Task<Results<Created<MessageView>, ProblemHttpResult>> Post(SurveyRef survey, string code, PostMessage body, ClaimsPrincipal user, MessagesService messages) =>
+    static Task<Results<Created<MessageView>, ProblemHttpResult>> Post(SurveyRef survey, string code, PostMessage body, ClaimsPrincipal user,
+        MessagesService messages) =>
         messages.PostAsync(survey, code, body, user).ToHttp(posted => TypedResults.Created($"/api/surveys/{survey.Id}/topics/{code}/messages", posted));
 
     static Task<Results<NoContent, ProblemHttpResult>> Hide(SurveyRef survey, long id, HideRequest body, ClaimsPrincipal user, MessagesService messages) =>

@@ -19,7 +19,8 @@ public sealed class MessagesService(Db db, IAnswerWindows windows, TimeProvider 
         var topic = await SurveyStore.TopicAsync(c, survey.Id, code);
         if (topic is null) return Refusal.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.");
         if (user.MemberId() is { } member &&
-            await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_fields WHERE member_id = @member AND field_id = @FieldId", new { member, topic.FieldId }) == 0)
+            await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_fields WHERE member_id = @member AND field_id = @FieldId",
+            new { member, topic.FieldId }) == 0)
             return Refusal.NotFound($"Topic '{code}' is not in your fields.");
         return topic;
     }
@@ -31,14 +32,16 @@ public sealed class MessagesService(Db db, IAnswerWindows windows, TimeProvider 
         if (found.Refusal is { } refused) return refused;
         var topic = found.Value!;
         bool coordinator = user.MemberId() is null;
-        var rows = await c.QueryAsync<(long Id, long? MemberId, string? Pseudonym, long? ReplyTo, long? RoundNumber, string Body, string CreatedAt, string? HiddenAt, string? HiddenReason)>("""
+        var rows = await c.QueryAsync<(long Id, long? MemberId, string? Pseudonym, long? ReplyTo, long? RoundNumber, string Body, string CreatedAt,
+            string? HiddenAt, string? HiddenReason)>("""
             SELECT g.id, g.member_id, m.pseudonym, g.reply_to, g.round_number, g.body, g.created_at, g.hidden_at, g.hidden_reason
             FROM messages g LEFT JOIN panel_members m ON m.id = g.member_id
             WHERE g.topic_id = @Id AND (@coordinator = 1 OR g.hidden_at IS NULL) ORDER BY g.id
             """, new { topic.Id, coordinator = coordinator ? 1 : 0 });
         var me = user.MemberId();
         return rows.Select(r => new MessageView(r.Id, code, r.Pseudonym is null ? "Coordinator" : $"Expert {r.Pseudonym}",
-            me is not null && r.MemberId == me, r.ReplyTo, (int?)r.RoundNumber, r.Body, r.CreatedAt, r.HiddenAt is not null, coordinator ? r.HiddenReason : null)).ToList();
+            me is not null && r.MemberId == me, r.ReplyTo, (int?)r.RoundNumber, r.Body, r.CreatedAt, r.HiddenAt is not null, coordinator ? r.HiddenReason
+                : null)).ToList();
     }
 
     public async Task<Outcome<MessageView>> PostAsync(SurveyRef survey, string code, PostMessage body, ClaimsPrincipal user)
@@ -56,7 +59,8 @@ public sealed class MessagesService(Db db, IAnswerWindows windows, TimeProvider 
         }
         else round = (await RoundStore.OpenRoundAsync(c, survey.Id))?.Number;
         if (body.ReplyTo is { } parent &&
-            await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE id = @parent AND topic_id = @Id AND hidden_at IS NULL", new { parent, topic.Id }) == 0)
+            await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM messages WHERE id = @parent AND topic_id = @Id AND hidden_at IS NULL",
+            new { parent, topic.Id }) == 0)
             return Refusal.BadRequest($"Message {parent} is not a visible message of topic '{code}'.");
         var now = Db.Iso(clock.GetUtcNow());
         long id;
@@ -65,7 +69,8 @@ public sealed class MessagesService(Db db, IAnswerWindows windows, TimeProvider 
             id = await w.Connection.ExecuteScalarAsync<long>("""
                 INSERT INTO messages (survey_id, topic_id, member_id, user_id, reply_to, round_number, body, created_at)
                 VALUES (@surveyId, @topicId, @member, @userId, @ReplyTo, @round, @text, @now) RETURNING id
-                """, new { surveyId = survey.Id, topicId = topic.Id, member = user.MemberId(), userId = user.UserId(), body.ReplyTo, round, text = body.Body.Trim(), now }, w.Transaction);
+                """, new { surveyId = survey.Id, topicId = topic.Id, member = user.MemberId(), userId = user.UserId(), body.ReplyTo, round,
+                    text = body.Body.Trim(), now }, w.Transaction);
             await w.CommitAsync();
         }
         var author = user.MemberId() is null ? "Coordinator" : $"Expert {user.Identity!.Name}";
@@ -92,12 +97,14 @@ public sealed class MessagesService(Db db, IAnswerWindows windows, TimeProvider 
     public async Task<List<ModeratedMessage>> ModerationAsync(long surveyId)
     {
         await using var c = await db.OpenAsync();
-        return (await c.QueryAsync<(long Id, string Topic, string? Pseudonym, long? Round, string Body, string CreatedAt, string? HiddenAt, string? HiddenReason)>("""
+        return (await c.QueryAsync<(long Id, string Topic, string? Pseudonym, long? Round, string Body, string CreatedAt, string? HiddenAt,
+            string? HiddenReason)>("""
             SELECT g.id, t.code, m.pseudonym, g.round_number, g.body, g.created_at, g.hidden_at, g.hidden_reason
             FROM messages g JOIN topics t ON t.id = g.topic_id LEFT JOIN panel_members m ON m.id = g.member_id
             WHERE g.survey_id = @surveyId ORDER BY g.id DESC LIMIT 1000
             """, new { surveyId }))
-            .Select(r => new ModeratedMessage(r.Id, r.Topic, r.Pseudonym ?? "", (int?)r.Round, r.Body, r.CreatedAt, r.HiddenAt is not null, r.HiddenReason)).ToList();
+            .Select(r => new ModeratedMessage(r.Id, r.Topic, r.Pseudonym ?? "", (int?)r.Round, r.Body, r.CreatedAt, r.HiddenAt is not null, r.HiddenReason))
+            .ToList();
     }
 }
 

@@ -57,7 +57,8 @@ public sealed class ManagePage(PanelService panel, ExpertService experts, Outbox
     public async Task<IActionResult> OnPostRevokeAsync(long member) =>
         await ActAsync(null, () => panel.RevokeAsync(Survey, member, User), "done.panel.revoked");
 
-    public async Task<IActionResult> OnPostExpertAsync(string? name, string? email, string? organisation, string? orgType, string? region, string? expertise, string? language)
+    public async Task<IActionResult> OnPostExpertAsync(string? name, string? email, string? organisation, string? orgType, string? region, string? expertise,
+        string? language)
     {
         var body = new ExpertInput(name?.Trim() ?? "", email?.Trim() ?? "", Blank(organisation), Blank(orgType), Blank(region), null,
             expertise?.Split([',', ' ', '，', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Blank(language));

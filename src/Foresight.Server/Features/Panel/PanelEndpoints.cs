@@ -18,7 +18,8 @@ public sealed record PanelRequest(IReadOnlyList<PanelAddition> Members) : IValid
 {
     public IEnumerable<string> Validate()
     {
-        if (Members is null || Members.Count == 0) yield return "members must list at least one expert: {\"members\": [{\"expert_id\": 1, \"fields\": [\"F1\"]}]}";
+        if (Members is null || Members.Count == 0)
+            yield return "members must list at least one expert: {\"members\": [{\"expert_id\": 1, \"fields\": [\"F1\"]}]}";
         else if (Members.Count > 10000) yield return "at most 10000 members per request";
         else
             for (int i = 0; i < Members.Count; i++)
@@ -52,13 +53,15 @@ public static class PanelEndpoints
         var group = app.MapGroup("/api/surveys/{survey}/panel").WithTags("Panel")
             .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
         group.MapGet("/", async (SurveyRef survey, PanelService panel) => TypedResults.Ok(await panel.ListAsync(survey)));
-        group.MapPost("/", (SurveyRef survey, PanelRequest body, ClaimsPrincipal user, HttpRequest request, IOptions<ForesightOptions> options, PanelService panel) =>
+        group.MapPost("/", (SurveyRef survey, PanelRequest body, ClaimsPrincipal user, HttpRequest request, IOptions<ForesightOptions> options,
+            PanelService panel) =>
                 panel.AddAsync(survey, body, user, Links.Base(request, options)).ToHttp(i => TypedResults.Created($"/api/surveys/{survey.Id}/panel", i)))
             .Validate<PanelRequest>()
             .WithSummary("Add experts from the pool to the panel; each gets a pseudonym and an invitation link (shown only in this answer)");
         group.MapPut("/{member:long}/fields", (SurveyRef survey, long member, FieldsRequest body, ClaimsPrincipal user, PanelService panel) =>
             panel.SetFieldsAsync(survey, member, body, user).ToHttp(TypedResults.Ok)).Validate<FieldsRequest>();
-        group.MapPost("/{member:long}/link", (SurveyRef survey, long member, ClaimsPrincipal user, HttpRequest request, IOptions<ForesightOptions> options, PanelService panel) =>
+        group.MapPost("/{member:long}/link", (SurveyRef survey, long member, ClaimsPrincipal user, HttpRequest request, IOptions<ForesightOptions> options,
+            PanelService panel) =>
                 panel.RenewAsync(survey, member, user, Links.Base(request, options)).ToHttp(TypedResults.Ok))
             .WithSummary("Issue a new invitation link; the old one stops working");
         group.MapDelete("/{member:long}/link", (SurveyRef survey, long member, ClaimsPrincipal user, PanelService panel) =>

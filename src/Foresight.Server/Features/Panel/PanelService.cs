@@ -20,7 +20,8 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
 
     public static async Task<List<MemberView>> MembersAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null)
     {
-        var rows = await c.QueryAsync<(long Id, long ExpertId, string Name, string Email, string? OrgType, string? Region, string Pseudonym, string JoinedAt, string? RevokedAt, string SecretIssuedAt)>("""
+        var rows = await c.QueryAsync<(long Id, long ExpertId, string Name, string Email, string? OrgType, string? Region, string Pseudonym, string JoinedAt,
+            string? RevokedAt, string SecretIssuedAt)>("""
             SELECT m.id, m.expert_id, e.name, e.email, e.org_type, e.region, m.pseudonym, m.joined_at, m.revoked_at, m.secret_issued_at
             FROM panel_members m JOIN experts e ON e.id = m.expert_id WHERE m.survey_id = @surveyId ORDER BY m.id
             """, new { surveyId }, tx);
@@ -49,19 +50,23 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
                 SELECT e.id, e.name, e.expertise FROM experts e
                 WHERE (e.id = @id AND {ExpertAccess.Visible}) OR (@id IS NULL AND e.email = @email)
                 """, ExpertAccess.Parameters(user, new { id = m.ExpertId, email = m.Email?.Trim().ToLowerInvariant() }), tx);
-            if (expert.Id == 0) { errors.Add(m.ExpertId is { } missing ? $"members[{i}]: no expert {missing} in your pool" : $"members[{i}]: no expert with e-mail {m.Email} in the pool"); continue; }
+            if (expert.Id == 0) { errors.Add(m.ExpertId is { } missing
+                ? $"members[{i}]: no expert {missing} in your pool" : $"members[{i}]: no expert with e-mail {m.Email} in the pool"); continue; }
             var codes = m.Fields?.ToList()
                 ?? expert.Expertise.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(fieldIds.ContainsKey).ToList();
-            if (codes.Count == 0) { errors.Add($"members[{i}]: say which fields {expert.Name} answers (fields: [...]); their expertise names none of {string.Join(", ", fieldIds.Keys)}"); continue; }
+            if (codes.Count == 0) { errors.Add($"members[{i}]: say which fields {expert.Name} answers (fields: [...]); their expertise names none of " +
+                $"{string.Join(", ", fieldIds.Keys)}"); continue; }
             foreach (var bad in codes.Where(code => !fieldIds.ContainsKey(code))) errors.Add($"members[{i}]: survey '{survey.Slug}' has no field '{bad}'");
-            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @s AND expert_id = @e", new { s = survey.Id, e = expert.Id }, tx) > 0)
+            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @s AND expert_id = @e",
+                new { s = survey.Id, e = expert.Id }, tx) > 0)
                 errors.Add($"members[{i}]: {expert.Name} (expert {expert.Id}) is on the panel already; renew their link or change their fields instead");
             if (planned.Any(p => p.ExpertId == expert.Id)) errors.Add($"members[{i}]: {expert.Name} is listed twice");
             // Unknown codes are reported above; the plan (never carried out then) keeps the known ones in the survey's spelling.
             planned.Add((expert.Id, expert.Name, codes.Where(fieldIds.ContainsKey)
                 .Select(code => fieldIds.Keys.First(k => k.Equals(code, StringComparison.OrdinalIgnoreCase))).Distinct().ToList()));
         }
-        if (errors.Count > 0) return Refusal.BadRequest(errors[0] + (errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "") + ". Nobody was added.", errors);
+        if (errors.Count > 0) return Refusal.BadRequest(errors[0] + (errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "") + ". Nobody was added.",
+            errors);
 
         var openRound = await c.ExecuteScalarAsync<long?>("SELECT id FROM rounds WHERE survey_id = @Id AND status = 'open'", new { survey.Id }, tx);
         var invitations = new List<Invitation>();
@@ -70,7 +75,8 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
             var secret = Secrets.New();
             var memberId = await InsertMemberAsync(c, tx, survey.Id, p.ExpertId, secret, vault, clock);
             foreach (var code in p.Fields)
-                await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@memberId, @fieldId)", new { memberId, fieldId = fieldIds[code] }, tx);
+                await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@memberId, @fieldId)", new { memberId, fieldId = fieldIds[code] },
+                    tx);
             if (openRound is not null)
                 await c.ExecuteAsync("INSERT INTO round_members (round_id, member_id) VALUES (@openRound, @memberId)", new { openRound, memberId }, tx);
             var pseudonym = await c.QuerySingleAsync<string>("SELECT pseudonym FROM panel_members WHERE id = @memberId", new { memberId }, tx);
@@ -87,13 +93,15 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
     }
 
     /// <summary>Adds a panel member with a fresh pseudonym (unique within the survey).</summary>
-    public static async Task<long> InsertMemberAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long expertId, string secret, LinkVault vault, TimeProvider clock)
+    public static async Task<long> InsertMemberAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, long expertId, string secret, LinkVault vault,
+        TimeProvider clock)
     {
         var now = Db.Iso(clock.GetUtcNow());
         for (int attempt = 0; ; attempt++)
         {
             var pseudonym = Secrets.NewPseudonym();
-            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @surveyId AND pseudonym = @pseudonym", new { surveyId, pseudonym }, tx) > 0)
+            if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @surveyId AND pseudonym = @pseudonym",
+                new { surveyId, pseudonym }, tx) > 0)
                 continue;
             return await c.ExecuteScalarAsync<long>("""
                 INSERT INTO panel_members (survey_id, expert_id, pseudonym, secret_hash, link_protected, secret_issued_at, joined_at)
@@ -110,7 +118,8 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
             return Refusal.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
         var fields = (await SurveyStore.FieldsAsync(c, survey.Id, tx)).ToDictionary(f => f.Code, f => f.Id, StringComparer.OrdinalIgnoreCase);
         var bad = body.Fields.Where(f => !fields.ContainsKey(f)).ToList();
-        if (bad.Count > 0) return Refusal.BadRequest($"Survey '{survey.Slug}' has no field {string.Join(", ", bad)}; its fields are {string.Join(", ", fields.Keys)}.");
+        if (bad.Count > 0)
+            return Refusal.BadRequest($"Survey '{survey.Slug}' has no field {string.Join(", ", bad)}; its fields are {string.Join(", ", fields.Keys)}.");
         await c.ExecuteAsync("DELETE FROM panel_fields WHERE member_id = @member", new { member }, tx);
         foreach (var code in body.Fields.Distinct(StringComparer.OrdinalIgnoreCase))
             await c.ExecuteAsync("INSERT INTO panel_fields (member_id, field_id) VALUES (@member, @f)", new { member, f = fields[code] }, tx);
@@ -128,7 +137,8 @@ public sealed class PanelService(Db db, TimeProvider clock, ChangeEvents changes
         var secret = Secrets.New();
         var now = Db.Iso(clock.GetUtcNow());
         var n = await c.ExecuteAsync("""
-            UPDATE panel_members SET secret_hash = @hash, link_protected = @link, secret_issued_at = @now, revoked_at = NULL WHERE id = @member AND survey_id = @Id
+            UPDATE panel_members SET secret_hash = @hash, link_protected = @link, secret_issued_at = @now, revoked_at = NULL
+                WHERE id = @member AND survey_id = @Id
             """, new { hash = Secrets.Hash(secret), link = vault.Protect(secret), now, member, survey.Id }, tx);
         if (n == 0) return Refusal.NotFound($"Survey '{survey.Slug}' has no panel member {member}.");
         await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "panel.link_renewed", new { member });

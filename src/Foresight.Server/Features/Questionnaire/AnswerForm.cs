@@ -57,7 +57,8 @@ public static class AnswerForm
         return values.Length > 0 ? values[0] : null;
     }
 
-    public static SaveTopicRequest ToRequest(IFormCollection form, AnswerRules rules, IReadOnlyList<Question> asked, IReadOnlyDictionary<string, AnswerView> current)
+    public static SaveTopicRequest ToRequest(IFormCollection form, AnswerRules rules, IReadOnlyList<Question> asked,
+        IReadOnlyDictionary<string, AnswerView> current)
     {
         var wanted = new Dictionary<string, object?>();
         foreach (var q in asked)
@@ -72,7 +73,8 @@ public static class AnswerForm
         // A question the rules do not ask given the form ("not familiar", a condition that no longer holds) is
         // cleared rather than refused: the expert changed the answer it depends on.
         var onPage = asked.Select(q => q.Id).ToHashSet();
-        foreach (var id in rules.NotAsked(id => Code(rules.Survey.Question(id), wanted.TryGetValue(id, out var v) ? v : current.GetValueOrDefault(id)?.Value)).Keys)
+        foreach (var id in rules.NotAsked(id => Code(rules.Survey.Question(id), wanted.TryGetValue(id, out var v) ? v
+            : current.GetValueOrDefault(id)?.Value)).Keys)
         {
             if (!onPage.Contains(id)) continue;
             if (current.ContainsKey(id)) wanted[id] = null; else wanted.Remove(id);
@@ -89,7 +91,8 @@ public static class AnswerForm
         return new SaveTopicRequest(wanted.ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value)), rationales);
     }
 
-    /// <summary>An answer as the rules compare it (<see cref="AnswerValue.Text"/>): a code or number as text, ticked options joined by ';' in the question's order.</summary>
+    /// <summary>An answer as the rules compare it (<see cref="AnswerValue.Text"/>): a code or number as text, ticked options joined by ';' in the question's
+    /// order.</summary>
     static string? Code(Question? q, object? value) => value switch
     {
         string s => s,

@@ -16,7 +16,8 @@ public static class AnswerHistory
         internal readonly Utf8JsonWriter Json;
         // Text stays as it is (Chinese rationales are not turned into \uXXXX escapes at twice the size): the JSON is
         // read back by SQLite's JSON functions, never placed into a page as it stands.
-        internal Writer() { Json = new Utf8JsonWriter(Buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }); Json.WriteStartObject(); }
+        internal Writer() { Json = new Utf8JsonWriter(Buffer,
+            new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }); Json.WriteStartObject(); }
     }
 
     public static Writer Start() => new();

@@ -92,7 +92,8 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
 
     public async Task<SaveOutcome> SubmitAsync(AnswerWrite s)
     {
-        if (s.IdempotencyKey is not null && s.Respond is null) throw new ArgumentException("a write with an Idempotency-Key needs its response, to store with it", nameof(s));
+        if (s.IdempotencyKey is not null && s.Respond is null)
+            throw new ArgumentException("a write with an Idempotency-Key needs its response, to store with it", nameof(s));
         if (!_queue.Writer.TryWrite(s)) throw new InvalidOperationException("the answer writer has stopped");
         return await s.Done.Task;
     }
@@ -101,7 +102,8 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
     {
         var batch = new List<AnswerWrite>(MaxBatch);
         using var stopCheckpoints = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var checkpointer = Task.Factory.StartNew(() => CheckpointLoop(stopCheckpoints.Token), stopCheckpoints.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var checkpointer = Task.Factory.StartNew(() => CheckpointLoop(stopCheckpoints.Token), stopCheckpoints.Token, TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
@@ -351,7 +353,8 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
             outcome.Answers.Count > 0 && TopicAnswers.IsComplete(s.Rules.Survey, s.RoundNumber, outcome.Answers));
     }
 
-    /// <summary>A ranking is one key of each ranked topic's row (the rank as its number), beside the expert's answers to the topic, which stay as they are.</summary>
+    /// <summary>A ranking is one key of each ranked topic's row (the rank as its number), beside the expert's answers to the topic, which stay as they
+    /// are.</summary>
     static SaveOutcome SaveRanking(Statements st, RankingSubmission s, string now)
     {
         var wanted = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -381,11 +384,14 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
         st.SelectCurrent.Parameters["$round"].Value = round;
         st.SelectCurrent.Parameters["$member"].Value = member;
         st.SelectCurrent.Parameters["$topic"].Value = topic;
-        return st.SelectCurrent.ExecuteScalar() is string json ? TopicAnswerRow.Parse(json) : new Dictionary<string, TopicAnswerRow.Entry>(StringComparer.Ordinal);
+        return st.SelectCurrent.ExecuteScalar() is string json ? TopicAnswerRow.Parse(json)
+            : new Dictionary<string, TopicAnswerRow.Entry>(StringComparer.Ordinal);
     }
 
-    /// <summary>Writes an expert's row for a topic (the whole row at once, one upsert; or no row once nothing is left) and one history row of what changed.</summary>
-    static void WriteRow(Statements st, long round, long member, long topic, IReadOnlyDictionary<string, TopicAnswerRow.Entry> entries, string changes, string now)
+    /// <summary>Writes an expert's row for a topic (the whole row at once, one upsert; or no row once nothing is left) and one history row of what
+    /// changed.</summary>
+    static void WriteRow(Statements st, long round, long member, long topic, IReadOnlyDictionary<string, TopicAnswerRow.Entry> entries, string changes,
+        string now)
     {
         var answers = TopicAnswerRow.Write(entries);
         var write = answers is null ? st.DeleteAnswers : st.UpsertAnswers;
@@ -411,9 +417,11 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
     sealed class Statements : IDisposable
     {
         public required SqliteConnection Connection { get; init; }
-        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectMember, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory;
+        public required SqliteCommand Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectMember, SelectCurrent,
+            UpsertAnswers, DeleteAnswers, InsertHistory;
 
-        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectMember, SelectCurrent, UpsertAnswers, DeleteAnswers, InsertHistory];
+        IEnumerable<SqliteCommand> All => [Savepoint, Release, RollbackTo, SelectSubmission, InsertSubmission, SelectRound, SelectMember, SelectCurrent,
+            UpsertAnswers, DeleteAnswers, InsertHistory];
 
         public void Enlist(SqliteTransaction? tx) { foreach (var c in All) c.Transaction = tx; }
 
@@ -445,7 +453,8 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
                 Release = Cmd("RELEASE answer"),
                 RollbackTo = Cmd("ROLLBACK TO answer"),
                 SelectSubmission = Cmd("SELECT body_hash, response FROM submissions WHERE member_id = $member AND idempotency_key = $key", "$member", "$key"),
-                InsertSubmission = Cmd("INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES ($member, $key, $hash, $response, $now)",
+                InsertSubmission = Cmd(
+                    "INSERT INTO submissions (member_id, idempotency_key, body_hash, response, created_at) VALUES ($member, $key, $hash, $response, $now)",
                     "$member", "$key", "$hash", "$response", "$now"),
                 SelectRound = Cmd("SELECT status, deadline FROM rounds WHERE id = $round", "$round"),
                 SelectMember = Cmd(QuestionnaireCache.MembershipSql, "@round", "@member"),
@@ -457,7 +466,8 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
                     """, "$round", "$member", "$topic", "$answers", "$now"),
                 DeleteAnswers = Cmd("DELETE FROM topic_answers WHERE round_id = $round AND member_id = $member AND topic_id = $topic",
                     "$round", "$member", "$topic"),
-                InsertHistory = Cmd("INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES ($round, $member, $topic, $changes, $now)",
+                InsertHistory = Cmd(
+                    "INSERT INTO answer_history (round_id, member_id, topic_id, changes, recorded_at) VALUES ($round, $member, $topic, $changes, $now)",
                     "$round", "$member", "$topic", "$changes", "$now"),
             };
             foreach (var cmd in st.All) cmd.Prepare();

@@ -30,7 +30,8 @@ public abstract class ExpertPage(Db db, SurveyCatalog catalog, Ui ui, Questionna
 
     protected async Task LoadWindowAsync() => Window = await questionnaire.ForMemberAsync(Survey.Id, User.MemberId()!.Value);
 
-    /// <summary>Why answers are not taken, in the expert's language: as a notice (<paramref name="refused"/> false) or as the reason a save was refused.</summary>
+    /// <summary>Why answers are not taken, in the expert's language: as a notice (<paramref name="refused"/> false) or as the reason a save was
+    /// refused.</summary>
     public string ClosedText(AnswerWindow window, bool refused = false) => window.Closed switch
     {
         WindowClosed.NotOnRound => Ui.T("q.closed.notonround"),

@@ -23,7 +23,8 @@ public sealed record QuestionFeedback(
 
 /// <param name="Relation">same: this topic in the previous round; merged_from / split_from: a topic it replaces</param>
 /// <param name="Arguments">the argument clusters of the rationales the coordinator chose to show (machine-grouped, anonymous quotes)</param>
-public sealed record SourceFeedback(string Topic, LocalizedText Title, string Relation, string State, int Respondents, IReadOnlyList<QuestionFeedback> Questions,
+public sealed record SourceFeedback(string Topic, LocalizedText Title, string Relation, string State, int Respondents,
+    IReadOnlyList<QuestionFeedback> Questions,
     IReadOnlyList<Insights.ChosenArgument> Arguments);
 
 public sealed record TopicFeedback(int Round, IReadOnlyList<SourceFeedback> Sources);
@@ -52,7 +53,8 @@ public static class Feedback
     }
 
     /// <summary>The previous round's quartiles of each numeric question, when the topic has exactly one source.</summary>
-    public static async Task<Func<string, PreviousQuartiles?>> PreviousQuartilesAsync(SqliteConnection c, long surveyId, RoundRow? previous, TopicRow topic, SqliteTransaction? tx = null)
+    public static async Task<Func<string, PreviousQuartiles?>> PreviousQuartilesAsync(SqliteConnection c, long surveyId, RoundRow? previous, TopicRow topic,
+        SqliteTransaction? tx = null)
     {
         if (previous is null) return _ => null;
         var sources = await SourcesAsync(c, surveyId, previous, topic, tx);
@@ -63,7 +65,8 @@ public static class Feedback
     }
 
     /// <param name="arguments">whether the argument clusters chosen by the coordinator are shown (the machine layer is on)</param>
-    public static async Task<TopicFeedback?> BuildAsync(SqliteConnection c, SurveyDefinition survey, RoundRow previous, TopicRow topic, long memberId, bool arguments)
+    public static async Task<TopicFeedback?> BuildAsync(SqliteConnection c, SurveyDefinition survey, RoundRow previous, TopicRow topic, long memberId,
+        bool arguments)
     {
         var sources = await SourcesAsync(c, previous.SurveyId, previous, topic);
         if (sources.Count == 0) return null;
@@ -112,7 +115,8 @@ public static class Feedback
                 int count = s.Distribution.FirstOrDefault(d => d.Value == point).Count;
                 return new DistributionEntry(point.ToString(), q.Anchors.GetValueOrDefault(point), count, 100.0 * count / s.N);
             }).ToList();
-        return s.Distribution.Select(d => new DistributionEntry(d.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), null, d.Count, 100.0 * d.Count / s.N)).ToList();
+        return s.Distribution.Select(d => new DistributionEntry(d.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), null, d.Count,
+            100.0 * d.Count / s.N)).ToList();
     }
 
     /// <summary>member → group code, from the profile question with the role, or the expert pool's attribute.</summary>
@@ -128,7 +132,8 @@ public static class Feedback
         return rows.Where(r => !string.IsNullOrEmpty(r.Group)).ToDictionary(r => r.Id, r => r.Group!);
     }
 
-    static (IReadOnlyList<GroupFeedback>, int) GroupStats(SurveyDefinition survey, Question q, IReadOnlyList<StoredAnswer> rows, IReadOnlyDictionary<long, string> groups)
+    static (IReadOnlyList<GroupFeedback>, int) GroupStats(SurveyDefinition survey, Question q, IReadOnlyList<StoredAnswer> rows,
+        IReadOnlyDictionary<long, string> groups)
     {
         var result = new List<GroupFeedback>();
         int suppressed = 0;

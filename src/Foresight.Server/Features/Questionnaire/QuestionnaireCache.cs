@@ -78,7 +78,8 @@ public sealed class QuestionnaireCache(Db db)
 
     /// <summary>The read of a member's standing on a round, here and in the answer writer's transaction.</summary>
     public const string MembershipSql =
-        "SELECT revoked_at IS NOT NULL, EXISTS (SELECT 1 FROM round_members WHERE round_id = @round AND member_id = @member) FROM panel_members WHERE id = @member";
+        "SELECT revoked_at IS NOT NULL, EXISTS (SELECT 1 FROM round_members WHERE round_id = @round AND member_id = @member) FROM panel_members WHERE id = " +
+        "@member";
 
     public Task<Func<string, PreviousQuartiles?>> QuartilesAsync(long surveyId, RoundRow round, string topic) => Get(_quartiles, (round.Id, topic), async () =>
     {

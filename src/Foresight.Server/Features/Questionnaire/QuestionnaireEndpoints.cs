@@ -53,7 +53,8 @@ public sealed record QuestionnaireField(string Code, LocalizedText Name, IReadOn
 
 public sealed record RoundInfo(int Number, string Status, string? Deadline);
 
-public sealed record RankingView(string Id, LocalizedText Text, RankingScope Scope, string? Field, IReadOnlyList<string> Topics, IReadOnlyList<string>? YourOrder);
+public sealed record RankingView(string Id, LocalizedText Text, RankingScope Scope, string? Field, IReadOnlyList<string> Topics,
+    IReadOnlyList<string>? YourOrder);
 
 public sealed record Progress(int Topics, int Complete);
 
@@ -82,7 +83,8 @@ public static class QuestionnaireEndpoints
     {
         var group = app.MapGroup("/api/surveys/{survey}/questionnaire").WithTags("Questionnaire")
             .RequireAuthorization(Policies.Expert).RequireSurveyRole(SurveyRole.Expert);
-        group.MapGet("/", Get).WithSummary("The expert's questionnaire: the open round's topics in their fields, the questions, rankings, profile and progress");
+        group.MapGet("/", Get)
+            .WithSummary("The expert's questionnaire: the open round's topics in their fields, the questions, rankings, profile and progress");
         group.MapGet("/topics/{code}", Topic).WithSummary("One topic: its questions, the expert's answers, the previous round's feedback");
         group.MapPut("/topics/{code}", Save).Validate<SaveTopicRequest>().RequireRateLimiting(RateLimits.Answers).WithMetadata(new BodyLimit(64 * 1024))
             .Produces<SavedTopic>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
@@ -121,7 +123,8 @@ public static class QuestionnaireEndpoints
         return Answer(outcome, view, json);
     }
 
-    static async Task<IResult> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, HttpRequest request, QuestionnaireService service)
+    static async Task<IResult> Rank(SurveyRef survey, string ranking, RankingRequest body, ClaimsPrincipal user, HttpRequest request,
+        QuestionnaireService service)
     {
         if (!IdempotencyKey(request, out var key, out var bad)) return bad!;
         var json = JsonOptions(request);
@@ -157,7 +160,8 @@ public static class QuestionnaireEndpoints
     {
         { Response: { } stored } => TypedResults.Bytes(Encoding.UTF8.GetBytes(stored), "application/json"),
         // Written as UTF-8 straight away (the busiest answer of the server).
-        SaveOutcome.Saved or SaveOutcome.Ranked or SaveOutcome.ProfileSaved => TypedResults.Bytes(JsonSerializer.SerializeToUtf8Bytes(view, json), "application/json"),
+        SaveOutcome.Saved or SaveOutcome.Ranked or SaveOutcome.ProfileSaved => TypedResults.Bytes(JsonSerializer.SerializeToUtf8Bytes(view, json),
+            "application/json"),
         SaveOutcome.Closed closed => Problems.Conflict(closed.Window.Message!),
         SaveOutcome.Refused refused => Problems.Conflict(refused.Detail),
         SaveOutcome.NotFound missing => Problems.NotFound(missing.Detail),

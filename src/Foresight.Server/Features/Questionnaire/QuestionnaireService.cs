@@ -19,7 +19,8 @@ namespace Foresight.Server.Features.Questionnaire;
 /// questionnaire of the current round, a topic with its feedback, saving answers and rankings (through the answer
 /// writer), the profile and the language. Whether answers are taken is decided by <see cref="AnswerWindow"/> alone.
 /// </summary>
-public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer, TimeProvider clock, IOptions<ForesightOptions> options) : IAnswerWindows
+public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, QuestionnaireCache cache, AnswerWriter writer, TimeProvider clock,
+    IOptions<ForesightOptions> options) : IAnswerWindows
 {
     sealed record Member(long Id, string Pseudonym, string? Language, long ExpertId, string ExpertLanguage);
 
@@ -39,7 +40,8 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
         return (await RoundStore.TopicsAsync(c, round.Id)).Where(t => fields.Contains(t.FieldId)).ToList();
     }
 
-    static async Task<Dictionary<string, Dictionary<string, QuestionAnswer>>> MyAnswersAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, long memberId)
+    static async Task<Dictionary<string, Dictionary<string, QuestionAnswer>>> MyAnswersAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round,
+        long memberId)
     {
         var rows = await c.QueryAsync<(string Topic, string Answers)>("""
             SELECT t.code, a.answers FROM topic_answers a JOIN topics t ON t.id = a.topic_id
@@ -92,7 +94,8 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
             {
                 var row = allTopics[t.Code];
                 var mine = answers.GetValueOrDefault(t.Code) ?? [];
-                return new TopicEntry(t.Code, row.Title, row.TagList, row.Origin, mine.Count > 0 && TopicAnswers.IsComplete(definition, round!.Number, mine), mine.Count);
+                return new TopicEntry(t.Code, row.Title, row.TagList, row.Origin, mine.Count > 0 && TopicAnswers.IsComplete(definition, round!.Number, mine),
+                    mine.Count);
             }).ToList())).ToList();
 
         var rankings = new List<RankingView>();
@@ -233,14 +236,17 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
         {
             var myFields = topics.Select(t => t.FieldCode).Distinct().ToList();
             field = body.Field ?? (myFields.Count == 1 ? myFields[0] : null);
-            if (field is null) return (new SaveOutcome.BadRequest($"Ranking '{ranking}' ranks the topics of one field; say which: field is one of {string.Join(", ", myFields)}."), null);
+            if (field is null)
+                return (new SaveOutcome.BadRequest($"Ranking '{ranking}' ranks the topics of one field; say which: field is one of " +
+                    $"{string.Join(", ", myFields)}."), null);
             if (!myFields.Contains(field)) return (new SaveOutcome.BadRequest($"Field '{field}' is not one of yours ({string.Join(", ", myFields)})."), null);
             topics = topics.Where(t => t.FieldCode == field).ToList();
         }
         var codes = topics.Select(t => t.Code).ToList();
         var unknown = body.Order.Where(code => !codes.Contains(code)).ToList();
         if (unknown.Count > 0)
-            return (new SaveOutcome.BadRequest($"{string.Join(", ", unknown)} {(unknown.Count == 1 ? "is" : "are")} not among the topics to rank: {string.Join(", ", codes)}."), null);
+            return (new SaveOutcome.BadRequest($"{string.Join(", ", unknown)} {(unknown.Count == 1 ? "is" : "are")} not among the topics to rank: " +
+                $"{string.Join(", ", codes)}."), null);
 
         var view = new RankingView(r.Id, r.Text, r.Scope, field, codes, body.Order);
         var outcome = await writer.SubmitAsync(new RankingSubmission(survey.Id, round.Id, round.Number, memberId, user.Identity!.Name!, ranking,
@@ -263,8 +269,12 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
         foreach (var (id, value) in body.Answers)
         {
             var q = definition.Profile.FirstOrDefault(p => p.Id == id);
-            if (q is null) errors.Add(new(id, AnswerErrorKind.NotAsked, $"the survey has no profile question '{id}'; its profile questions are {string.Join(", ", definition.Profile.Select(p => p.Id))}"));
-            else if (q.Options.All(o => o.Code != value)) errors.Add(new(id, AnswerErrorKind.Value, $"'{id}' takes one of {string.Join(", ", q.Options.Select(o => o.Code))}; got '{value}'"));
+            if (q is null)
+                errors.Add(new(id,
+                    AnswerErrorKind.NotAsked, $"the survey has no profile question '{id}'; its profile questions are " +
+                    $"{string.Join(", ", definition.Profile.Select(p => p.Id))}"));
+            else if (q.Options.All(o => o.Code != value))
+                errors.Add(new(id, AnswerErrorKind.Value, $"'{id}' takes one of {string.Join(", ", q.Options.Select(o => o.Code))}; got '{value}'"));
         }
         if (errors.Count > 0) return new SaveOutcome.Invalid(errors);
         await using var w = await db.BeginWriteAsync();
@@ -275,7 +285,8 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
                 ON CONFLICT (member_id, question) DO UPDATE SET value = excluded.value
                 """, new { memberId, id, value }, tx);
         await tx.CommitAsync();
-        var all = (await c.QueryAsync<(string Question, string Value)>("SELECT question, value FROM profile_answers WHERE member_id = @memberId", new { memberId }))
+        var all = (await c.QueryAsync<(string Question, string Value)>("SELECT question, value FROM profile_answers WHERE member_id = @memberId",
+            new { memberId }))
             .ToDictionary(p => p.Question, p => p.Value);
         return new SaveOutcome.ProfileSaved(all);
     }
@@ -285,7 +296,8 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
     {
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
-        await c.ExecuteAsync("UPDATE panel_members SET language = @language WHERE id = @id", new { language = Languages.Normalize(body.Language), id = user.MemberId() }, tx);
+        await c.ExecuteAsync("UPDATE panel_members SET language = @language WHERE id = @id",
+            new { language = Languages.Normalize(body.Language), id = user.MemberId() }, tx);
         await tx.CommitAsync();
     }
 }

@@ -38,7 +38,8 @@ public static class SaveLadder
         ladder.MapPut("/json/{survey}/{code}", (string code, SaveTopicRequest body) => TypedResults.Bytes(response, "application/json"));
         // 3. + the save's authentication, authorization, survey access, body limit, rate limit and request validation.
         var group = ladder.MapGroup("/{survey}").RequireAuthorization(Policies.Expert).RequireSurveyRole(SurveyRole.Expert);
-        group.MapPut("/auth/{code}", (SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user) => TypedResults.Bytes(response, "application/json"))
+        group.MapPut("/auth/{code}", (SurveyRef survey, string code, SaveTopicRequest body, ClaimsPrincipal user) =>
+            TypedResults.Bytes(response, "application/json"))
             .Validate<SaveTopicRequest>().RequireRateLimiting(RateLimits.Answers).WithMetadata(new BodyLimit(64 * 1024));
         // 4. + the save's handler: the open round, the expert's topic, the answers checked against the survey, the
         //    response written; everything but the answer writer.

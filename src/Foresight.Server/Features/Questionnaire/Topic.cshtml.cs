@@ -103,7 +103,8 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
             // Progress after the save follows from this topic's completeness before and after; no second read of the questionnaire.
             var complete = outcome is SaveOutcome.Saved s ? s.Complete : Sheet.Complete;
             var after = Overview.Progress with { Complete = Overview.Progress.Complete + (complete ? 1 : 0) - (Sheet.Complete ? 1 : 0) };
-            return new JsonResult(new { saved = ok, complete, progress = after, error = PageError, errors = Errors }) { StatusCode = ok ? 200 : PageError is null ? 400 : 409 };
+            return new JsonResult(new { saved = ok, complete, progress = after, error = PageError, errors = Errors }) { StatusCode = ok ? 200
+                : PageError is null ? 400 : 409 };
         }
         if (ok)
         {
@@ -136,7 +137,8 @@ public sealed class TopicPage(Db db, SurveyCatalog catalog, Ui ui, Questionnaire
 
     /// <summary>A feedback group (an option of the profile question the feedback is split by) by its label.</summary>
     public string GroupName(string code) =>
-        Definition.Profile.FirstOrDefault(p => p.Role == Definition.Feedback.ByGroup)?.Options.FirstOrDefault(o => o.Code == code) is { } o ? Ui.Text(o.Label) : code;
+        Definition.Profile.FirstOrDefault(p => p.Role == Definition.Feedback.ByGroup)?.Options.FirstOrDefault(o => o.Code == code) is { } o ? Ui.Text(o.Label)
+        : code;
 
     /// <summary>A problem in the expert's language, next to its question.</summary>
     string Describe(AnswerError e)

@@ -83,7 +83,9 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
         foreach (var (id, slug) in surveys)
         {
             var definition = await catalog.DefinitionAsync(id);
-            var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @id AND status = 'closed' AND data_hash IS NOT NULL ORDER BY number", new { id })).ToList();
+            var closed =
+                (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @id AND status = 'closed' AND data_hash IS NOT NULL ORDER BY number",
+                new { id })).ToList();
             var latest = (await c.QueryAsync<ReportRow>("SELECT * FROM reports WHERE survey_id = @id ORDER BY id", new { id }))
                 .GroupBy(r => (r.Kind, r.RoundNumber, r.Language)).ToDictionary(g => g.Key, g => g.Last());
             var published = (await c.QueryAsync<(string Kind, long Round, string Language, string PublishedAt)>(

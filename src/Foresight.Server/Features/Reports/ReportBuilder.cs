@@ -102,7 +102,8 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
                     r.ImportanceIndex, r.ImportanceIndexFamW, r.State)).ToList()
             : RoundRanking(survey, reportTopics);
         var selections = kind == "study"
-            ? (await KeyTechnologiesService.SelectionsAsync(c, surveyId)).Select(s => new KeySelection(DateTimeOffset.Parse(s.CreatedAt, System.Globalization.CultureInfo.InvariantCulture),
+            ? (await KeyTechnologiesService.SelectionsAsync(c, surveyId)).Select(s =>
+                new KeySelection(DateTimeOffset.Parse(s.CreatedAt, System.Globalization.CultureInfo.InvariantCulture),
                 s.Round, s.Criteria, s.Topics.Select(t => (t.Rank, t.Code, t.Title)).ToList())).ToList()
             : [];
 
@@ -135,7 +136,8 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
     {
         var e = await Insights.InsightsEvaluation.ComputeAsync(c, surveyId);
         if (e.Proposals == 0) return null;
-        var topics = await c.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT e.topic_id) FROM topic_evidence e JOIN topics t ON t.id = e.topic_id WHERE t.survey_id = @surveyId", new { surveyId });
+        var topics = await c.ExecuteScalarAsync<long>(
+            "SELECT COUNT(DISTINCT e.topic_id) FROM topic_evidence e JOIN topics t ON t.id = e.topic_id WHERE t.survey_id = @surveyId", new { surveyId });
         return new MachineLayer(e.Records, e.Analyses, e.Proposals, e.Open, e.Decided, e.Shares, e.Agreement.AdjustedRandIndex, e.Agreement.Records,
             e.Agreement.Proposals, e.Agreement.Fields, (int)topics);
     }
@@ -161,7 +163,8 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
     static List<RankedKeyTechnology> RoundRanking(SurveyDefinition survey, IReadOnlyList<ReportTopic> topics)
     {
         var rows = topics.Select(t => (t, Index: ReportHtml.Index(survey, t.Result))).ToList();
-        var byFamw = rows.Where(r => r.Index.FamW is not null).OrderByDescending(r => r.Index.FamW).Select((r, i) => (r.t.Code, i + 1)).ToDictionary(x => x.Code, x => x.Item2);
+        var byFamw = rows.Where(r => r.Index.FamW is not null).OrderByDescending(r => r.Index.FamW).Select((r, i) => (r.t.Code, i + 1))
+            .ToDictionary(x => x.Code, x => x.Item2);
         return rows.Where(r => r.Index.Plain is not null).OrderByDescending(r => r.Index.Plain)
             .Select((r, i) => new RankedKeyTechnology(i + 1, byFamw.TryGetValue(r.t.Code, out var f) ? f : null, r.t.Code, r.t.Title,
                 r.Index.Plain, r.Index.FamW, r.t.Result.State)).ToList();

@@ -47,7 +47,8 @@ public static class ReportServices
 /// Rendering reports in the background (a Hangfire job: idempotent, retried, its state in the reports table) and
 /// finding the stored PDF of a report's current data version.
 /// </summary>
-public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, Outbox outbox, PdfRenderer pdf, IBackgroundJobClient jobs, LivePublisher live, TimeProvider clock, ILogger<ReportService> log)
+public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder builder, Outbox outbox, PdfRenderer pdf, IBackgroundJobClient jobs,
+    LivePublisher live, TimeProvider clock, ILogger<ReportService> log)
     : IChangeHandler<RoundClosed>
 {
     /// <summary>A closed round's reports, in each of the survey's languages, are queued.</summary>
@@ -103,19 +104,22 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
                 await w.Connection.ExecuteAsync("""
                     UPDATE reports SET status = 'ready', pdf_path = @pdfPath, html_path = @htmlPath, pdf_bytes = @bytes, error = NULL,
                         rendered_at = @now, render_ms = @ms WHERE id = @id
-                    """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(clock.GetUtcNow()), ms = stopwatch.ElapsedMilliseconds, id }, w.Transaction);
+                    """, new { pdfPath, htmlPath, bytes = new FileInfo(pdfPath).Length, now = Db.Iso(clock.GetUtcNow()), ms = stopwatch.ElapsedMilliseconds,
+                        id }, w.Transaction);
                 await w.CommitAsync();
             }
             var slug = await c.QuerySingleAsync<string>("SELECT slug FROM surveys WHERE id = @surveyId", new { surveyId });
             await live.ReportReadyAsync(surveyId, model.Round, language, Url(slug, kind, model.Round, language, "pdf"),
                 await PublishedAsync(c, surveyId, kind, model.Round, language));
-            log.LogInformation("Rendered the {Kind} report of round {Round} ({Language}) of survey {Survey} in {Ms} ms", kind, model.Round, language, surveyId, stopwatch.ElapsedMilliseconds);
+            log.LogInformation("Rendered the {Kind} report of round {Round} ({Language}) of survey {Survey} in {Ms} ms", kind, model.Round, language, surveyId,
+                stopwatch.ElapsedMilliseconds);
         }
         catch (Exception e)
         {
             log.LogError(e, "Rendering the {Kind} report of round {Round} ({Language}) of survey {Survey} failed", kind, model.Round, language, surveyId);
             await using var w = await db.BeginWriteAsync();
-            await w.Connection.ExecuteAsync("UPDATE reports SET status = 'failed', error = @error WHERE id = @id", new { error = e.Message, id }, w.Transaction);
+            await w.Connection.ExecuteAsync("UPDATE reports SET status = 'failed', error = @error WHERE id = @id", new { error = e.Message, id },
+                w.Transaction);
             await w.CommitAsync();
             throw;
         }
@@ -130,7 +134,8 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             ON CONFLICT (survey_id, kind, round_number, language, data_version) DO UPDATE SET status = excluded.status,
                 attempts = reports.attempts + (CASE WHEN excluded.status = 'rendering' THEN 1 ELSE 0 END)
             RETURNING id
-            """, new { surveyId, kind, model.Round, model.Language, model.DataVersion, status, model.DataHash, now = Db.Iso(clock.GetUtcNow()), userId }, w.Transaction);
+            """, new { surveyId, kind, model.Round, model.Language, model.DataVersion, status, model.DataHash, now = Db.Iso(clock.GetUtcNow()), userId },
+            w.Transaction);
         await w.CommitAsync();
         return id;
     }
@@ -167,7 +172,8 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         var language = Languages.Normalize(body.Language)!;
         await using (var c = await db.OpenAsync())
         {
-            var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @Id AND status = 'closed' AND data_hash IS NOT NULL", new { survey.Id })).ToHashSet();
+            var closed = (await c.QueryAsync<long>("SELECT number FROM rounds WHERE survey_id = @Id AND status = 'closed' AND data_hash IS NOT NULL",
+                new { survey.Id })).ToHashSet();
             if (body.KindOrDefault == "round" && !closed.Contains(body.Round!.Value))
                 return Refusal.Conflict($"Round {body.Round} of '{survey.Slug}' is not closed; a round report shows a closed round.");
             if (closed.Count == 0) return Refusal.Conflict("No round has closed yet.");
@@ -180,12 +186,14 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
     {
         var language = Languages.Normalize(body.Language)!;
         var link = await PublishAsync(survey, body.KindOrDefault, body.Round ?? 0, language, userId, linkBase);
-        if (link is null) return Refusal.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
+        if (link is null)
+            return Refusal.Conflict(body.KindOrDefault == "round" ? $"Round {body.Round} of '{survey.Slug}' is not closed." : "No round has closed yet.");
         return new Publication(body.KindOrDefault, body.Round ?? 0, language, link, Db.Iso(clock.GetUtcNow()));
     }
 
     /// <summary>A report as its reader may see it: a stakeholder only a published one.</summary>
-    public async Task<Outcome<ReportContent>> ContentAsync(SurveyRef survey, string kind, int round, string? lang, string format, bool coordinator, long? userId)
+    public async Task<Outcome<ReportContent>> ContentAsync(SurveyRef survey, string kind, int round, string? lang, string format, bool coordinator,
+        long? userId)
     {
         await using var c = await db.OpenAsync();
         var definition = await catalog.DefinitionAsync(survey.Id);
@@ -241,7 +249,8 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
     public async Task<string> RequestAsync(SqliteConnection c, long surveyId, string kind, ReportModel model, long? userId)
     {
         var existing = await c.QuerySingleOrDefaultAsync<ReportRow>("""
-            SELECT * FROM reports WHERE survey_id = @surveyId AND kind = @kind AND round_number = @Round AND language = @Language AND data_version = @DataVersion
+            SELECT * FROM reports
+                WHERE survey_id = @surveyId AND kind = @kind AND round_number = @Round AND language = @Language AND data_version = @DataVersion
             """, new { surveyId, kind, model.Round, model.Language, model.DataVersion });
         if (existing is { Status: "ready" or "queued" or "rendering" }) return existing.Status;
         await MarkAsync(surveyId, kind, model, "queued", userId);
@@ -302,7 +311,8 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
             SELECT DISTINCT survey_id, kind, round_number, language FROM reports WHERE status IN ('queued', 'rendering', 'failed')
             UNION
             SELECT r.survey_id, 'round', r.number, '' FROM rounds r
-            WHERE r.status = 'closed' AND r.data_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM reports p WHERE p.survey_id = r.survey_id AND p.kind = 'round' AND p.round_number = r.number)
+            WHERE r.status = 'closed' AND r.data_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM reports p WHERE p.survey_id = r.survey_id AND p.kind = 'round'
+                AND p.round_number = r.number)
             """);
         foreach (var (surveyId, kind, round, language) in pending)
         {

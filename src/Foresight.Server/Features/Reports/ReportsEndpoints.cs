@@ -50,8 +50,10 @@ public static class ReportsEndpoints
             .RequireAuthorization().RequireSurveyRole(SurveyRole.Coordinator | SurveyRole.Stakeholder);
         group.MapGet("/reports", List).WithSummary("Reports of the survey: every rendered version for coordinators, the published ones for stakeholders");
         // Coordinators only, checked before the body is validated: a stakeholder learns nothing from a validation error.
-        group.MapPost("/reports", Request).RequireSurveyRole(SurveyRole.Coordinator).Validate<ReportRequest>().WithSummary("Render a report (a round's, or the study's) in one language, in the background");
-        group.MapPost("/reports/publish", Publish).RequireSurveyRole(SurveyRole.Coordinator).Validate<ReportRequest>().WithSummary("Publish a report to the survey's stakeholders, with a link for anyone holding it");
+        group.MapPost("/reports", Request).RequireSurveyRole(SurveyRole.Coordinator).Validate<ReportRequest>()
+            .WithSummary("Render a report (a round's, or the study's) in one language, in the background");
+        group.MapPost("/reports/publish", Publish).RequireSurveyRole(SurveyRole.Coordinator).Validate<ReportRequest>()
+            .WithSummary("Publish a report to the survey's stakeholders, with a link for anyone holding it");
         group.MapGet("/rounds/{number:int}/report.pdf", (SurveyRef survey, int number, string? lang, HttpContext http, ReportService reports) =>
             ServeAsync(survey, "round", number, lang, "pdf", http, reports));
         group.MapGet("/rounds/{number:int}/report.html", (SurveyRef survey, int number, string? lang, HttpContext http, ReportService reports) =>

@@ -13,7 +13,8 @@ public static class RoundProgress
     /// (answered its required questions or marked it not familiar); drop-out: responded in the previous round, not in this one.
     /// </summary>
     public static async Task<(HashSet<long> Invited, HashSet<long> Responded, HashSet<long> Finished)> MembersByProgressAsync(
-        SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers, SqliteTransaction? tx = null)
+        SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers,
+        SqliteTransaction? tx = null)
     {
         var invited = (await c.QueryAsync<long>("SELECT member_id FROM round_members WHERE round_id = @Id", new { round.Id }, tx)).ToHashSet();
         var assignments = await AssignmentsAsync(c, round, topics, tx);
@@ -39,7 +40,8 @@ public static class RoundProgress
     }
 
     public static async Task<Participation> ParticipationAsync(
-        SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers, SqliteTransaction? tx = null)
+        SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers,
+        SqliteTransaction? tx = null)
     {
         var (invited, respondedSet, finishedSet) = await MembersByProgressAsync(c, survey, round, topics, answers, tx);
         int responded = respondedSet.Count, finished = finishedSet.Count;
@@ -49,12 +51,14 @@ public static class RoundProgress
             var before = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM topic_answers WHERE round_id = @Id", new { previous.Id }, tx)).ToHashSet();
             var now = answers.Where(a => survey.Question(a.Question) is not null).Select(a => a.MemberId).ToHashSet();
             dropped = before.Count(m => !now.Contains(m));
-            return new Participation(invited.Count, responded, finished, Rate(responded, invited.Count), Rate(finished, invited.Count), dropped, Rate(dropped.Value, before.Count));
+            return new Participation(invited.Count, responded, finished, Rate(responded, invited.Count), Rate(finished, invited.Count), dropped,
+                Rate(dropped.Value, before.Count));
         }
         return new Participation(invited.Count, responded, finished, Rate(responded, invited.Count), Rate(finished, invited.Count), null, null);
     }
 
-    internal static async Task<List<FieldProgress>> FieldProgressAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round, IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers)
+    internal static async Task<List<FieldProgress>> FieldProgressAsync(SqliteConnection c, SurveyDefinition survey, RoundRow round,
+        IReadOnlyList<RoundTopicRow> topics, IReadOnlyList<StoredAnswer> answers)
     {
         var members = (await c.QueryAsync<(long MemberId, string Field)>("""
             SELECT pf.member_id, f.code FROM panel_fields pf JOIN fields f ON f.id = pf.field_id
@@ -72,7 +76,8 @@ public static class RoundProgress
     }
 
     /// <summary>member → the codes of the round's topics in the fields assigned to them.</summary>
-    public static async Task<ILookup<long, string>> AssignmentsAsync(SqliteConnection c, RoundRow round, IReadOnlyList<RoundTopicRow> topics, SqliteTransaction? tx = null)
+    public static async Task<ILookup<long, string>> AssignmentsAsync(SqliteConnection c, RoundRow round, IReadOnlyList<RoundTopicRow> topics,
+        SqliteTransaction? tx = null)
     {
         var fields = await c.QueryAsync<(long MemberId, long FieldId)>("""
             SELECT pf.member_id, pf.field_id FROM panel_fields pf JOIN round_members rm ON rm.member_id = pf.member_id AND rm.round_id = @Id

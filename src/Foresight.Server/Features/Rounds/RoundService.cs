@@ -52,7 +52,8 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         var rules = await catalog.RulesAsync(survey.Id, rulesVersion);
         int number = (latest?.Number ?? 0) + 1;
         if (number > rules.MaxRounds)
-            return Refusal.Conflict($"The rules allow at most {rules.MaxRounds} rounds, and round {latest!.Number} was the last. Select the key technologies, or declare rules with a higher max_rounds.");
+            return Refusal.Conflict($"The rules allow at most {rules.MaxRounds} rounds, and round {latest!.Number} was the last. Select the key " +
+                "technologies, or declare rules with a higher max_rounds.");
         var topics = await c.QueryAsync<long>("""
             SELECT t.id FROM topics t JOIN fields f ON f.id = t.field_id
             WHERE t.survey_id = @Id AND t.status = 'active' ORDER BY f.position, t.position
@@ -61,7 +62,8 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         if (topicIds.Count == 0)
             return Refusal.Conflict(number == 1
                 ? "The survey has no active topics to ask."
-                : $"No topic was carried from round {latest!.Number}: every topic met the stop rule or was retired. Carry a topic with PUT .../rounds/{latest.Number}/topics/{{code}}/decision, or add one.");
+                : $"No topic was carried from round {latest!.Number}: every topic met the stop rule or was retired. Carry a topic with PUT " +
+                $".../rounds/{latest.Number}/topics/{{code}}/decision, or add one.");
 
         var now = Db.Iso(clock.GetUtcNow());
         var roundId = await c.ExecuteScalarAsync<long>("""
@@ -76,7 +78,8 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
             SELECT @roundId, id FROM panel_members WHERE survey_id = @Id AND revoked_at IS NULL
             """, new { roundId, survey.Id }, tx);
         await c.ExecuteAsync("UPDATE surveys SET status = 'running' WHERE id = @Id AND status = 'draft'", new { survey.Id }, tx);
-        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "round.opened", new { number, topics = topicIds.Count, rules_version = rulesVersion, deadline = body.Deadline });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "round.opened",
+            new { number, topics = topicIds.Count, rules_version = rulesVersion, deadline = body.Deadline });
         await tx.CommitAsync();
         await changes.PublishAsync(new RoundOpened(survey.Id, roundId, number));
         return await ViewAsync(c, (await RoundStore.RoundAsync(c, survey.Id, number))!);
@@ -213,7 +216,8 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         var round = await RoundStore.RoundAsync(c, survey.Id, number, tx);
         if (round is null) return NoRound(survey, number);
         if (!round.IsOpen) return Refusal.Conflict($"Round {number} is closed; its deadline cannot change.");
-        await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id }, tx);
+        await c.ExecuteAsync("UPDATE rounds SET deadline = @deadline WHERE id = @Id", new { deadline = body.Deadline is { } d ? Db.Iso(d) : null, round.Id },
+            tx);
         await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "round.deadline_changed", new { number, body.Deadline });
         await tx.CommitAsync();
         await changes.PublishAsync(new DeadlineChanged(survey.Id, round.Id, number));
@@ -243,11 +247,13 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         if (topic is null) return Refusal.NotFound($"Topic '{code}' was not in round {number}.");
         if (topic.TopicStatus is "merged" or "split" or "removed")
             return Refusal.Conflict($"Topic '{code}' was {topic.TopicStatus} after round {number}; it cannot be carried or retired.");
-        await c.ExecuteAsync("UPDATE round_topics SET decision = @Decision, decision_note = @Note, decided_by = @userId WHERE round_id = @Id AND topic_id = @TopicId",
+        await c.ExecuteAsync(
+            "UPDATE round_topics SET decision = @Decision, decision_note = @Note, decided_by = @userId WHERE round_id = @Id AND topic_id = @TopicId",
             new { body.Decision, body.Note, userId = user.UserId(), round.Id, topic.TopicId }, tx);
         await c.ExecuteAsync("UPDATE topics SET status = @status WHERE id = @TopicId",
             new { status = body.Decision == "retire" ? "retired" : "active", topic.TopicId }, tx);
-        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.decision", new { number, code, body.Decision, body.Note, proposed = topic.Proposed });
+        await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "topic.decision",
+            new { number, code, body.Decision, body.Note, proposed = topic.Proposed });
         await tx.CommitAsync();
         await changes.PublishAsync(new TopicsChanged(survey.Id));
         var view = await ConsensusViewAsync(c, round);

@@ -166,7 +166,8 @@ public static class RoundStore
     /// The round's topics with the topic of the previous round each continues: itself when it was asked then,
     /// otherwise its single parent from a split. A merged topic has several parents and no single predecessor.
     /// </summary>
-    public static async Task<List<RoundTopic>> WithPredecessorsAsync(SqliteConnection c, RoundRow round, IReadOnlyList<RoundTopicRow> topics, SqliteTransaction? tx = null)
+    public static async Task<List<RoundTopic>> WithPredecessorsAsync(SqliteConnection c, RoundRow round, IReadOnlyList<RoundTopicRow> topics,
+        SqliteTransaction? tx = null)
     {
         var previousCodes = new HashSet<string>();
         var parents = new Dictionary<long, List<string>>();

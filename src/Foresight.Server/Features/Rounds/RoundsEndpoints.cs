@@ -64,8 +64,10 @@ public static class RoundsEndpoints
         var group = app.MapGroup("/api/surveys/{survey}/rounds").WithTags("Rounds")
             .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
         group.MapGet("/", async (SurveyRef survey, RoundService rounds) => TypedResults.Ok(await rounds.ListAsync(survey)));
-        group.MapPost("/", (SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, HttpRequest request, IOptions<ForesightOptions> options, RoundService rounds) =>
-                rounds.OpenAsync(survey, body, user, Links.Base(request, options)).ToHttp(r => TypedResults.Created($"/api/surveys/{survey.Id}/rounds/{r.Number}", r)))
+        group.MapPost("/", (SurveyRef survey, OpenRoundRequest body, ClaimsPrincipal user, HttpRequest request, IOptions<ForesightOptions> options,
+            RoundService rounds) =>
+                rounds.OpenAsync(survey, body, user, Links.Base(request, options))
+                .ToHttp(r => TypedResults.Created($"/api/surveys/{survey.Id}/rounds/{r.Number}", r)))
             .Validate<OpenRoundRequest>()
             .WithSummary("Open the next round: round 1 with every topic, later rounds with the topics carried from the last one");
         group.MapGet("/{number:int}", (SurveyRef survey, int number, RoundService rounds) => rounds.GetAsync(survey, number).ToHttp(TypedResults.Ok));
@@ -76,7 +78,8 @@ public static class RoundsEndpoints
             rounds.SetDeadlineAsync(survey, number, body, user).ToHttp(TypedResults.Ok)).Validate<DeadlineRequest>();
         group.MapGet("/{number:int}/consensus", GetConsensus)
             .WithSummary("Per topic and question: n, median, quartiles, IQR, agreement, indices, state; live while the round is open");
-        group.MapPut("/{number:int}/topics/{code}/decision", (SurveyRef survey, int number, string code, DecisionRequest body, ClaimsPrincipal user, RoundService rounds) =>
+        group.MapPut("/{number:int}/topics/{code}/decision", (SurveyRef survey, int number, string code, DecisionRequest body, ClaimsPrincipal user,
+            RoundService rounds) =>
                 rounds.DecideAsync(survey, number, code, body, user).ToHttp(TypedResults.Ok))
             .Validate<DecisionRequest>()
             .WithSummary("Override the stop rule for one topic before the next round opens");

@@ -70,7 +70,8 @@ public static class StakeholdersEndpoints
             .RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
         group.MapGet("/", async (SurveyRef survey, StakeholdersService stakeholders) => TypedResults.Ok(await stakeholders.ListAsync(survey)));
         group.MapPost("/", (SurveyRef survey, GrantRequest body, ClaimsPrincipal user, StakeholdersService stakeholders) =>
-            stakeholders.GrantAsync(survey, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/stakeholders", v))).Validate<GrantRequest>();
+            stakeholders.GrantAsync(survey, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/stakeholders", v)))
+            .Validate<GrantRequest>();
         group.MapDelete("/{userId:long}", (SurveyRef survey, long userId, ClaimsPrincipal user, StakeholdersService stakeholders) =>
             stakeholders.RevokeAsync(survey, userId, user).ToNoContent());
     }

@@ -37,7 +37,8 @@ public sealed class SurveyCatalog(Db db) : IChangeHandler<SurveyChanged>
     {
         if (_rules.TryGetValue((surveyId, version), out var cached)) return cached;
         await using var c = await db.OpenAsync();
-        var json = await c.QuerySingleAsync<string>("SELECT rules FROM consensus_rules WHERE survey_id = @surveyId AND version = @version", new { surveyId, version });
+        var json = await c.QuerySingleAsync<string>("SELECT rules FROM consensus_rules WHERE survey_id = @surveyId AND version = @version",
+            new { surveyId, version });
         return _rules[(surveyId, version)] = JsonSerializer.Deserialize<ConsensusRules>(json, Json.Stored)!;
     }
 

@@ -58,7 +58,8 @@ public static class SurveyStore
         t.tags, t.origin, t.status, t.position
         """;
 
-    public static async Task<long> InsertAsync(SqliteConnection c, SqliteTransaction tx, SurveyDefinition s, string yaml, string fileName, long? userId, DateTimeOffset at)
+    public static async Task<long> InsertAsync(SqliteConnection c, SqliteTransaction tx, SurveyDefinition s, string yaml, string fileName, long? userId,
+        DateTimeOffset at)
     {
         var now = Db.Iso(at);
         var id = await c.ExecuteScalarAsync<long>("""
@@ -72,7 +73,8 @@ public static class SurveyStore
         return id;
     }
 
-    public static Task AddRulesAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, int version, ConsensusRules rules, string source, long? userId, DateTimeOffset at) =>
+    public static Task AddRulesAsync(SqliteConnection c, SqliteTransaction tx, long surveyId, int version, ConsensusRules rules, string source, long? userId,
+        DateTimeOffset at) =>
         c.ExecuteAsync("""
             INSERT INTO consensus_rules (survey_id, version, rules, source, created_at, created_by)
             VALUES (@surveyId, @version, @rules, @source, @now, @userId)

@@ -51,26 +51,33 @@ public static class SurveysEndpoints
 
         group.MapGet("/", async (ClaimsPrincipal user, SurveysService surveys) => TypedResults.Ok(await surveys.ListAsync(user))).RequireAuthorization();
         group.MapPost("/", (HttpRequest request, ClaimsPrincipal user, SurveysService surveys) => WithFileAsync(request, "survey.yaml", (text, name) =>
-                surveys.ImportAsync(text, name, user).ToHttp(d => TypedResults.Created($"/api/surveys/{d.Id}", d)))).RequireAuthorization(Policies.Coordinator).WithMetadata(new BodyLimit(maxImport))
+                surveys.ImportAsync(text, name, user).ToHttp(d => TypedResults.Created($"/api/surveys/{d.Id}", d)))).RequireAuthorization(Policies.Coordinator)
+                .WithMetadata(new BodyLimit(maxImport))
             .Accepts<string>("application/yaml", "multipart/form-data")
             .WithSummary("Import a survey file (YAML body, or a form upload named 'file'); every error comes back with its line and column");
         group.MapPost("/validate", (HttpRequest request) => WithFileAsync(request, "survey.yaml", (text, name) =>
-                Task.FromResult(SurveysService.Validate(text, name).ToHttp(TypedResults.Ok)))).RequireAuthorization(Policies.Coordinator).WithMetadata(new BodyLimit(maxImport))
+                Task.FromResult(SurveysService.Validate(text, name).ToHttp(TypedResults.Ok)))).RequireAuthorization(Policies.Coordinator)
+                .WithMetadata(new BodyLimit(maxImport))
             .Accepts<string>("application/yaml", "multipart/form-data")
             .WithSummary("Check a survey file without storing it");
 
         var one = group.MapGroup("/{survey}").RequireAuthorization(Policies.Coordinator).RequireSurveyRole(SurveyRole.Coordinator);
         one.MapGet("/", async (SurveyRef survey, SurveysService surveys) => TypedResults.Ok(await surveys.DetailAsync(survey.Id)));
-        one.MapDelete("/", (SurveyRef survey, ClaimsPrincipal user, SurveysService surveys) => surveys.DeleteAsync(survey, user).ToNoContent()).WithSummary("Delete a survey that has not opened a round");
+        one.MapDelete("/", (SurveyRef survey, ClaimsPrincipal user, SurveysService surveys) => surveys.DeleteAsync(survey, user).ToNoContent())
+            .WithSummary("Delete a survey that has not opened a round");
         one.MapGet("/definition", Definition).WithSummary("The survey file as imported");
         one.MapPut("/definition", (SurveyRef survey, HttpRequest request, ClaimsPrincipal user, SurveysService surveys) =>
-                WithFileAsync(request, "survey.yaml", (text, name) => surveys.ReplaceAsync(survey, text, name, user).ToHttp(TypedResults.Ok))).WithMetadata(new BodyLimit(maxImport)).Accepts<string>("application/yaml", "multipart/form-data")
+                WithFileAsync(request, "survey.yaml", (text, name) => surveys.ReplaceAsync(survey, text, name, user).ToHttp(TypedResults.Ok)))
+                .WithMetadata(new BodyLimit(maxImport)).Accepts<string>("application/yaml", "multipart/form-data")
             .WithSummary("Replace the survey file while no round has opened");
-        one.MapGet("/rules", async (SurveyRef survey, SurveysService surveys) => TypedResults.Ok(await surveys.RulesAsync(survey))).WithSummary("Every version of the consensus and stop rules, and the rounds judged by each");
+        one.MapGet("/rules", async (SurveyRef survey, SurveysService surveys) => TypedResults.Ok(await surveys.RulesAsync(survey)))
+            .WithSummary("Every version of the consensus and stop rules, and the rounds judged by each");
         one.MapPut("/rules", (SurveyRef survey, HttpRequest request, ClaimsPrincipal user, SurveysService surveys) =>
-                WithFileAsync(request, "rules.yaml", (text, name) => surveys.NewRulesAsync(survey, text, name, user).ToHttp(TypedResults.Ok))).WithMetadata(new BodyLimit(64 * 1024)).Accepts<string>("application/yaml")
+                WithFileAsync(request, "rules.yaml", (text, name) => surveys.NewRulesAsync(survey, text, name, user).ToHttp(TypedResults.Ok)))
+                .WithMetadata(new BodyLimit(64 * 1024)).Accepts<string>("application/yaml")
             .WithSummary("Declare a new version of the consensus rules (the 'consensus' section as YAML); it applies to rounds opened from now on");
-        one.MapGet("/coordinators", async (SurveyRef survey, SurveysService surveys) => TypedResults.Ok(await surveys.CoordinatorsAsync(survey))).WithSummary("The accounts that coordinate this survey");
+        one.MapGet("/coordinators", async (SurveyRef survey, SurveysService surveys) => TypedResults.Ok(await surveys.CoordinatorsAsync(survey)))
+            .WithSummary("The accounts that coordinate this survey");
         one.MapPost("/coordinators", (SurveyRef survey, CoordinatorRequest body, ClaimsPrincipal user, SurveysService surveys) =>
                 surveys.AddCoordinatorAsync(survey, body, user).ToNoContent()).Validate<CoordinatorRequest>().RequireAuthorization(Policies.Admin)
             .WithSummary("Make a coordinator account a coordinator of this survey (admins only)");
@@ -79,7 +86,8 @@ public static class SurveysEndpoints
             .WithSummary("Remove a coordinator from this survey (admins only); their open live views of it end at once");
     }
 
-    static async Task<Results<TOk, ProblemHttpResult>> WithFileAsync<TOk>(HttpRequest request, string defaultName, Func<string, string, Task<Results<TOk, ProblemHttpResult>>> then)
+    static async Task<Results<TOk, ProblemHttpResult>> WithFileAsync<TOk>(HttpRequest request, string defaultName,
+        Func<string, string, Task<Results<TOk, ProblemHttpResult>>> then)
         where TOk : IResult
     {
         var (text, fileName, error) = await Uploads.ReadTextAsync(request, defaultName);

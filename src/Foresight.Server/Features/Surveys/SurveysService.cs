@@ -26,7 +26,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
             user.IsInRole(Roles.Coordinator) ? "WHERE s.id IN (SELECT survey_id FROM survey_coordinators WHERE user_id = @userId)" :
             user.IsInRole(Roles.Stakeholder) ? "WHERE s.id IN (SELECT survey_id FROM survey_stakeholders WHERE user_id = @userId)" :
             "WHERE 1 = 0";
-        var rows = await c.QueryAsync<(long Id, string Slug, string? TitleZh, string? TitleEn, string Status, string CreatedAt, long Topics, long Panel, long? CurrentRound)>(
+        var rows = await c.QueryAsync<(long Id, string Slug, string? TitleZh, string? TitleEn, string Status, string CreatedAt, long Topics, long Panel,
+            long? CurrentRound)>(
             select + "\n" + where + " ORDER BY s.id", new { survey = user.ExpertSurveyId(), userId = user.UserId() });
         return rows.Select(r => new SurveySummary(r.Id, r.Slug, new LocalizedText(r.TitleZh, r.TitleEn), r.Status, r.CreatedAt,
             (int)r.Topics, (int)r.Panel, (int?)r.CurrentRound)).ToList();
@@ -43,7 +44,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         var (c, tx) = w;
         var existing = await c.ExecuteScalarAsync<long?>("SELECT id FROM surveys WHERE slug = @Id", new { survey.Id }, tx);
         if (existing is not null)
-            return Refusal.Conflict($"A survey with id '{survey.Id}' exists already (survey {existing}). Change the id in the file, or replace the draft with PUT /api/surveys/{existing}/definition.");
+            return Refusal.Conflict($"A survey with id '{survey.Id}' exists already (survey {existing}). Change the id in the file, or replace the draft " +
+                $"with PUT /api/surveys/{existing}/definition.");
         var id = await SurveyStore.InsertAsync(c, tx, survey, text, fileName, user.UserId(), clock.GetUtcNow());
         await Audit.LogAsync(c, tx, clock, user.UserId(), id, "survey.imported", new { survey.Id, fileName, topics = survey.Topics.Count() });
         await tx.CommitAsync();
@@ -101,7 +103,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id", new { survey.Id }, tx) > 0)
-            return Refusal.Conflict("A round has opened: the question set is fixed. Topics can still be edited between rounds, and the rules get new versions with PUT /rules.");
+            return Refusal.Conflict(
+                "A round has opened: the question set is fixed. Topics can still be edited between rounds, and the rules get new versions with PUT /rules.");
         await c.ExecuteAsync("UPDATE surveys SET definition = @text, file_name = @fileName, title_zh = @Zh, title_en = @En WHERE id = @Id",
             new { text, fileName, s.Title.Zh, s.Title.En, survey.Id }, tx);
         await SurveyStore.WriteStructureAsync(c, tx, survey.Id, s, clock.GetUtcNow());
@@ -119,7 +122,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         await using var c = await db.OpenAsync();
         var rows = await c.QueryAsync<(long Version, string CreatedAt, string Source)>(
             "SELECT version, created_at, source FROM consensus_rules WHERE survey_id = @Id ORDER BY version", new { survey.Id });
-        var rounds = (await c.QueryAsync<(long Number, long Version)>("SELECT number, rules_version FROM rounds WHERE survey_id = @Id", new { survey.Id })).ToList();
+        var rounds = (await c.QueryAsync<(long Number, long Version)>("SELECT number, rules_version FROM rounds WHERE survey_id = @Id",
+            new { survey.Id })).ToList();
         var result = new List<RulesVersion>();
         foreach (var r in rows)
             result.Add(new RulesVersion((int)r.Version, r.CreatedAt, r.Source, await catalog.RulesAsync(survey.Id, (int)r.Version),
@@ -137,7 +141,8 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
         if (await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rounds WHERE survey_id = @Id AND status = 'open'", new { survey.Id }, tx) > 0)
-            return Refusal.Conflict("A round is open and is judged by the rules it was opened with. Declare new rules after it closes; they apply from the next round.");
+            return Refusal.Conflict(
+                "A round is open and is judged by the rules it was opened with. Declare new rules after it closes; they apply from the next round.");
         var version = await SurveyCatalog.CurrentRulesVersionAsync(c, survey.Id, tx) + 1;
         await SurveyStore.AddRulesAsync(c, tx, survey.Id, version, parsed.Rules!, text, user.UserId(), clock.GetUtcNow());
         await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "rules.declared", new { version });
@@ -154,8 +159,10 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         var target = await c.QuerySingleOrDefaultAsync<(long Id, string Role)>("SELECT id, role FROM users WHERE email = @email AND disabled_at IS NULL",
             new { email = body.Email.Trim().ToLowerInvariant() }, tx);
         if (target.Id == 0) return Refusal.NotFound($"There is no account with e-mail '{body.Email}'. An admin creates accounts with POST /api/users.");
-        if (target.Role is not (Roles.Coordinator or Roles.Admin)) return Refusal.BadRequest($"'{body.Email}' is a {target.Role} account; only coordinator accounts can coordinate a survey.");
-        await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@Id, @user) ON CONFLICT DO NOTHING", new { survey.Id, user = target.Id }, tx);
+        if (target.Role is not (Roles.Coordinator or Roles.Admin))
+            return Refusal.BadRequest($"'{body.Email}' is a {target.Role} account; only coordinator accounts can coordinate a survey.");
+        await c.ExecuteAsync("INSERT INTO survey_coordinators (survey_id, user_id) VALUES (@Id, @user) ON CONFLICT DO NOTHING",
+            new { survey.Id, user = target.Id }, tx);
         await Audit.LogAsync(c, tx, clock, user.UserId(), survey.Id, "coordinator.added", new { body.Email });
         await tx.CommitAsync();
         return new Done();
@@ -219,7 +226,8 @@ public interface ISurveyData
     Task DeleteAsync(SqliteConnection c, SqliteTransaction tx, long surveyId);
 }
 
-/// <summary>A feature that refers to topics by id outside the tables that cascade (e.g. an accepted machine proposal): told in the transaction that deletes topics.</summary>
+/// <summary>A feature that refers to topics by id outside the tables that cascade (e.g. an accepted machine proposal): told in the transaction that deletes
+/// topics.</summary>
 public interface ITopicDeletion
 {
     Task TopicsDeletedAsync(SqliteConnection c, SqliteTransaction tx, long surveyId);

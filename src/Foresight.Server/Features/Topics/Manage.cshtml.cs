@@ -33,7 +33,8 @@ public sealed class ManagePage(TopicsService topics, RoundService rounds) : Cons
     public async Task<IActionResult> OnPostDecideAsync(string code, string? decision, string? note)
     {
         var body = new DecisionRequest(decision ?? "", string.IsNullOrWhiteSpace(note) ? null : note.Trim());
-        return await ActAsync(body, async () => await rounds.DecideAsync(Survey, Latest?.Number ?? await LatestNumberAsync(), code, body, User), "done.decided");
+        return await ActAsync(body, async () => await rounds.DecideAsync(Survey, Latest?.Number ?? await LatestNumberAsync(), code, body, User),
+            "done.decided");
     }
 
     async Task<int> LatestNumberAsync()
@@ -44,7 +45,8 @@ public sealed class ManagePage(TopicsService topics, RoundService rounds) : Cons
 
     public async Task<IActionResult> OnPostChangeAsync(string code, string? field, string? tags, string? reason)
     {
-        var body = new TopicChange(Text("title"), Text("background"), Tags(tags), string.IsNullOrWhiteSpace(field) ? null : field, string.IsNullOrWhiteSpace(reason) ? null : reason.Trim());
+        var body = new TopicChange(Text("title"), Text("background"), Tags(tags), string.IsNullOrWhiteSpace(field) ? null
+            : field, string.IsNullOrWhiteSpace(reason) ? null : reason.Trim());
         return await ActAsync(body, () => topics.ChangeAsync(Survey, code, body, User), "done.topic.changed");
     }
 

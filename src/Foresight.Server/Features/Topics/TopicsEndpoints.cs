@@ -25,7 +25,8 @@ public sealed record TopicChange(TextInput? Title, TextInput? Background, IReadO
     }
 }
 
-public sealed record MergeRequest(IReadOnlyList<string> Topics, string Code, string? Field, TextInput Title, TextInput? Background, IReadOnlyList<string>? Tags, string? Reason) : IValidatable
+public sealed record MergeRequest(IReadOnlyList<string> Topics, string Code, string? Field, TextInput Title, TextInput? Background, IReadOnlyList<string>? Tags,
+    string? Reason) : IValidatable
 {
     public IEnumerable<string> Validate()
     {
@@ -62,7 +63,8 @@ public static partial class TopicRules
         if (title is not null && string.IsNullOrWhiteSpace(title.Zh) && string.IsNullOrWhiteSpace(title.En)) yield return "title needs text in zh and/or en";
         if (title is { Zh.Length: > 1000 } or { En.Length: > 1000 }) yield return "title is longer than 1000 characters";
         if (background is { Zh.Length: > 10000 } or { En.Length: > 10000 }) yield return "background is longer than 10000 characters";
-        if (tags is { Count: > 20 } || tags?.Any(t => t.Length > 50 || t.Contains(',')) == true) yield return "tags: at most 20, each at most 50 characters, no commas";
+        if (tags is { Count: > 20 } || tags?.Any(t => t.Length > 50 || t.Contains(',')) == true)
+            yield return "tags: at most 20, each at most 50 characters, no commas";
         if (origin is not null && origin is not ("coordinator" or "expert" or "machine")) yield return "origin must be coordinator, expert or machine";
     }
 }
@@ -80,12 +82,16 @@ public static class TopicsEndpoints
         group.MapPost("/", (SurveyRef survey, NewTopic body, ClaimsPrincipal user, TopicsService topics) =>
             topics.AddAsync(survey, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/topics/{v.Code}", v))).Validate<NewTopic>();
         group.MapPatch("/{code}", (SurveyRef survey, string code, TopicChange body, ClaimsPrincipal user, TopicsService topics) =>
-            topics.ChangeAsync(survey, code, body, user).ToHttp(TypedResults.Ok)).Validate<TopicChange>().WithSummary("Reword a topic (its earlier wording is kept), change its tags or move it to another field");
+            topics.ChangeAsync(survey, code, body, user).ToHttp(TypedResults.Ok)).Validate<TopicChange>()
+            .WithSummary("Reword a topic (its earlier wording is kept), change its tags or move it to another field");
         group.MapGet("/{code}/revisions", (SurveyRef survey, string code, TopicsService topics) => topics.RevisionsAsync(survey, code).ToHttp(TypedResults.Ok));
         group.MapPost("/merge", (SurveyRef survey, MergeRequest body, ClaimsPrincipal user, TopicsService topics) =>
-            topics.MergeAsync(survey, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/topics/{v.Code}", v))).Validate<MergeRequest>().WithSummary("Merge topics into a new one; the merged topics leave the list");
+            topics.MergeAsync(survey, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/topics/{v.Code}", v))).Validate<MergeRequest>()
+            .WithSummary("Merge topics into a new one; the merged topics leave the list");
         group.MapPost("/{code}/split", (SurveyRef survey, string code, SplitRequest body, ClaimsPrincipal user, TopicsService topics) =>
-            topics.SplitAsync(survey, code, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/topics", v))).Validate<SplitRequest>().WithSummary("Split a topic into new ones; the split topic leaves the list");
-        group.MapDelete("/{code}", (SurveyRef survey, string code, ClaimsPrincipal user, TopicsService topics) => topics.RemoveAsync(survey, code, user).ToNoContent()).WithSummary("Remove a topic: deleted before round 1, withdrawn afterwards");
+            topics.SplitAsync(survey, code, body, user).ToHttp(v => TypedResults.Created($"/api/surveys/{survey.Id}/topics", v))).Validate<SplitRequest>()
+            .WithSummary("Split a topic into new ones; the split topic leaves the list");
+        group.MapDelete("/{code}", (SurveyRef survey, string code, ClaimsPrincipal user, TopicsService topics) =>
+            topics.RemoveAsync(survey, code, user).ToNoContent()).WithSummary("Remove a topic: deleted before round 1, withdrawn afterwards");
     }
 }
