@@ -16,9 +16,6 @@ using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
 using Foresight.Server.Plumbing;
 using Hangfire;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.SignalR;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -95,16 +92,6 @@ app.MapForesightHealth();
 app.MapGet("/", (HttpContext http) => Results.Redirect(http.User.IsInRole(Roles.Stakeholder) ? "/reports" : "/console")).ExcludeFromDescription();
 app.MapRazorPages();
 
-// The invitation link: sign the expert in with a session cookie.
-app.MapGet("/x/{secret}", async (string secret, HttpContext http, CredentialStore store) =>
-{
-    var principal = await store.FromInvitationAsync(secret, CookieAuthenticationDefaults.AuthenticationScheme);
-    if (principal is null)
-        return Problems.Make(404, "Invitation not valid", "This invitation link is unknown, renewed or revoked. Ask the survey's coordinator for a new one.");
-    await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
-    return Results.Redirect($"/survey/{principal.ExpertSurveyId()}");
-}).ExcludeFromDescription();
-
 // Features
 app.MapAccounts();
 app.MapSurveys();
@@ -112,6 +99,7 @@ app.MapTopics();
 app.MapExperts();
 app.MapPanel();
 app.MapRounds();
+app.MapInvitationLinks();
 app.MapQuestionnaire();
 app.MapMessages();
 app.MapKeyTechnologies();

@@ -4,6 +4,8 @@ using System.Text.Json;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Plumbing;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -79,6 +81,18 @@ public sealed record HistoryEntry(int Round, string Question, string? Value, str
 /// </summary>
 public static class QuestionnaireEndpoints
 {
+    /// <summary>The invitation link (/x/{secret}): signs the expert in with a session cookie and opens their questionnaire.</summary>
+    public static void MapInvitationLinks(this IEndpointRouteBuilder app) =>
+        app.MapGet("/x/{secret}", async (string secret, HttpContext http, CredentialStore store) =>
+        {
+            var principal = await store.FromInvitationAsync(secret, CookieAuthenticationDefaults.AuthenticationScheme);
+            if (principal is null)
+                return Problems.Make(404, "Invitation not valid",
+                    "This invitation link is unknown, renewed or revoked. Ask the survey's coordinator for a new one.");
+            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
+            return Results.Redirect($"/survey/{principal.ExpertSurveyId()}");
+        }).ExcludeFromDescription();
+
     public static void MapQuestionnaire(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/surveys/{survey}/questionnaire").WithTags("Questionnaire")

@@ -103,7 +103,7 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
             : RoundRanking(survey, reportTopics);
         var selections = kind == "study"
             ? (await KeyTechnologiesService.SelectionsAsync(c, surveyId)).Select(s =>
-                new KeySelection(DateTimeOffset.Parse(s.CreatedAt, System.Globalization.CultureInfo.InvariantCulture),
+                new KeySelection(Db.FromIso(s.CreatedAt),
                 s.Round, s.Criteria, s.Topics.Select(t => (t.Rank, t.Code, t.Title)).ToList())).ToList()
             : [];
 
@@ -176,8 +176,8 @@ public sealed class ReportBuilder(SurveyCatalog catalog, Microsoft.Extensions.Op
         var responders = new Dictionary<int, HashSet<long>>();
         foreach (var r in rounds)
             responders[r.Number] = (await c.QueryAsync<long>("SELECT DISTINCT member_id FROM topic_answers WHERE round_id = @Id", new { r.Id })).ToHashSet();
-        return rounds.Select(r => new RoundFacts(r.Number, DateTimeOffset.Parse(r.OpenedAt, System.Globalization.CultureInfo.InvariantCulture),
-            r.ClosedAt is null ? null : DateTimeOffset.Parse(r.ClosedAt, System.Globalization.CultureInfo.InvariantCulture), r.RulesVersion,
+        return rounds.Select(r => new RoundFacts(r.Number, Db.FromIso(r.OpenedAt),
+            r.ClosedAt is null ? null : Db.FromIso(r.ClosedAt), r.RulesVersion,
             snapshots[r.Number].Count, r.Invited ?? 0, r.Responded ?? 0, r.Finished ?? 0,
             responders.TryGetValue(r.Number - 1, out var before) ? before.Count(m => !responders[r.Number].Contains(m)) : null,
             snapshots[r.Number].Values.Count(t => t.Settled), r.DataHash)).ToList();
