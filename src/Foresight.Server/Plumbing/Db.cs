@@ -1,4 +1,5 @@
 using System.Data;
+using Foresight.Core;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -56,6 +57,11 @@ public sealed class Db
     static Db()
     {
         SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+        SqlMapper.AddTypeHandler(new StatusHandler<SurveyStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<RoundStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<TopicStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<ReportStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<MailStatus>());
         DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
 
@@ -108,6 +114,18 @@ public sealed class Db
 
     /// <summary>A stored timestamp (<see cref="Iso"/>) read back.</summary>
     public static DateTimeOffset FromIso(string iso) => DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A typed status is stored as its name.</summary>
+    sealed class StatusHandler<T> : SqlMapper.TypeHandler<T> where T : Status<T>
+    {
+        public override void SetValue(System.Data.IDbDataParameter parameter, T? value)
+        {
+            parameter.DbType = System.Data.DbType.String;
+            parameter.Value = value?.Name ?? (object)DBNull.Value;
+        }
+
+        public override T Parse(object value) => Status<T>.Parse((string)value);
+    }
 
     sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
     {

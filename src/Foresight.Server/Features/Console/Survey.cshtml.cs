@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Globalization;
 using Foresight.Server.Features.Mail;
 using Foresight.Server.Features.Rounds;
@@ -23,7 +24,7 @@ public sealed class SurveyPage(SurveysService surveys, RoundService rounds, Stak
     public List<OutboxEntry> Mail { get; private set; } = [];
     public List<CoordinatorView> Coordinators { get; private set; } = [];
     public bool IsAdmin => User.IsAdmin();
-    public RoundView? OpenRound => Rounds.FirstOrDefault(r => r.Status == "open");
+    public RoundView? OpenRound => Rounds.FirstOrDefault(r => r.Status == RoundStatus.Open);
 
     protected override async Task LoadAsync()
     {

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Diagnostics;
 using System.Security.Claims;
 using System.Text.Json;
@@ -199,7 +200,7 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
     /// </summary>
     static async Task<List<FieldDescription>> FieldTextsAsync(SqliteConnection c, long surveyId)
     {
-        var topics = (await SurveyStore.TopicsAsync(c, surveyId)).Where(t => t.Status == "active").ToLookup(t => t.FieldId);
+        var topics = (await SurveyStore.TopicsAsync(c, surveyId)).Where(t => t.Status == TopicStatus.Active).ToLookup(t => t.FieldId);
         return (await SurveyStore.FieldsAsync(c, surveyId)).Select(f => new FieldDescription(f.Code, string.Join("\n",
             new[] { f.NameZh, f.NameEn, f.DescriptionZh, f.DescriptionEn }.Concat(topics[f.Id].SelectMany(t => new[] { t.TitleZh, t.TitleEn }))
                 .Where(s => !string.IsNullOrWhiteSpace(s))))).ToList();

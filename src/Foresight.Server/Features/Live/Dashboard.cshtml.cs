@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Text.Json;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Rounds;
@@ -37,7 +38,8 @@ public sealed class DashboardPage(Db db, SurveyCatalog catalog, Ui ui) : PageMod
         Fields = (await SurveyStore.FieldsAsync(c, found.Id)).ToList();
         var round = await RoundStore.OpenRoundAsync(c, found.Id) ?? await RoundStore.LatestAsync(c, found.Id);
         var topics = round is null
-            ? (await SurveyStore.TopicsAsync(c, found.Id)).Where(t => t.Status == "active").Select(t => new DashboardTopic(t.Code, t.FieldCode, t.Title))
+            ? (await SurveyStore.TopicsAsync(c, found.Id)).Where(t => t.Status == TopicStatus.Active)
+                .Select(t => new DashboardTopic(t.Code, t.FieldCode, t.Title))
             : (await RoundStore.TopicsAsync(c, round.Id)).Select(t => new DashboardTopic(t.Code, t.FieldCode, new LocalizedText(t.TitleZh, t.TitleEn)));
         Topics = topics.ToList();
         var judged = definition.Consensus.Criteria.Select(cr => cr.Question).ToHashSet();

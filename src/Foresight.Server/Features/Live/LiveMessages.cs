@@ -1,3 +1,4 @@
+using Foresight.Core;
 using Foresight.Core.Consensus;
 using Foresight.Core.Statistics;
 using Foresight.Core.Surveys;
@@ -26,7 +27,7 @@ public sealed record FieldLive(string Field, int Experts, int Responded, int Fin
 public sealed record LiveProgress(int AnswersReceived, long Submissions, int ExpertsInvited, int ExpertsResponded, int ExpertsFinished,
     IReadOnlyList<FieldLive> Fields);
 
-public sealed record LiveRoundInfo(int Number, string Status, string? Deadline);
+public sealed record LiveRoundInfo(int Number, RoundStatus Status, string? Deadline);
 
 /// <summary>What a client gets when it joins: the current state and the sequence number of each stream it is in.</summary>
 /// <param name="Role">coordinator, stakeholder or expert</param>

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using Dapper;
@@ -149,7 +150,7 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
             _slots.TryRemove(surveyId, out _);
             return null;
         }
-        if (live is not { Status: "open" } || live.Number != number) return null;
+        if (live is null || live.Status != RoundStatus.Open || live.Number != number) return null;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var paused = GC.GetTotalPauseDuration();
         var result = live.Consensus(out int computed);

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Globalization;
 using Dapper;
 using Foresight.Core.Answers;
@@ -42,7 +43,7 @@ public sealed class LiveRound
 
     public long SurveyId { get; }
     public int Number { get; }
-    public string Status { get; private set; }
+    public RoundStatus Status { get; private set; }
     public string? Deadline { get; private set; }
 
     LiveRound(long surveyId, RoundRow round, SurveyDefinition survey, ConsensusRules rules, List<RoundTopic> topics,
@@ -226,7 +227,7 @@ public sealed class LiveRound
         }
     }
 
-    public void SetStatus(string status, string? deadline)
+    public void SetStatus(RoundStatus status, string? deadline)
     {
         lock (_gate) { Status = status; Deadline = deadline; }
     }

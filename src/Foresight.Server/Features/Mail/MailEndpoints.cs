@@ -1,3 +1,4 @@
+using Foresight.Core;
 using Dapper;
 using Foresight.Server.Plumbing;
 
@@ -12,7 +13,7 @@ public sealed class OutboxEntry
     public string ToAddress { get; init; } = "";
     public string Language { get; init; } = "";
     public string Subject { get; init; } = "";
-    public string Status { get; init; } = "";
+    public MailStatus Status { get; init; } = MailStatus.Queued;
     public int Attempts { get; init; }
     public string? LastError { get; init; }
     public string CreatedAt { get; init; } = "";

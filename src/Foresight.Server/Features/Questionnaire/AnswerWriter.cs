@@ -1,3 +1,4 @@
+using Foresight.Core;
 using Foresight.Server.Features.Rounds;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -310,7 +311,9 @@ public sealed class AnswerWriter(Db db, ChangeEvents changes, TimeProvider clock
         {
             st.SelectRound.Parameters["$round"].Value = s.RoundId;
             using var r = st.SelectRound.ExecuteReader();
-            round = r.Read() ? (r.GetString(0) == "open", AnswerWindow.ParseDeadline(r.IsDBNull(1) ? null : r.GetString(1))) : (false, null);
+            round = r.Read()
+                ? (RoundStatus.Parse(r.GetString(0)) == RoundStatus.Open, AnswerWindow.ParseDeadline(r.IsDBNull(1) ? null : r.GetString(1)))
+                : (false, null);
             rounds[s.RoundId] = round;
         }
         st.SelectMember.Parameters["@round"].Value = s.RoundId;

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -53,7 +54,7 @@ public sealed record TopicEntry(string Code, LocalizedText Title, IReadOnlyList<
 
 public sealed record QuestionnaireField(string Code, LocalizedText Name, IReadOnlyList<TopicEntry> Topics);
 
-public sealed record RoundInfo(int Number, string Status, string? Deadline);
+public sealed record RoundInfo(int Number, RoundStatus Status, string? Deadline);
 
 public sealed record RankingView(string Id, LocalizedText Text, RankingScope Scope, string? Field, IReadOnlyList<string> Topics,
     IReadOnlyList<string>? YourOrder);

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -63,7 +64,7 @@ public sealed class QuestionnaireService(Db db, SurveyCatalog catalog, Questionn
         var round = await CurrentRoundAsync(c, surveyId);
         if (round is null) return AnswerWindow.NoRound;
         var m = await QuestionnaireCache.MembershipAsync(c, round.Id, memberId);
-        return AnswerWindow.Check(round.Number, round.Status == "open", AnswerWindow.ParseDeadline(round.Deadline), m.OnRound, m.Revoked, clock.GetUtcNow());
+        return AnswerWindow.Check(round.Number, round.IsOpen, AnswerWindow.ParseDeadline(round.Deadline), m.OnRound, m.Revoked, clock.GetUtcNow());
     }
 
     /// <summary>The open round and whether the expert's answers are taken in it, as a save asks it (cached; the writer asks again).</summary>

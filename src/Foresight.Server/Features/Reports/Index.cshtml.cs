@@ -1,3 +1,4 @@
+using Foresight.Core;
 using Dapper;
 using Foresight.Core.Surveys;
 using Foresight.Server.Features.Surveys;
@@ -10,7 +11,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Foresight.Server.Features.Reports;
 
 /// <param name="Status">the latest render's status: ready, queued, rendering, failed, or null when none was made</param>
-public sealed record ReportsPageEntry(string Kind, int Round, string Language, string? Status, string? RenderedAt, long? PdfBytes, string? Error,
+public sealed record ReportsPageEntry(string Kind, int Round, string Language, ReportStatus? Status, string? RenderedAt, long? PdfBytes, string? Error,
     string? PublishedAt, string Pdf, string Html);
 
 public sealed record ReportsPageSurvey(string Slug, LocalizedText Title, bool Coordinates, bool Exports, List<ReportsPageEntry> Reports);
@@ -39,7 +40,7 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
         var (target, refusal) = await TargetAsync();
         if (target is null) return refusal!;
         var status = await reports.RequestAsync(target.Id, Kind!, Round, Language!, User.UserId());
-        Message = status;
+        Message = status.Name;
         await LoadAsync();
         return Page();
     }
@@ -98,7 +99,7 @@ public sealed class ReportsPage(Db db, SurveyCatalog catalog, ReportService repo
                 {
                     latest.TryGetValue((kind, round, language), out var row);
                     published.TryGetValue((kind, round, language), out var at);
-                    if (stakeholder && (at is null || row?.Status != "ready")) continue;
+                    if (stakeholder && (at is null || row?.Status != ReportStatus.Ready)) continue;
                     entries.Add(new ReportsPageEntry(kind, round, language, row?.Status, row?.RenderedAt, row?.PdfBytes, row?.Error, at,
                         ReportService.Url(slug, kind, round, language, "pdf"), ReportService.Url(slug, kind, round, language, "html")));
                 }

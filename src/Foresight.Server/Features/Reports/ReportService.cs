@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Diagnostics;
 using Dapper;
 using Foresight.Core.Surveys;
@@ -19,7 +20,7 @@ public sealed class ReportRow
     public int RoundNumber { get; init; }
     public string Language { get; init; } = "";
     public string DataVersion { get; init; } = "";
-    public string Status { get; init; } = "";
+    public ReportStatus Status { get; init; } = ReportStatus.Queued;
     public string? PdfPath { get; init; }
     public long? PdfBytes { get; init; }
     public string? DataHash { get; init; }
@@ -85,7 +86,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
 
     async Task RenderVersionAsync(SqliteConnection c, long surveyId, string kind, string language, ReportModel model)
     {
-        long id = await MarkAsync(surveyId, kind, model, "rendering", null);
+        long id = await MarkAsync(surveyId, kind, model, ReportStatus.Rendering, null);
         var stopwatch = Stopwatch.StartNew();
         try
         {
@@ -125,7 +126,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         }
     }
 
-    async Task<long> MarkAsync(long surveyId, string kind, ReportModel model, string status, long? userId)
+    async Task<long> MarkAsync(long surveyId, string kind, ReportModel model, ReportStatus status, long? userId)
     {
         await using var w = await db.BeginWriteAsync();
         var id = await w.Connection.ExecuteScalarAsync<long>("""
@@ -163,7 +164,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
         return rows.Select(r => new ReportEntry(r.Kind, r.RoundNumber, r.Language, r.Status, r.DataVersion, r.DataHash, r.PdfBytes, r.RequestedAt,
                 r.RenderedAt, r.RenderMs, r.Attempts, r.Error, published.Contains((r.Kind, r.RoundNumber, r.Language)),
                 Url(survey.Slug, r.Kind, r.RoundNumber, r.Language, "pdf"), Url(survey.Slug, r.Kind, r.RoundNumber, r.Language, "html")))
-            .Where(e => coordinator || e.Published && e.Status == "ready").ToList();
+            .Where(e => coordinator || e.Published && e.Status == ReportStatus.Ready).ToList();
     }
 
     /// <summary>A coordinator asks for a report to be rendered (in the background).</summary>
@@ -237,7 +238,7 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
     }
 
     /// <summary>Queues a render of the report's current version (a second request while one is waiting adds nothing).</summary>
-    public async Task<string> RequestAsync(long surveyId, string kind, int round, string language, long? userId)
+    public async Task<ReportStatus> RequestAsync(long surveyId, string kind, int round, string language, long? userId)
     {
         await using var c = await db.OpenAsync();
         var model = await builder.BuildAsync(c, surveyId, kind, round, language)
@@ -246,16 +247,16 @@ public sealed class ReportService(Db db, SurveyCatalog catalog, ReportBuilder bu
     }
 
     /// <summary>The same, for a model the caller has built already (building one reads every round's snapshot).</summary>
-    public async Task<string> RequestAsync(SqliteConnection c, long surveyId, string kind, ReportModel model, long? userId)
+    public async Task<ReportStatus> RequestAsync(SqliteConnection c, long surveyId, string kind, ReportModel model, long? userId)
     {
         var existing = await c.QuerySingleOrDefaultAsync<ReportRow>("""
             SELECT * FROM reports
                 WHERE survey_id = @surveyId AND kind = @kind AND round_number = @Round AND language = @Language AND data_version = @DataVersion
             """, new { surveyId, kind, model.Round, model.Language, model.DataVersion });
-        if (existing is { Status: "ready" or "queued" or "rendering" }) return existing.Status;
-        await MarkAsync(surveyId, kind, model, "queued", userId);
+        if (existing is not null && existing.Status != ReportStatus.Failed) return existing.Status;
+        await MarkAsync(surveyId, kind, model, ReportStatus.Queued, userId);
         jobs.Enqueue<ReportService>(s => s.RenderAsync(surveyId, kind, model.Round, model.Language));
-        return "queued";
+        return ReportStatus.Queued;
     }
 
     /// <summary>

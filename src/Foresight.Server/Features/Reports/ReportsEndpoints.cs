@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Text;
 using Dapper;
@@ -23,19 +24,19 @@ public sealed record ReportRequest(string? Kind, int? Round, string Language) : 
 }
 
 public sealed record ReportEntry(
-    string Kind, int Round, string Language, string Status, string DataVersion, string? DataHash, long? PdfBytes, string RequestedAt,
+    string Kind, int Round, string Language, ReportStatus Status, string DataVersion, string? DataHash, long? PdfBytes, string RequestedAt,
     string? RenderedAt, long? RenderMs, int Attempts, string? Error, bool Published, string Pdf, string Html);
 
 public sealed record Publication(string Kind, int Round, string Language, string Link, string PublishedAt);
 
-public sealed record RenderRequested(string Status, string Pdf);
+public sealed record RenderRequested(ReportStatus Status, string Pdf);
 
 /// <summary>What a report's address answers: its web page, its stored PDF, or that the PDF is being rendered.</summary>
 public abstract record ReportContent
 {
     public sealed record Html(string Text) : ReportContent;
     public sealed record Pdf(string Path, string FileName) : ReportContent;
-    public sealed record Rendering(string Status, string? LastError) : ReportContent;
+    public sealed record Rendering(ReportStatus Status, string? LastError) : ReportContent;
 }
 
 /// <summary>
@@ -95,13 +96,16 @@ public static class ReportsEndpoints
     };
 
     /// <summary>202 Accepted while the PDF renders (or will be retried), with when to ask again.</summary>
-    sealed class RenderingResult(string status, string? error) : IResult
+    sealed class RenderingResult(ReportStatus status, string? error) : IResult
     {
         public async Task ExecuteAsync(HttpContext http)
         {
             http.Response.StatusCode = StatusCodes.Status202Accepted;
             http.Response.Headers.RetryAfter = "5";
-            await http.Response.WriteAsJsonAsync(new { status, detail = "The report is being rendered; ask again in a few seconds.", last_error = error });
+            await http.Response.WriteAsJsonAsync(new
+            {
+                status = status.Name, detail = "The report is being rendered; ask again in a few seconds.", last_error = error,
+            });
         }
     }
 }

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
@@ -245,7 +246,7 @@ public sealed class RoundService(Db db, SurveyCatalog catalog, ConsensusService 
         if (latest!.Number != number) return Refusal.Conflict($"Round {latest.Number} has opened since; decisions on round {number} are final.");
         var topic = (await RoundStore.TopicsAsync(c, round.Id, tx)).FirstOrDefault(t => t.Code == code);
         if (topic is null) return Refusal.NotFound($"Topic '{code}' was not in round {number}.");
-        if (topic.TopicStatus is "merged" or "split" or "removed")
+        if (topic.TopicStatus == TopicStatus.Merged || topic.TopicStatus == TopicStatus.Split || topic.TopicStatus == TopicStatus.Removed)
             return Refusal.Conflict($"Topic '{code}' was {topic.TopicStatus} after round {number}; it cannot be carried or retired.");
         await c.ExecuteAsync(
             "UPDATE round_topics SET decision = @Decision, decision_note = @Note, decided_by = @userId WHERE round_id = @Id AND topic_id = @TopicId",

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Dapper;
+using Foresight.Core;
 using Foresight.Core.Consensus;
 using Foresight.Server.Features.Questionnaire;
 using Foresight.Server.Plumbing;
@@ -13,7 +14,7 @@ public sealed class RoundRow
     public long Id { get; init; }
     public long SurveyId { get; init; }
     public int Number { get; init; }
-    public string Status { get; init; } = "";
+    public RoundStatus Status { get; init; } = RoundStatus.Open;
     public int RulesVersion { get; init; }
     public string OpenedAt { get; init; } = "";
     public string? Deadline { get; init; }
@@ -28,11 +29,11 @@ public sealed class RoundRow
     public string? Rankings { get; init; }
     /// <summary>The address of the request that opened the round, for e-mail links when Foresight:PublicUrl is not set.</summary>
     public string? LinkBase { get; init; }
-    public bool IsOpen => Status == "open";
+    public bool IsOpen => Status == RoundStatus.Open;
     /// <summary>Closed to answers, its consensus not yet stored (the close's second step runs, or resumes at start).</summary>
-    public bool IsClosing => Status == "closed" && DataHash is null;
+    public bool IsClosing => Status == RoundStatus.Closed && DataHash is null;
     /// <summary>The status people see: open, closing or closed.</summary>
-    public string Shown => IsClosing ? "closing" : Status;
+    public RoundStatus Shown => IsClosing ? RoundStatus.Closing : Status;
 }
 
 public sealed class RoundTopicRow
@@ -49,7 +50,7 @@ public sealed class RoundTopicRow
     public string? Proposed { get; init; }
     public string? Decision { get; init; }
     public string? DecisionNote { get; init; }
-    public string TopicStatus { get; init; } = "";
+    public TopicStatus TopicStatus { get; init; } = TopicStatus.Active;
 }
 
 /// <summary>A stored answer with its member id; the row (its member the pseudonym) is what the consensus takes, shared, not copied.</summary>

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using Foresight.Core.Consensus;
 using Foresight.Core.Surveys;
@@ -38,7 +39,7 @@ public sealed record Participation(int Invited, int Responded, int Finished, dou
 public sealed record FieldProgress(string Field, int Experts, int Responded, int Topics, int TopicAnswers, int TopicAnswersExpected);
 
 public sealed record RoundView(
-    int Number, string Status, int RulesVersion, string OpenedAt, string? Deadline, string? ClosedAt, string? DataHash,
+    int Number, RoundStatus Status, int RulesVersion, string OpenedAt, string? Deadline, string? ClosedAt, string? DataHash,
     int Topics, Participation Participation, IReadOnlyList<FieldProgress> Fields, double? SettledPct, bool? StopRecommended, string? StopReason);
 
 public sealed record TopicConsensus(
@@ -47,7 +48,7 @@ public sealed record TopicConsensus(
     [property: System.Text.Json.Serialization.JsonConverter(typeof(QuestionResultsJson))] IReadOnlyList<QuestionResult> Questions);
 
 public sealed record ConsensusView(
-    int Round, string Status, int RulesVersion, string? DataHash, double SettledPct, bool StopRecommended, string StopReason,
+    int Round, RoundStatus Status, int RulesVersion, string? DataHash, double SettledPct, bool StopRecommended, string StopReason,
     IReadOnlyList<RankingResult> Rankings, IReadOnlyList<TopicConsensus> Topics);
 
 /// <summary>The rounds' API.</summary>

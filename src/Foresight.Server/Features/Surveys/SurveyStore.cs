@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Text.Json;
 using Dapper;
 using Foresight.Core.Surveys;
@@ -11,7 +12,7 @@ public sealed record TopicParent(string Code, string Kind, int AfterRound);
 
 public sealed record TopicView(
     string Code, string Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string> Tags,
-    string Origin, string Status, IReadOnlyList<TopicParent> Parents);
+    string Origin, TopicStatus Status, IReadOnlyList<TopicParent> Parents);
 
 public sealed record FieldView(string Code, LocalizedText Name, LocalizedText? Description, IReadOnlyList<TopicView> Topics);
 
@@ -28,7 +29,7 @@ public sealed class TopicRow
     public string? BackgroundEn { get; init; }
     public string Tags { get; init; } = "";
     public string Origin { get; init; } = "";
-    public string Status { get; init; } = "";
+    public TopicStatus Status { get; init; } = TopicStatus.Active;
     public long Position { get; init; }
 
     public LocalizedText Title => new(TitleZh, TitleEn);

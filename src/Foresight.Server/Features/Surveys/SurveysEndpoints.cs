@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Text;
 using Dapper;
@@ -8,13 +9,13 @@ using Microsoft.Extensions.Options;
 
 namespace Foresight.Server.Features.Surveys;
 
-public sealed record SurveySummary(long Id, string Slug, LocalizedText Title, string Status, string CreatedAt, int Topics, int Panel, int? CurrentRound);
+public sealed record SurveySummary(long Id, string Slug, LocalizedText Title, SurveyStatus Status, string CreatedAt, int Topics, int Panel, int? CurrentRound);
 
-public sealed record RoundBrief(int Number, string Status, int RulesVersion, string OpenedAt, string? Deadline, string? ClosedAt, int Topics);
+public sealed record RoundBrief(int Number, RoundStatus Status, int RulesVersion, string OpenedAt, string? Deadline, string? ClosedAt, int Topics);
 
 public sealed record SurveyDetail(
     long Id, string Slug, LocalizedText Title, LocalizedText? Description, IReadOnlyList<string> Languages,
-    string Status, string CreatedAt, string FileName, int RulesVersion, int PanelSize,
+    SurveyStatus Status, string CreatedAt, string FileName, int RulesVersion, int PanelSize,
     IReadOnlyList<FieldView> Fields, IReadOnlyList<Question> Questions, IReadOnlyList<Ranking> Rankings,
     IReadOnlyList<ProfileQuestion> Profile, FeedbackSettings Feedback, LiveSettings Live, IReadOnlyList<RoundBrief> Rounds);
 

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using Dapper;
 using Foresight.Core.Surveys;
@@ -29,7 +30,7 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
         var rows = await c.QueryAsync<(long Id, string Slug, string? TitleZh, string? TitleEn, string Status, string CreatedAt, long Topics, long Panel,
             long? CurrentRound)>(
             select + "\n" + where + " ORDER BY s.id", new { survey = user.ExpertSurveyId(), userId = user.UserId() });
-        return rows.Select(r => new SurveySummary(r.Id, r.Slug, new LocalizedText(r.TitleZh, r.TitleEn), r.Status, r.CreatedAt,
+        return rows.Select(r => new SurveySummary(r.Id, r.Slug, new LocalizedText(r.TitleZh, r.TitleEn), SurveyStatus.Parse(r.Status), r.CreatedAt,
             (int)r.Topics, (int)r.Panel, (int?)r.CurrentRound)).ToList();
     }
 
@@ -202,10 +203,12 @@ public sealed class SurveysService(Db db, SurveyCatalog catalog, ChangeEvents ch
             FROM rounds r WHERE survey_id = @id ORDER BY number
             """, new { id });
         var panel = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM panel_members WHERE survey_id = @id AND revoked_at IS NULL", new { id });
-        return new SurveyDetail(id, s.Slug, definition.Title, definition.Description, definition.Languages, s.Status, s.CreatedAt, s.FileName,
+        return new SurveyDetail(id, s.Slug, definition.Title, definition.Description, definition.Languages, SurveyStatus.Parse(s.Status), s.CreatedAt,
+            s.FileName,
             await SurveyCatalog.CurrentRulesVersionAsync(c, id), (int)panel, await SurveyStore.StructureAsync(c, id),
             definition.Questions, definition.Rankings, definition.Profile, definition.Feedback, definition.Live,
-            rounds.Select(r => new RoundBrief((int)r.Number, r.Status, (int)r.RulesVersion, r.OpenedAt, r.Deadline, r.ClosedAt, (int)r.Topics)).ToList());
+            rounds.Select(r => new RoundBrief((int)r.Number, RoundStatus.Parse(r.Status), (int)r.RulesVersion, r.OpenedAt, r.Deadline, r.ClosedAt,
+                (int)r.Topics)).ToList());
     }
 
     /// <summary>A file's problems: the first in the detail, every one with its line and column in the errors.</summary>

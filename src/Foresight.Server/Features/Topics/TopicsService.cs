@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Text.RegularExpressions;
 using Dapper;
@@ -117,7 +118,7 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
         {
             var t = await SurveyStore.TopicAsync(c, survey.Id, code, tx);
             if (t is null) return Refusal.NotFound($"Survey '{survey.Slug}' has no topic '{code}'.");
-            if (t.Status is not ("active" or "retired")) return Refusal.Conflict($"Topic '{code}' was {t.Status} already.");
+            if (t.Status != TopicStatus.Active && t.Status != TopicStatus.Retired) return Refusal.Conflict($"Topic '{code}' was {t.Status} already.");
             parents.Add(t);
         }
         if (await SurveyStore.TopicAsync(c, survey.Id, body.Code, tx) is not null)
@@ -142,7 +143,8 @@ public sealed class TopicsService(Db db, SurveyCatalog catalog, ChangeEvents cha
         var (afterRound, parent, error) = await EditableAsync(c, tx, survey, code);
         if (parent is null) return error!;
         var definition = await catalog.DefinitionAsync(survey.Id);
-        if (parent.Status is not ("active" or "retired")) return Refusal.Conflict($"Topic '{code}' was {parent.Status} already.");
+        if (parent.Status != TopicStatus.Active && parent.Status != TopicStatus.Retired)
+            return Refusal.Conflict($"Topic '{code}' was {parent.Status} already.");
         foreach (var part in body.Into)
         {
             if (MissingLanguage(definition, part.Title) is { } missing) return missing;
