@@ -34,7 +34,7 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 builder.Services.AddForesightAuth();
 builder.Services.AddForesightRateLimits(builder.Configuration);
 builder.Services.AddForesightWebSecurity();
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.AddStatusSchemas());
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped<Ui>();
 builder.Services.AddRazorPages(o => o.RootDirectory = "/Features");
