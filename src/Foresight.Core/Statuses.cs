@@ -90,3 +90,25 @@ public sealed class MailStatus(string name) : Status<MailStatus>(name)
     public static readonly MailStatus Queued = new("queued"), Sending = new("sending"), Sent = new("sent"), Failed = new("failed"),
         Cancelled = new("cancelled"), Interrupted = new("interrupted");
 }
+
+/// <summary>A literature import: being written (its records not seen yet), done, or failed (its records removed).</summary>
+[JsonConverter(typeof(StatusJsonConverter<ImportStatus>))]
+public sealed class ImportStatus(string name) : Status<ImportStatus>(name)
+{
+    public static readonly ImportStatus Importing = new("importing"), Done = new("done"), Failed = new("failed");
+}
+
+/// <summary>A machine analysis of the literature records.</summary>
+[JsonConverter(typeof(StatusJsonConverter<AnalysisStatus>))]
+public sealed class AnalysisStatus(string name) : Status<AnalysisStatus>(name)
+{
+    public static readonly AnalysisStatus Queued = new("queued"), Done = new("done"), Failed = new("failed");
+}
+
+/// <summary>A machine-proposed topic: open for review, or how the coordinator decided it.</summary>
+[JsonConverter(typeof(StatusJsonConverter<ProposalStatus>))]
+public sealed class ProposalStatus(string name) : Status<ProposalStatus>(name)
+{
+    public static readonly ProposalStatus Open = new("open"), Accepted = new("accepted"), Edited = new("edited"), Merged = new("merged"),
+        Split = new("split"), Rejected = new("rejected");
+}

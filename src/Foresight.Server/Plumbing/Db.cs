@@ -62,6 +62,9 @@ public sealed class Db
         SqlMapper.AddTypeHandler(new StatusHandler<TopicStatus>());
         SqlMapper.AddTypeHandler(new StatusHandler<ReportStatus>());
         SqlMapper.AddTypeHandler(new StatusHandler<MailStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<ImportStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<AnalysisStatus>());
+        SqlMapper.AddTypeHandler(new StatusHandler<ProposalStatus>());
         DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
 

@@ -36,7 +36,7 @@ public sealed record AnalysisRequest(string? Query, int? YearFrom, int? YearTo, 
     };
 }
 
-public sealed record AnalysisView(long Id, string Status, RecordFilter Filter, JsonElement Parameters, int? Records, int? K, double? Silhouette,
+public sealed record AnalysisView(long Id, AnalysisStatus Status, RecordFilter Filter, JsonElement Parameters, int? Records, int? K, double? Silhouette,
     JsonElement? Scores, string? Error, long? DurationMs, string CreatedAt, string? CreatedBy, string? FinishedAt, int Proposals);
 
 /// <summary>
@@ -150,7 +150,8 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
 
         await using var w = await db.BeginWriteAsync();
         var (wc, tx) = w;
-        if (await wc.ExecuteScalarAsync<string>("SELECT status FROM insight_analyses WHERE id = @analysisId", new { analysisId }, tx) != "queued") return;
+        var status = await wc.ExecuteScalarAsync<string?>("SELECT status FROM insight_analyses WHERE id = @analysisId", new { analysisId }, tx);
+        if (status is null || AnalysisStatus.Parse(status) != AnalysisStatus.Queued) return;
         var now = Db.Iso(clock.GetUtcNow());
         if (result is null)
         {
@@ -215,7 +216,7 @@ public sealed class Analyses(Db db, IBackgroundJobClient jobs, IOptions<Foresigh
             FROM insight_analyses a LEFT JOIN users u ON u.id = a.created_by
             WHERE a.survey_id = @surveyId AND (@only IS NULL OR a.id = @only) ORDER BY a.id DESC
             """, new { surveyId, only });
-        return rows.Select(r => new AnalysisView(r.Id, r.Status, JsonSerializer.Deserialize<RecordFilter>(r.Filter, Json.Stored)!,
+        return rows.Select(r => new AnalysisView(r.Id, AnalysisStatus.Parse(r.Status), JsonSerializer.Deserialize<RecordFilter>(r.Filter, Json.Stored)!,
             JsonSerializer.Deserialize<JsonElement>(r.Parameters), (int?)r.Records, (int?)r.K, r.Silhouette,
             r.Scores is null ? null : JsonSerializer.Deserialize<JsonElement>(r.Scores), r.Error, r.DurationMs, r.CreatedAt, r.By, r.FinishedAt,
             (int)r.Proposals)).ToList();

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using Foresight.Server.Features.Rounds;
 using Foresight.Server.Features.Surveys;
 using Foresight.Server.Features.Topics;
@@ -48,8 +49,8 @@ public sealed class IndexPage : ConsolePage
         Imports = await Literature.ImportsAsync(c, Survey.Id);
         AnalysesRun = await Analyses.ListAsync(c, Survey.Id);
         var proposals = await Review.ProposalsAsync(c, Survey.Id);
-        Open = proposals.Where(p => p.Status == "open").ToList();
-        Decided = proposals.Where(p => p.Status != "open").ToList();
+        Open = proposals.Where(p => p.Status == ProposalStatus.Open).ToList();
+        Decided = proposals.Where(p => p.Status != ProposalStatus.Open).ToList();
         Log = await Review.DecisionsAsync(c, Survey.Id);
         Fields = await SurveyStore.StructureAsync(c, Survey.Id);
         Latest = await RoundStore.LatestAsync(c, Survey.Id);
@@ -59,7 +60,7 @@ public sealed class IndexPage : ConsolePage
     }
 
     /// <summary>Imports currently being written in the background (their progress is shown and polled by js/insights-import.js).</summary>
-    public IEnumerable<LiteratureImportView> Running => Imports.Where(i => i.Status == "importing");
+    public IEnumerable<LiteratureImportView> Running => Imports.Where(i => i.Status == ImportStatus.Importing);
 
     public async Task<IActionResult> OnPostImportAsync(string? format)
     {

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using Dapper;
 using Foresight.Core.Insights;
 using Microsoft.Data.Sqlite;
@@ -28,8 +29,9 @@ public static class InsightsEvaluation
 {
     public static async Task<InsightsEvaluationView> ComputeAsync(SqliteConnection c, long surveyId, SqliteTransaction? tx = null)
     {
-        var statuses = (await c.QueryAsync<string>("SELECT status FROM insight_proposals WHERE survey_id = @surveyId", new { surveyId }, tx)).ToList();
-        var decided = DecisionCounts.Of(statuses.Where(s => s != "open").Select(s => Enum.Parse<ReviewDecision>(s, ignoreCase: true)));
+        var statuses = (await c.QueryAsync<string>("SELECT status FROM insight_proposals WHERE survey_id = @surveyId", new { surveyId }, tx))
+            .Select(ProposalStatus.Parse).ToList();
+        var decided = DecisionCounts.Of(statuses.Where(s => s != ProposalStatus.Open).Select(s => Enum.Parse<ReviewDecision>(s.Name, ignoreCase: true)));
         var analyses = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM insight_analyses WHERE survey_id = @surveyId", new { surveyId }, tx);
         var records = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM literature_records r WHERE r.survey_id = @surveyId AND {Literature.Visible}",
             new { surveyId }, tx);
@@ -58,7 +60,8 @@ public static class InsightsEvaluation
         var agreement = new FieldAgreement(analysis, ari, compared.Count, proposals.Count, proposals.Select(s => s.Field).Distinct().Count(),
             kept.Count - single.Count,
             single.Count(s => s.Nearest == s.FieldCode));
-        return new InsightsEvaluationView((int)analyses, records, statuses.Count, statuses.Count(s => s == "open"), decided, Evaluation.Shares(decided),
+        return new InsightsEvaluationView((int)analyses, records, statuses.Count, statuses.Count(s => s == ProposalStatus.Open), decided,
+            Evaluation.Shares(decided),
             agreement);
     }
 }

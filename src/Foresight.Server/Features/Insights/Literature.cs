@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Text;
 using System.Text.Json;
 using Dapper;
@@ -13,7 +14,7 @@ public sealed record RowError(int Line, string Message);
 /// <param name="Total">records read from the file (rows without errors)</param>
 /// <param name="Done">of those, how many have been handled so far (added or found to be duplicates)</param>
 public sealed record LiteratureImportView(long Id, string FileName, string Format, int Added, int Duplicates, IReadOnlyList<RowError> Errors,
-    string CreatedAt, string? CreatedBy, long RecordsInSurvey, string Status, int Total, int Done, string? Error, string? FinishedAt);
+    string CreatedAt, string? CreatedBy, long RecordsInSurvey, ImportStatus Status, int Total, int Done, string? Error, string? FinishedAt);
 
 public sealed record RecordView(long Id, string SourceType, string Title, string Abstract, IReadOnlyList<string> Keywords, int? Year,
     IReadOnlyList<string> Countries, string? Language, string? Doi, string? Source, string? Authors, string? ExternalId);
@@ -196,8 +197,8 @@ public static class Literature
             WHERE i.survey_id = @surveyId AND (@only IS NULL OR i.id = @only) ORDER BY i.id DESC
             """, new { surveyId, only }, tx);
         return rows.Select(r => new LiteratureImportView(r.Id, r.FileName, r.Format, (int)r.Added, (int)r.Duplicates,
-            JsonSerializer.Deserialize<List<RowError>>(r.Errors, Json.Stored)!, r.CreatedAt, r.By, total, r.Status, (int)r.Total, (int)r.Done, r.Error,
-            r.FinishedAt)).ToList();
+            JsonSerializer.Deserialize<List<RowError>>(r.Errors, Json.Stored)!, r.CreatedAt, r.By, total, ImportStatus.Parse(r.Status), (int)r.Total,
+            (int)r.Done, r.Error, r.FinishedAt)).ToList();
     }
 
     /// <summary>The WHERE clause and parameters of a filter; null match when the query has no searchable term.</summary>

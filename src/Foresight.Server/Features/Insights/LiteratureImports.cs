@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Dapper;
@@ -58,10 +59,10 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
                 SELECT i.file_name, i.status, i.done, i.total FROM literature_imports i WHERE i.survey_id = @Id
                 AND (i.status = 'importing' OR i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id))
                 """, new { survey.Id }, tx);
-            if (busy.Status == "importing")
+            if (ImportStatus.Parse(busy.Status) == ImportStatus.Importing)
                 return Refusal.Conflict($"An import into this survey is running ({busy.FileName}: {busy.Done:N0} of {busy.Total:N0} records written). Import " +
                     $"{fileName} when it has finished.");
-            if (busy.Status == "failed")
+            if (ImportStatus.Parse(busy.Status) == ImportStatus.Failed)
                 return Refusal.Conflict($"The records of a failed import ({busy.FileName}) are still being removed. Import {fileName} again in a minute.");
             importId = await Literature.BeginAsync(c, tx, survey.Id, fileName, file, userId, clock.GetUtcNow());
             await tx.CommitAsync();
@@ -75,7 +76,9 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
         }
         await work;
         var view = await ViewAsync(survey.Id, importId);
-        return view!.Status == "failed" ? new Refusal(StatusCodes.Status500InternalServerError, "Import failed", view.Error!) : new Started(view, false);
+        return view!.Status == ImportStatus.Failed
+            ? new Refusal(StatusCodes.Status500InternalServerError, "Import failed", view.Error!)
+            : new Started(view, false);
     }
 
     async Task<LiteratureImportView?> ViewAsync(long surveyId, long importId)
@@ -135,7 +138,8 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
             {
                 var (c, tx) = w;
                 // Gone (its survey was deleted) or no longer importing: nothing more to write.
-                if (await c.ExecuteScalarAsync<string?>("SELECT status FROM literature_imports WHERE id = @importId", new { importId }, tx) != "importing")
+                var status = await c.ExecuteScalarAsync<string?>("SELECT status FROM literature_imports WHERE id = @importId", new { importId }, tx);
+                if (status is null || ImportStatus.Parse(status) != ImportStatus.Importing)
                 {
                     log.LogInformation("Literature import {Id} ({File}) ended: its survey or its row is gone", importId, fileName);
                     return;

@@ -1,3 +1,4 @@
+using Foresight.Core;
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
@@ -13,7 +14,7 @@ namespace Foresight.Server.Features.Insights;
 public sealed record RecordBrief(long Id, string SourceType, string Title, int? Year, string? Source, string? Doi, IReadOnlyList<string> Countries);
 
 /// <summary>A machine proposal ("instant judgment") with its evidence: what it is, what supports it, how it was made.</summary>
-public sealed record ProposalView(long Id, long Analysis, int Cluster, string Status, LocalizedText SuggestedTitle,
+public sealed record ProposalView(long Id, long Analysis, int Cluster, ProposalStatus Status, LocalizedText SuggestedTitle,
     IReadOnlyList<LabelTerm> LabelTerms, int Size, IReadOnlyList<YearCount> RecordsPerYear, double? GrowthRate,
     IReadOnlyList<CountryShare> Countries, string? NearestField, double? FieldSimilarity, bool OutsideFields, bool WeakSignal,
     IReadOnlyList<RecordBrief> Representatives, JsonElement Method, IReadOnlyList<string> Topics);
@@ -122,7 +123,7 @@ public static class Review
         public double? FieldSimilarity { get; init; }
         public bool OutsideFields { get; init; }
         public bool WeakSignal { get; init; }
-        public string Status { get; init; } = "";
+        public ProposalStatus Status { get; init; } = ProposalStatus.Open;
         public string Parameters { get; init; } = "";
     }
 
@@ -146,7 +147,7 @@ public static class Review
         {
             var p = found.FirstOrDefault(p => p.Id == id);
             if (p is null) return ([], Refusal.NotFound($"Survey '{survey.Slug}' has no proposal {id}."));
-            if (p.Status != "open") return ([], Refusal.Conflict($"Proposal {id} was {p.Status} already; each proposal is decided once."));
+            if (p.Status != ProposalStatus.Open) return ([], Refusal.Conflict($"Proposal {id} was {p.Status} already; each proposal is decided once."));
         }
         return (ids.Select(id => found.First(p => p.Id == id)).ToList(), null);
     }
@@ -154,7 +155,7 @@ public static class Review
     /// <summary>Creates the topics of a decision with their evidence, marks the proposals and logs the decision.</summary>
     internal static async Task<Refusal?> DecideAsync(SqliteConnection c, SqliteTransaction tx, SurveyRef survey, SurveyDefinition definition,
         ClaimsPrincipal user,
-        DateTimeOffset now, string decision, IReadOnlyList<ProposalView> proposals,
+        DateTimeOffset now, ProposalStatus decision, IReadOnlyList<ProposalView> proposals,
         IReadOnlyList<(string Code, string? Field, LocalizedText Title, LocalizedText? Background, IReadOnlyList<string>? Tags)> topics, string? note)
     {
         var made = new List<string>();
@@ -162,7 +163,7 @@ public static class Review
         {
             var missing = definition.Languages.Where(l => string.IsNullOrWhiteSpace(t.Title[l])).ToList();
             if (missing.Count > 0)
-                return Refusal.BadRequest(decision == "accepted"
+                return Refusal.BadRequest(decision == ProposalStatus.Accepted
                     ? $"The survey is in {string.Join(" and ", definition.Languages)}; the proposal's terms give no {string.Join(", ", missing)} title. Edit " +
                     "the proposal and give its title."
                     : $"The survey is in {string.Join(" and ", definition.Languages)}; the title has no {string.Join(", ", missing)} text.");
@@ -210,29 +211,30 @@ public static class Review
 public sealed class ReviewService(Db db, SurveyCatalog catalog, TimeProvider clock)
 {
     public Task<Outcome<DecisionView>> AcceptAsync(SurveyRef survey, long id, AcceptProposal body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "accepted", [id], p => [(body.Code, body.Field, p[0].SuggestedTitle, null, body.Tags)], null);
+        DecideAsync(survey, user, ProposalStatus.Accepted, [id], p => [(body.Code, body.Field, p[0].SuggestedTitle, null, body.Tags)], null);
 
     public Task<Outcome<DecisionView>> EditAsync(SurveyRef survey, long id, EditProposal body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "edited", [id], _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), body.Tags)], null);
+        DecideAsync(survey, user, ProposalStatus.Edited, [id], _ => [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), body.Tags)], null);
 
     public Task<Outcome<DecisionView>> MergeAsync(SurveyRef survey, MergeProposals body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "merged", body.Proposals.Distinct().ToList(), _ =>
+        DecideAsync(survey, user, ProposalStatus.Merged, body.Proposals.Distinct().ToList(), _ =>
             [(body.Code, body.Field, body.Title.ToText(), body.Background?.ToText(), null)], null);
 
     public Task<Outcome<DecisionView>> SplitAsync(SurveyRef survey, long id, SplitProposal body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "split", [id], _ => body.Into.Select(p => (p.Code, p.Field, p.Title.ToText(), p.Background?.ToText(), p.Tags)).ToList(),
+        DecideAsync(survey, user, ProposalStatus.Split, [id],
+            _ => body.Into.Select(p => (p.Code, p.Field, p.Title.ToText(), p.Background?.ToText(), p.Tags)).ToList(),
         null);
 
     public Task<Outcome<DecisionView>> RejectAsync(SurveyRef survey, long id, RejectProposal body, ClaimsPrincipal user) =>
-        DecideAsync(survey, user, "rejected", [id], _ => [], string.IsNullOrWhiteSpace(body.Note) ? null : body.Note.Trim());
+        DecideAsync(survey, user, ProposalStatus.Rejected, [id], _ => [], string.IsNullOrWhiteSpace(body.Note) ? null : body.Note.Trim());
 
-    async Task<Outcome<DecisionView>> DecideAsync(SurveyRef survey, ClaimsPrincipal user, string decision, IReadOnlyCollection<long> ids,
+    async Task<Outcome<DecisionView>> DecideAsync(SurveyRef survey, ClaimsPrincipal user, ProposalStatus decision, IReadOnlyCollection<long> ids,
         Func<IReadOnlyList<ProposalView>, IReadOnlyList<(string, string?, LocalizedText, LocalizedText?, IReadOnlyList<string>?)>> topics, string? note)
     {
         var definition = await catalog.DefinitionAsync(survey.Id);
         await using var w = await db.BeginWriteAsync();
         var (c, tx) = w;
-        if (decision != "rejected")
+        if (decision != ProposalStatus.Rejected)
         {
             var (_, closed) = await TopicsService.BetweenRoundsAsync(c, tx, survey);
             if (closed is not null) return closed;
