@@ -59,10 +59,11 @@ public sealed class LiteratureImports(Db db, TimeProvider clock, ILogger<Literat
                 SELECT i.file_name, i.status, i.done, i.total FROM literature_imports i WHERE i.survey_id = @Id
                 AND (i.status = 'importing' OR i.status = 'failed' AND EXISTS (SELECT 1 FROM literature_records r WHERE r.import_id = i.id))
                 """, new { survey.Id }, tx);
-            if (ImportStatus.Parse(busy.Status) == ImportStatus.Importing)
+            var busyStatus = busy.Status is null ? null : ImportStatus.Parse(busy.Status);
+            if (busyStatus == ImportStatus.Importing)
                 return Refusal.Conflict($"An import into this survey is running ({busy.FileName}: {busy.Done:N0} of {busy.Total:N0} records written). Import " +
                     $"{fileName} when it has finished.");
-            if (ImportStatus.Parse(busy.Status) == ImportStatus.Failed)
+            if (busyStatus == ImportStatus.Failed)
                 return Refusal.Conflict($"The records of a failed import ({busy.FileName}) are still being removed. Import {fileName} again in a minute.");
             importId = await Literature.BeginAsync(c, tx, survey.Id, fileName, file, userId, clock.GetUtcNow());
             await tx.CommitAsync();
