@@ -25,7 +25,10 @@ public sealed class DashboardTests(BrowserFixture browser, Xunit.Abstractions.IT
         await page.GetByLabel("E-mail").FillAsync("coordinator@test.local");
         await page.GetByLabel("Password").FillAsync("coordinator-password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync("**/console");
+        // Until the navigation commits, not until "load": on a busy machine the load event of this redirect once went
+        // unseen for 3 minutes (the page itself had loaded). The next steps wait for their own elements.
+        await page.WaitForURLAsync("**/console", new() { WaitUntil = WaitUntilState.Commit });
+        await page.GetByRole(AriaRole.Link, new() { Name = "Live dashboard" }).WaitForAsync();
         await browser.ShotAsync(page, "console-surveys");
         await page.GetByRole(AriaRole.Link, new() { Name = "Live dashboard" }).ClickAsync();
         await page.WaitForSelectorAsync("#connection[data-state=connected]");

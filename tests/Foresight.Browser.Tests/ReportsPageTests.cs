@@ -28,9 +28,9 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
         await using var coordinatorContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = address.ToString(), Locale = "en-US" });
         var page = await coordinatorContext.NewPageAsync();
         await BrowserFixture.SignInAsync(page, "coordinator@test.local", "coordinator-password");
-        await page.WaitForURLAsync("**/console");
+        await page.WaitForURLAsync("**/console", new() { WaitUntil = WaitUntilState.Commit });
         await page.GetByRole(AriaRole.Link, new() { Name = "Reports" }).ClickAsync();
-        await page.WaitForURLAsync("**/reports");
+        await page.WaitForURLAsync("**/reports", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         var englishRow = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 1 results" }).Filter(new() { HasText = "English" });
         await Wait.UntilAsync(async () =>
         {
@@ -50,7 +50,7 @@ public sealed class ReportsPageTests(BrowserFixture browser) : IDisposable
             AcceptDownloads = true });
         var reader = await stakeholderContext.NewPageAsync();
         await BrowserFixture.SignInAsync(reader, "reader@test.local", "reader-password");
-        await reader.WaitForURLAsync("**/reports");
+        await reader.WaitForURLAsync("**/reports", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         var rows = reader.GetByRole(AriaRole.Row).Filter(new() { HasText = "Round 1 results" });
         Assert.Equal(1, await rows.CountAsync());
         Assert.Equal(0, await reader.GetByRole(AriaRole.Button).Filter(new() { HasText = "Publish" }).CountAsync());

@@ -33,7 +33,7 @@ public sealed class ToolPagesTests(BrowserFixture browser) : IDisposable
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(browser.Screenshots, "scalar-api-reference.png") });
 
         await BrowserFixture.SignInAsync(page, ForesightFactory.AdminEmail, ForesightFactory.AdminPassword);
-        await page.WaitForURLAsync("**/console");
+        await page.WaitForURLAsync("**/console", new() { WaitUntil = WaitUntilState.Commit });
         // The dashboard polls its statistics with a POST that carries the antiforgery token and cookie.
         var polled = page.WaitForResponseAsync(r => r.Url.Contains("/hangfire/stats") && r.Status == 200);
         await page.GotoAsync("/hangfire");
