@@ -13,7 +13,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore first, from the project files only, so that the layer is cached across source changes.
-COPY Foresight.sln global.json Directory.Build.props Directory.Build.targets Directory.Packages.props ./
+COPY Foresight.sln global.json .editorconfig Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY src/Foresight.Core/Foresight.Core.csproj src/Foresight.Core/
 COPY src/Foresight.Reports/Foresight.Reports.csproj src/Foresight.Reports/
 COPY src/Foresight.Server/Foresight.Server.csproj src/Foresight.Server/package.json src/Foresight.Server/package-lock.json src/Foresight.Server/
