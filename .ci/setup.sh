@@ -5,8 +5,9 @@ cd "$(dirname "$0")/.."
 
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet on PATH)" >&2; exit 1; }
 
-# Debian packages: curl and jq for the README walkthrough; chromium and the CJK font for browser tests and reports.
-packages=(curl jq chromium fonts-wqy-microhei)
+# Debian packages: curl and jq for the README walkthrough; chromium and the CJK font for browser tests and reports;
+# PostgreSQL and Redis for the store and the nodes beyond one machine (the tests start throw-away servers of both).
+packages=(curl jq chromium fonts-wqy-microhei postgresql redis-server)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
