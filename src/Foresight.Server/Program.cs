@@ -26,6 +26,7 @@ builder.Services.AddSingleton<Db>();
 builder.Services.AddForesightDataProtection(builder.Configuration, builder.Environment);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<ChangeEvents>();
+builder.Services.AddChangeRelay(builder.Configuration);
 builder.Services.AddSingleton<StartupNotes>();
 builder.Services.AddProblemDetails();
 builder.Services.AddKestrelProblemResponses();

@@ -72,7 +72,7 @@ public static class Caller
 /// signed-out token or a disabled account is forgotten as soon as its change event is published.
 /// </summary>
 public sealed class CredentialStore(Db db, TimeProvider clock)
-    : IChangeHandler<MemberAccessEnded>, IChangeHandler<UserAccessEnded>, IChangeHandler<TokenAccessEnded>
+    : IChangeHandler<MemberAccessEnded>, IChangeHandler<UserAccessEnded>, IChangeHandler<TokenAccessEnded>, IFollowsEveryNode
 {
     static readonly TimeSpan Keep = TimeSpan.FromSeconds(30);
 

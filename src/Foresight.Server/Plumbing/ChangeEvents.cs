@@ -6,9 +6,19 @@ namespace Foresight.Server.Plumbing;
 /// registered in DI) instead of being called or cleared by hand where the change is made. A handler that fails is
 /// logged and the others still hear the change.
 /// </summary>
-public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents> log)
+public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents> log, IChangeRelay? relay = null)
 {
-    /// <summary>Tells every handler of the change's type, in registration order; call it after the change is committed.</summary>
+    /// <summary>Every kind of change, by name: what a relay may carry between server nodes.</summary>
+    public static readonly IReadOnlyDictionary<string, Type> Kinds = new[]
+    {
+        typeof(MemberAccessEnded), typeof(UserAccessEnded), typeof(TokenAccessEnded), typeof(AnswerSaved), typeof(RankingSaved),
+        typeof(RoundOpened), typeof(RoundClosed), typeof(DeadlineChanged), typeof(TopicsChanged), typeof(PanelChanged), typeof(SurveyChanged),
+    }.ToDictionary(t => t.Name);
+
+    /// <summary>
+    /// Tells every handler of the change's type, in registration order; call it after the change is committed. With a
+    /// relay (several server nodes), the other nodes' <see cref="IFollowsEveryNode"/> handlers hear it too.
+    /// </summary>
     public async Task PublishAsync<T>(T change) where T : notnull
     {
         foreach (var handler in services.GetServices<IChangeHandler<T>>())
@@ -16,6 +26,7 @@ public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents
             try { await handler.HandleAsync(change); }
             catch (Exception e) { log.LogError(e, "{Handler} failed to follow {Change}", handler.GetType().Name, change); }
         }
+        relay?.Send(change);
     }
 
     /// <summary>As <see cref="PublishAsync{T}"/>, for callers that do not wait for the handlers (their failures are logged).</summary>
@@ -25,7 +36,34 @@ public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents
         if (!task.IsCompleted) _ = task.ContinueWith(t => log.LogError(t.Exception, "Publishing {Change} failed", change),
             TaskContinuationOptions.OnlyOnFaulted);
     }
+
+    /// <summary>
+    /// A change committed on another node: only the handlers that keep this node's own state (caches, the live
+    /// state, open connections) follow it; work done once for the whole platform (jobs, e-mail, reports) was started
+    /// by the node that made the change.
+    /// </summary>
+    public async Task ReceiveAsync(object change)
+    {
+        foreach (var handler in services.GetServices(typeof(IChangeHandler<>).MakeGenericType(change.GetType())))
+        {
+            if (handler is not IFollowsEveryNode) continue;
+            try { await (Task)handler!.GetType().GetMethod("HandleAsync", [change.GetType()])!.Invoke(handler, [change])!; }
+            catch (Exception e) { log.LogError(e, "{Handler} failed to follow {Change} from another node", handler!.GetType().Name, change); }
+        }
+    }
 }
+
+/// <summary>Carries committed changes to the other server nodes (several nodes on one database).</summary>
+public interface IChangeRelay
+{
+    void Send(object change);
+}
+
+/// <summary>
+/// A handler that keeps state of its own node (a cache, the live state, open connections), so it must follow changes
+/// made on every node, not only on its own.
+/// </summary>
+public interface IFollowsEveryNode;
 
 /// <summary>Something that follows committed changes of one kind (register it in DI as IChangeHandler&lt;T&gt;).</summary>
 public interface IChangeHandler<in T>

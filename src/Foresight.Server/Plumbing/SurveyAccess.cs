@@ -16,7 +16,7 @@ public sealed record SurveyRef(long Id, string Slug)
 }
 
 /// <summary>Survey numbers and ids, cached: a survey keeps both for life; a deleted one is forgotten.</summary>
-public sealed class SurveyDirectory(Db db) : IChangeHandler<SurveyChanged>
+public sealed class SurveyDirectory(Db db) : IChangeHandler<SurveyChanged>, IFollowsEveryNode
 {
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, SurveyRef> _known = new(StringComparer.Ordinal);
 

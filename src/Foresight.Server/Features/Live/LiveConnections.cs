@@ -10,7 +10,8 @@ namespace Foresight.Server.Features.Live;
 /// token, a disabled account, a coordinator or stakeholder removed from a survey) also ends the connections made with
 /// it: they are closed at once, and the client must connect and join again with what it may still use.
 /// </summary>
-public sealed class LiveConnections : IChangeHandler<MemberAccessEnded>, IChangeHandler<UserAccessEnded>, IChangeHandler<TokenAccessEnded>
+public sealed class LiveConnections : IChangeHandler<MemberAccessEnded>, IChangeHandler<UserAccessEnded>, IChangeHandler<TokenAccessEnded>,
+    IFollowsEveryNode
 {
     readonly ConcurrentDictionary<string, HubCallerContext> _open = new(StringComparer.Ordinal);
 

@@ -31,7 +31,7 @@ public sealed class LivePublisher(IHubContext<LiveHub, ILiveClient> hub, Db db, 
     ILogger<LivePublisher> log)
     : BackgroundService, IOpenRoundConsensus,
       IChangeHandler<AnswerSaved>, IChangeHandler<RankingSaved>, IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>,
-      IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>
+      IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>, IFollowsEveryNode
 {
     public Task HandleAsync(AnswerSaved change)
     {

@@ -24,7 +24,7 @@ public readonly record struct RoundMembership(bool OnRound, bool Revoked);
 /// </summary>
 public sealed class QuestionnaireCache(Db db)
     : IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>, IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>,
-      IChangeHandler<MemberAccessEnded>
+      IChangeHandler<MemberAccessEnded>, IFollowsEveryNode
 {
     public Task HandleAsync(RoundOpened change) => Forget(() => ForgetSurvey(change.SurveyId));
 

@@ -12,7 +12,7 @@ namespace Foresight.Server.Features.Surveys;
 /// The question set never changes once a round has opened; rule versions never change once written. A survey whose
 /// file is replaced or which is deleted is forgotten when its change is published.
 /// </summary>
-public sealed class SurveyCatalog(Db db) : IChangeHandler<SurveyChanged>
+public sealed class SurveyCatalog(Db db) : IChangeHandler<SurveyChanged>, IFollowsEveryNode
 {
     readonly ConcurrentDictionary<long, SurveyDefinition> _definitions = new();
     readonly ConcurrentDictionary<(long, int), ConsensusRules> _rules = new();
