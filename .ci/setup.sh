@@ -9,7 +9,10 @@ command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is needed (dotnet
 # PostgreSQL and Redis for the store and the nodes beyond one machine (the tests start throw-away servers of both).
 packages=(curl jq chromium fonts-wqy-microhei postgresql redis-server)
 missing=()
-for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Installed means "install ok installed" (a removed package that left its configuration is still known to dpkg -s).
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq

@@ -15,7 +15,10 @@ fi
 # Throw-away PostgreSQL and Redis servers for the tests that need them (FORESIGHT_TEST_POSTGRES, FORESIGHT_TEST_REDIS).
 services=$(mktemp -d /tmp/foresight-services.XXXXXX)
 trap '.ci/services.sh stop "$services"' EXIT
-eval "$(.ci/services.sh start "$services")" || { echo "services: PostgreSQL or Redis did not start"; echo "0 passed, 1 failed"; exit 1; }
+if ! started=$(.ci/services.sh start "$services"); then
+    echo "services: PostgreSQL or Redis did not start"; tail -n 20 "$services"/*.log 2>/dev/null; echo "0 passed, 1 failed"; exit 1
+fi
+eval "$started"
 # Minimal console logging still prints each failure with its message and stack, so a red CI says why.
 dotnet test Foresight.sln -c Release --no-build --nologo --verbosity quiet --logger "console;verbosity=minimal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
