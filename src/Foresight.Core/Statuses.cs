@@ -10,32 +10,32 @@ namespace Foresight.Core;
 /// </summary>
 public abstract class Status<T> : IEquatable<T> where T : Status<T>
 {
-    static readonly Dictionary<string, T> Known = new(StringComparer.Ordinal);
+    static readonly List<T> Registered = [];
+    static IReadOnlyList<T>? _all;
+    static IReadOnlyDictionary<string, T>? _byName;
 
     public string Name { get; }
 
     protected Status(string name)
     {
         Name = name;
-        lock (Known) Known.Add(name, (T)this);
+        lock (Registered) Registered.Add((T)this);
     }
 
     /// <summary>The instance of a stored or received name; an unknown name is an error (the database's CHECK allows only these).</summary>
-    public static T Parse(string name)
-    {
-        // The instances are static fields of T: touching T runs their initialisers before the first lookup.
-        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(T).TypeHandle);
-        lock (Known)
-            return Known.TryGetValue(name, out var status) ? status : throw new FormatException($"'{name}' is not a {typeof(T).Name}");
-    }
+    public static T Parse(string name) =>
+        ByName.TryGetValue(name, out var status) ? status : throw new FormatException($"'{name}' is not a {typeof(T).Name}");
 
-    public static IReadOnlyCollection<T> All
+    /// <summary>Every instance, in the order they are declared.</summary>
+    public static IReadOnlyList<T> All => _all ??= Snapshot();
+
+    static IReadOnlyDictionary<string, T> ByName => _byName ??= All.ToDictionary(s => s.Name, StringComparer.Ordinal);
+
+    // The instances are static fields of T: running T's initialisers registers them all, once, before the first lookup.
+    static IReadOnlyList<T> Snapshot()
     {
-        get
-        {
-            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(T).TypeHandle);
-            lock (Known) return Known.Values.ToList();
-        }
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(T).TypeHandle);
+        lock (Registered) return Registered.ToList();
     }
 
     public bool Equals(T? other) => ReferenceEquals(this, other);

@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Foresight.Server.Plumbing;
 
 /// <summary>
@@ -8,12 +10,13 @@ namespace Foresight.Server.Plumbing;
 /// </summary>
 public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents> log, IChangeRelay? relay = null)
 {
-    /// <summary>Every kind of change, by name: what a relay may carry between server nodes.</summary>
-    public static readonly IReadOnlyDictionary<string, Type> Kinds = new[]
+    /// <summary>Every kind of change, by name, with the typed call that hands one relayed from another node to this node's handlers.</summary>
+    public static readonly IReadOnlyDictionary<string, (Type Type, Func<ChangeEvents, object, Task> Receive)> Kinds = new[]
     {
         typeof(MemberAccessEnded), typeof(UserAccessEnded), typeof(TokenAccessEnded), typeof(AnswerSaved), typeof(RankingSaved),
         typeof(RoundOpened), typeof(RoundClosed), typeof(DeadlineChanged), typeof(TopicsChanged), typeof(PanelChanged), typeof(SurveyChanged),
-    }.ToDictionary(t => t.Name);
+    }.ToDictionary(t => t.Name, t => (t, typeof(ChangeEvents).GetMethod(nameof(ReceiveTyped), BindingFlags.NonPublic | BindingFlags.Static)!
+        .MakeGenericMethod(t).CreateDelegate<Func<ChangeEvents, object, Task>>()));
 
     /// <summary>
     /// Tells every handler of the change's type, in registration order; call it after the change is committed. With a
@@ -21,11 +24,7 @@ public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents
     /// </summary>
     public async Task PublishAsync<T>(T change) where T : notnull
     {
-        foreach (var handler in services.GetServices<IChangeHandler<T>>())
-        {
-            try { await handler.HandleAsync(change); }
-            catch (Exception e) { log.LogError(e, "{Handler} failed to follow {Change}", handler.GetType().Name, change); }
-        }
+        await TellAsync(change, fromAnotherNode: false);
         relay?.Send(change);
     }
 
@@ -42,13 +41,20 @@ public sealed class ChangeEvents(IServiceProvider services, ILogger<ChangeEvents
     /// state, open connections) follow it; work done once for the whole platform (jobs, e-mail, reports) was started
     /// by the node that made the change.
     /// </summary>
-    public async Task ReceiveAsync(object change)
+    public Task ReceiveAsync(object change) => Kinds[change.GetType().Name].Receive(this, change);
+
+    static Task ReceiveTyped<T>(ChangeEvents events, object change) where T : notnull => events.TellAsync((T)change, fromAnotherNode: true);
+
+    async Task TellAsync<T>(T change, bool fromAnotherNode) where T : notnull
     {
-        foreach (var handler in services.GetServices(typeof(IChangeHandler<>).MakeGenericType(change.GetType())))
+        foreach (var handler in services.GetServices<IChangeHandler<T>>())
         {
-            if (handler is not IFollowsEveryNode) continue;
-            try { await (Task)handler!.GetType().GetMethod("HandleAsync", [change.GetType()])!.Invoke(handler, [change])!; }
-            catch (Exception e) { log.LogError(e, "{Handler} failed to follow {Change} from another node", handler!.GetType().Name, change); }
+            if (fromAnotherNode && handler is not IFollowsEveryNode) continue;
+            try { await handler.HandleAsync(change); }
+            catch (Exception e)
+            {
+                log.LogError(e, "{Handler} failed to follow {Change}{From}", handler.GetType().Name, change, fromAnotherNode ? " from another node" : "");
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ public sealed class RedisChangeRelay(IConfiguration configuration, IServiceProvi
             var node = JsonNode.Parse((string)message!)!;
             if (node["node"]?.GetValue<string>() == _node) return;
             if (!ChangeEvents.Kinds.TryGetValue(node["kind"]!.GetValue<string>(), out var kind)) return;
-            var change = node["change"].Deserialize(kind, Json.Stored)!;
+            var change = node["change"].Deserialize(kind.Type, Json.Stored)!;
             await changes.ReceiveAsync(change);
         }
         catch (Exception e) { log.LogWarning(e, "A relayed change could not be read"); }

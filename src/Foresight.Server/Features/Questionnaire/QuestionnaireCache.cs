@@ -26,22 +26,16 @@ public sealed class QuestionnaireCache(Db db)
     : IChangeHandler<RoundOpened>, IChangeHandler<RoundClosed>, IChangeHandler<DeadlineChanged>, IChangeHandler<PanelChanged>,
       IChangeHandler<MemberAccessEnded>, IFollowsEveryNode
 {
-    public Task HandleAsync(RoundOpened change) => Forget(() => ForgetSurvey(change.SurveyId));
+    public Task HandleAsync(RoundOpened change) => ForgetSurvey(change.SurveyId);
 
-    public Task HandleAsync(RoundClosed change) => Forget(() => ForgetSurvey(change.SurveyId));
+    public Task HandleAsync(RoundClosed change) => ForgetSurvey(change.SurveyId);
 
-    public Task HandleAsync(DeadlineChanged change) => Forget(() => ForgetSurvey(change.SurveyId));
+    public Task HandleAsync(DeadlineChanged change) => ForgetSurvey(change.SurveyId);
 
-    public Task HandleAsync(PanelChanged change) => Forget(() => { foreach (var m in change.Members) ForgetMember(m); });
+    public Task HandleAsync(PanelChanged change) => ForgetMembers(change.Members);
 
     // A renewed or revoked link changes the member's standing.
-    public Task HandleAsync(MemberAccessEnded change) => Forget(() => ForgetMember(change.MemberId));
-
-    static Task Forget(Action forget)
-    {
-        forget();
-        return Task.CompletedTask;
-    }
+    public Task HandleAsync(MemberAccessEnded change) => ForgetMembers([change.MemberId]);
 
     readonly ConcurrentDictionary<long, Lazy<Task<OpenRound?>>> _rounds = new();
     readonly ConcurrentDictionary<long, Lazy<Task<HashSet<long>>>> _fields = new();
@@ -91,14 +85,20 @@ public sealed class QuestionnaireCache(Db db)
     });
 
     /// <summary>A round opened or closed, or its deadline moved.</summary>
-    public void ForgetSurvey(long surveyId) => _rounds.TryRemove(surveyId, out _);
-
-    /// <summary>An expert's fields, link or place on a panel changed.</summary>
-    public void ForgetMember(long memberId)
+    Task ForgetSurvey(long surveyId)
     {
-        _fields.TryRemove(memberId, out _);
+        _rounds.TryRemove(surveyId, out _);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Experts' fields, links or places on a panel changed: one pass over the kept memberships for all of them.</summary>
+    Task ForgetMembers(IReadOnlyCollection<long> members)
+    {
+        foreach (var member in members) _fields.TryRemove(member, out _);
+        var gone = members.ToHashSet();
         foreach (var key in _members.Keys)
-            if (key.Member == memberId) _members.TryRemove(key, out _);
+            if (gone.Contains(key.Member)) _members.TryRemove(key, out _);
+        return Task.CompletedTask;
     }
 
     static async Task<TValue> Get<TKey, TValue>(ConcurrentDictionary<TKey, Lazy<Task<TValue>>> cache, TKey key, Func<Task<TValue>> load) where TKey : notnull

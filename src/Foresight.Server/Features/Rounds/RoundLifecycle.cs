@@ -1,4 +1,3 @@
-using System.Globalization;
 using Dapper;
 using Foresight.Server.Plumbing;
 using Hangfire;
