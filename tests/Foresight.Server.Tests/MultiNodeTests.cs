@@ -54,8 +54,10 @@ public sealed class MultiNodeTests : IDisposable
         await study.AnswerAsync(0, "Q-T01", QuickStudy.Answer(5));
         static int Respondents(System.Text.Json.Nodes.JsonNode c) =>
             c["topics"]!.AsArray().Single(t => t!["code"]!.GetValue<string>() == "Q-T01")!["respondents"]!.GetValue<int>();
-        // Node B keeps the open round's live state from here on.
-        Assert.Equal(1, Respondents(await coordinatorOnB.GetOkAsync($"{S}/rounds/1/consensus")));
+        // Node B keeps the open round's live state from here on. The relay is asynchronous: node B hears the answer soon,
+        // not before node A's reply to the expert.
+        await Wait.UntilAsync(async () => Respondents(await coordinatorOnB.GetOkAsync($"{S}/rounds/1/consensus")) == 1,
+            "node B's live consensus to have the first answer");
 
         await study.AnswerAsync(1, "Q-T01", QuickStudy.Answer(6));
         await study.AnswerAsync(2, "Q-T01", QuickStudy.Answer(7));
